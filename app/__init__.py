@@ -1,0 +1,54 @@
+"""The application factory: wires configuration, extensions, blueprints,
+error handlers and CLI commands. No queries, no network, no migrations."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from app.config import load_config
+
+
+def create_app(config: str | dict | None = None) -> Flask:
+    """Build the app.
+
+    ``config`` is a config name (``development``/``testing``/``production``,
+    default ``APP_ENV``) or a dict of overrides applied on top of the
+    environment's configuration.
+    """
+    app = Flask(__name__)
+    overrides = config if isinstance(config, dict) else {}
+    settings = load_config(overrides.get("ENV_NAME") if overrides else config)
+    settings.update(overrides)
+    app.config.update(settings)
+
+    from app import errors, logs
+    from app.extensions import db, init_db, init_limiter, init_redis, migrate
+
+    logs.init_app(app)
+    errors.init_app(app)
+    init_db(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()))
+    init_redis(app)
+    init_limiter(app)
+
+    from app.api import init_api
+
+    init_api(app)
+
+    from app.cli import init_cli
+
+    init_cli(app)
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+        logging.getLogger(__name__).warning(
+            "DATABASE_URL is not set: using the embedded SQLite database %s",
+            app.config["SQLALCHEMY_DATABASE_URI"],
+        )
+    return app
+
+
+def _migrations_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "migrations"

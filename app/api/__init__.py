@@ -1,0 +1,51 @@
+"""The /api/v1 surface: the OpenAPI document, every feature's blueprint, health."""
+from __future__ import annotations
+
+import flask_smorest
+from flask import Flask, request
+
+from app.common.blueprint import ErrorSchema
+from app.errors import PayloadTooLarge
+
+
+class Api(flask_smorest.Api):
+    """flask-smorest, with our error envelope instead of its own."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self):
+        # app.errors.init_app owns every error handler.
+        pass
+
+
+def init_api(app: Flask) -> None:
+    app.config.setdefault("API_SPEC_OPTIONS", {
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+            },
+        },
+        "security": [{"bearerAuth": []}],
+        "info": {"description": "Backend of the Party-building WeChat mini-program. "
+                                "Every error answers with the envelope "
+                                "`{\"error\": {\"code\", \"message\", \"details\"}}`."},
+    })
+    api = Api(app)
+    app.extensions["smorest_api"] = api
+
+    @app.before_request
+    def _limit_json_body():
+        # Flask's MAX_CONTENT_LENGTH guards uploads; a JSON body is far smaller.
+        if request.mimetype == "application/json":
+            limit = app.config["MAX_JSON_BYTES"]
+            if (request.content_length or 0) > limit:
+                raise PayloadTooLarge({"limit": limit})
+
+    from app.api.health import blp as health_blp
+    from app.auth.routes import blp as auth_blp
+    from app.members.routes import blp as members_blp
+    from app.orgs.routes import blp as orgs_blp
+
+    app.register_blueprint(health_blp)  # /healthz, /readyz: outside /api/v1 and the docs
+    for blueprint in (auth_blp, orgs_blp, members_blp):
+        api.register_blueprint(blueprint, url_prefix="/api/v1" + (blueprint.url_prefix or ""))

@@ -1,0 +1,1 @@
+"""WeChat login, tokens, users, roles and the one permission check."""

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.common.db import UtcDateTime, utcnow
+from app.extensions import db
+
+
+class User(db.Model):
+    """A WeChat user of the mini-program, keyed by the app's openid."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    openid: Mapped[str] = mapped_column(String(64), unique=True)
+    unionid: Mapped[str | None] = mapped_column(String(64), index=True)
+    # WeChat's session_key: needed to decrypt wx data, never sent to a client.
+    wechat_session_key: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+    grants: Mapped[list[RoleGrant]] = relationship(
+        back_populates="user", foreign_keys="RoleGrant.user_id", lazy="raise"
+    )
+
+    @property
+    def is_active(self) -> bool:
+        return self.disabled_at is None and self.deleted_at is None
+
+
+class RoleGrant(db.Model):
+    """A role held on an organization node, valid for the node's whole subtree."""
+
+    __tablename__ = "role_grants"
+    __table_args__ = (
+        UniqueConstraint("user_id", "org_id", "role"),
+        Index("ix_role_grants_org_id_role", "org_id", "role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("org_nodes.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(32))
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="grants", foreign_keys=[user_id], lazy="raise")
+    org = relationship("OrgNode", lazy="joined")

@@ -1,0 +1,66 @@
+"""Command-line tools: bootstrap users and roles, and the demo district."""
+from __future__ import annotations
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from app.auth.models import User
+from app.auth.permissions import ROLES
+from app.extensions import db
+
+
+def init_cli(app: Flask) -> None:
+    users = click.Group("users", help="Users and roles.")
+    orgs = click.Group("orgs", help="The organization tree.")
+    demo = click.Group("demo", help="The demo district.")
+
+    @users.command("grant-role")
+    @click.option("--openid", required=True, help="The user's WeChat openid (created if new).")
+    @click.option("--org-id", type=int, required=True)
+    @click.option("--role", type=click.Choice(ROLES), required=True)
+    def grant_role_command(openid, org_id, role):
+        """Grant a role without an admin: bootstraps the first district admin."""
+        from app.orgs.services import grant_role
+
+        user = db.session.scalar(select(User).where(User.openid == openid))
+        if user is None:
+            user = User(openid=openid)
+            db.session.add(user)
+            db.session.commit()
+        grant, created = grant_role(None, org_id, user.id, role)
+        click.echo(f"{'granted' if created else 'already held'}: {role} on org {org_id} "
+                   f"to user {user.id} ({openid})")
+
+    @users.command("disable")
+    @click.option("--openid", required=True)
+    def disable_command(openid):
+        """Disable a user: every token they hold stops working at once."""
+        from app.common.db import utcnow
+
+        user = db.session.scalar(select(User).where(User.openid == openid))
+        if user is None:
+            raise click.ClickException(f"no user with openid {openid}")
+        user.disabled_at = utcnow()
+        db.session.commit()
+        click.echo(f"disabled user {user.id}")
+
+    @orgs.command("create-root")
+    @click.option("--name", required=True)
+    def create_root_command(name):
+        """Create a district (a tree root)."""
+        from app.orgs.services import create_root
+
+        node = create_root("district", name)
+        click.echo(f"created district {node.id}: {node.name}")
+
+    @demo.command("seed")
+    def seed_command():
+        """Build (or complete) the demo district; safe to run again."""
+        from app.demo import seed
+
+        for line in seed():
+            click.echo(line)
+
+    for group in (users, orgs, demo):
+        app.cli.add_command(group)

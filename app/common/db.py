@@ -1,0 +1,45 @@
+"""Column types shared by every model."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import DateTime, String
+from sqlalchemy.types import TypeDecorator
+
+UTC = dt.timezone.utc
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator):
+    """Stored as naive UTC on every backend, returned as aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+# Byte-wise ordering on PostgreSQL, so that materialized-path ranges are exact
+# whatever the database's locale; SQLite compares bytes already.
+PathString = String(255).with_variant(String(255, collation="C"), "postgresql")
+
+
+def render_item(type_, obj, autogen_context):
+    """Alembic autogenerate: write our column types as the plain types they
+    store, so that migrations never import application code."""
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime()"
+    return False

@@ -1,0 +1,54 @@
+"""Base schemas: unknown fields are rejected, times carry an offset."""
+from __future__ import annotations
+
+import datetime as dt
+
+import marshmallow as ma
+from marshmallow import validate
+
+UTC = dt.timezone.utc
+
+
+class Schema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+        ordered = True
+
+
+class AwareDateTime(ma.fields.AwareDateTime):
+    """ISO 8601 with an explicit offset; naive input is refused.
+
+    Dumped values are stored as UTC; naive ones from SQLite are read as UTC.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(format="iso", **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+class CoordinateSchema(Schema):
+    lat = ma.fields.Float(required=True, validate=validate.Range(-90, 90))
+    lng = ma.fields.Float(required=True, validate=validate.Range(-180, 180))
+    coord_system = ma.fields.String(load_default="gcj02", validate=validate.OneOf(["gcj02", "wgs84"]))
+    accuracy = ma.fields.Float(validate=validate.Range(min=0), allow_none=True)
+
+
+class PageArgsSchema(Schema):
+    limit = ma.fields.Integer(load_default=20, validate=validate.Range(1, 100))
+    cursor = ma.fields.String(load_default=None, validate=validate.Length(max=512))
+
+
+def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """``{"items": [...], "next_cursor": ...}`` around ``item_schema``."""
+    return type(
+        name,
+        (ma.Schema,),
+        {
+            "items": ma.fields.List(ma.fields.Nested(item_schema), required=True),
+            "next_cursor": ma.fields.String(allow_none=True, required=True),
+        },
+    )

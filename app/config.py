@@ -1,0 +1,108 @@
+"""Configuration, read from the environment when the app is created.
+
+Nothing here runs at import: :func:`load_config` is called by ``create_app``.
+With nothing set, the app runs on embedded defaults (a SQLite file and an
+in-process fakeredis); ``DATABASE_URL`` and ``REDIS_URL`` switch to the real
+services. ``APP_ENV=production`` refuses to start without its secrets.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable app."""
+
+
+DEV_SECRET = "dev-secret-not-for-production"  # noqa: S105 - the embedded default, refused in production
+
+
+def _int(env, name, default):
+    value = env.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+class Config:
+    """Development defaults, overridden by environment variables."""
+
+    ENV_NAME = "development"
+    TESTING = False
+
+    @classmethod
+    def from_env(cls, env: os._Environ | dict) -> dict:
+        instance = Path(env.get("INSTANCE_DIR", Path.cwd() / "var"))
+        database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'partybuild.db'}"
+        if database_url.startswith("postgresql://"):
+            database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+        redis_url = env.get("REDIS_URL") or None
+        return {
+            "ENV_NAME": cls.ENV_NAME,
+            "TESTING": cls.TESTING,
+            "INSTANCE_DIR": str(instance),
+            "SECRET_KEY": env.get("SECRET_KEY") or DEV_SECRET,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+            "REDIS_URL": redis_url,
+            # Access tokens are short; refresh tokens rotate on every use.
+            "ACCESS_TOKEN_TTL": _int(env, "ACCESS_TOKEN_TTL", 15 * 60),
+            "REFRESH_TOKEN_TTL": _int(env, "REFRESH_TOKEN_TTL", 30 * 24 * 3600),
+            "JWT_ALGORITHM": "HS256",
+            # A separate key for phone numbers, so that rotating SECRET_KEY
+            # (tokens) does not make stored phones unreadable.
+            "PHONE_KEY": env.get("PHONE_KEY") or None,
+            "WECHAT_API_BASE": env.get("WECHAT_API_BASE", "http://127.0.0.1:9100").rstrip("/"),
+            "WECHAT_APPID": env.get("WECHAT_APPID", "wx-demo-appid"),
+            "WECHAT_SECRET": env.get("WECHAT_SECRET", "demo-app-secret"),
+            "WECHAT_TIMEOUT": float(env.get("WECHAT_TIMEOUT", "5")),
+            "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "30/minute"),
+            "RATELIMIT_REFRESH": env.get("RATELIMIT_REFRESH", "60/minute"),
+            "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "1") != "0",
+            "RATELIMIT_HEADERS_ENABLED": True,
+            # A JSON body is small; uploads have their own, larger limit.
+            "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 11 * 1024 * 1024),
+            "MAX_JSON_BYTES": _int(env, "MAX_JSON_BYTES", 256 * 1024),
+            "MAX_IMPORT_BYTES": _int(env, "MAX_IMPORT_BYTES", 5 * 1024 * 1024),
+            "LOG_JSON": env.get("LOG_JSON", "1") != "0",
+            "API_TITLE": "Party building mini-program API",
+            "API_VERSION": "v1",
+            "OPENAPI_VERSION": "3.0.3",
+            "OPENAPI_URL_PREFIX": "/api/v1",
+            "OPENAPI_JSON_PATH": "openapi.json",
+            "OPENAPI_SWAGGER_UI_PATH": "docs",
+            "OPENAPI_SWAGGER_UI_URL": env.get(
+                "SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+            ),
+            "JSON_SORT_KEYS": False,
+        }
+
+
+class TestConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+
+    @classmethod
+    def from_env(cls, env) -> dict:
+        missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "PHONE_KEY")
+                   if not env.get(name)]
+        if missing:
+            raise ConfigError(f"production needs these environment variables: {', '.join(missing)}")
+        if env["SECRET_KEY"] == DEV_SECRET or len(env["SECRET_KEY"]) < 32:
+            raise ConfigError("SECRET_KEY must be a random string of at least 32 characters")
+        return super().from_env(env)
+
+
+CONFIGS = {"development": Config, "testing": TestConfig, "production": ProductionConfig}
+
+
+def load_config(name: str | None = None, env=None) -> dict:
+    env = os.environ if env is None else env
+    name = name or env.get("APP_ENV", "development")
+    try:
+        return CONFIGS[name].from_env(env)
+    except KeyError:
+        raise ConfigError(f"unknown APP_ENV {name!r}; use one of {sorted(CONFIGS)}") from None

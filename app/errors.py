@@ -1,0 +1,202 @@
+"""The one error envelope, and the domain errors every feature raises.
+
+Every error the API answers with, whether raised by a service, by webargs
+validation, by Flask/werkzeug or by an unexpected exception, leaves through
+:func:`init_app`'s handlers as::
+
+    {"error": {"code": "...", "message": "...", "details": {...}}}
+
+A domain error is a subclass of :class:`ApiError` that names its HTTP
+status, its stable ``code`` and its message in both languages; the
+message may use ``{placeholders}`` filled from the error's ``details``.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    status = 400
+    code = "bad_request"
+    zh = "请求有误。"
+    en = "The request is not valid."
+
+    def __init__(self, details: dict | None = None, *, headers: dict | None = None):
+        super().__init__(self.code)
+        self.details = details or {}
+        self.headers = headers or {}
+
+    def message(self, lang: str) -> str:
+        template = self.en if lang == "en" else self.zh
+        try:
+            return template.format(**self.details)
+        except (KeyError, IndexError, ValueError):
+            return template
+
+
+# Generic errors, one per status the conventions name.
+class BadRequest(ApiError):
+    pass
+
+
+class MalformedJson(ApiError):
+    code = "malformed_json"
+    zh = "请求体不是合法的 JSON。"
+    en = "The request body is not valid JSON."
+
+
+class Unauthorized(ApiError):
+    status = 401
+    code = "unauthorized"
+    zh = "请先登录。"
+    en = "You need to log in."
+
+
+class InvalidToken(Unauthorized):
+    code = "invalid_token"
+    zh = "登录凭证无效或已过期，请重新登录。"
+    en = "Your token is invalid or has expired; please log in again."
+
+
+class Forbidden(ApiError):
+    status = 403
+    code = "forbidden"
+    zh = "您没有执行此操作的权限。"
+    en = "You are not allowed to do this."
+
+
+class NotFound(ApiError):
+    status = 404
+    code = "not_found"
+    zh = "找不到该资源。"
+    en = "Not found."
+
+
+class Conflict(ApiError):
+    status = 409
+    code = "conflict"
+    zh = "当前状态不允许此操作。"
+    en = "This conflicts with the current state."
+
+
+class ValidationFailed(ApiError):
+    status = 422
+    code = "validation_failed"
+    zh = "提交的数据未通过校验。"
+    en = "Some fields are not valid."
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+    code = "payload_too_large"
+    zh = "请求体过大（上限 {limit} 字节）。"
+    en = "The request body is too large (the limit is {limit} bytes)."
+
+
+class RateLimited(ApiError):
+    status = 429
+    code = "rate_limited"
+    zh = "请求过于频繁，请稍后再试。"
+    en = "Too many requests; please try again later."
+
+
+class ServiceUnavailable(ApiError):
+    status = 503
+    code = "service_unavailable"
+    zh = "服务暂时不可用，请稍后再试。"
+    en = "The service is temporarily unavailable."
+
+
+def field_error(field: str, why: str) -> ValidationFailed:
+    """A 422 about one field, shaped like schema errors."""
+    return ValidationFailed({"fields": {field: [why]}})
+
+
+# werkzeug's own errors (404 route, 405, 413, ...) get a code and a sentence too.
+_HTTP_CODES = {
+    400: ("bad_request", "请求有误。", "The request is not valid."),
+    401: ("unauthorized", "请先登录。", "You need to log in."),
+    403: ("forbidden", "您没有执行此操作的权限。", "You are not allowed to do this."),
+    404: ("not_found", "找不到该资源。", "Not found."),
+    405: ("method_not_allowed", "该地址不支持此请求方法。", "This method is not allowed here."),
+    406: ("not_acceptable", "无法提供所请求的格式。", "The requested format is not available."),
+    409: ("conflict", "当前状态不允许此操作。", "This conflicts with the current state."),
+    413: ("payload_too_large", "请求体过大。", "The request body is too large."),
+    415: ("unsupported_media_type", "不支持的内容类型。", "This content type is not supported."),
+    422: ("validation_failed", "提交的数据未通过校验。", "Some fields are not valid."),
+    429: ("rate_limited", "请求过于频繁，请稍后再试。", "Too many requests; please try again later."),
+    500: ("internal_error", "服务器内部错误，请稍后再试。", "Something went wrong on our side."),
+    503: ("service_unavailable", "服务暂时不可用，请稍后再试。", "The service is temporarily unavailable."),
+}
+
+
+def request_language() -> str:
+    """``en`` when the client prefers English, else ``zh`` (the default)."""
+    try:
+        best = request.accept_languages.best_match(["zh-CN", "zh", "en"], default="zh-CN")
+    except RuntimeError:  # outside a request
+        return "zh"
+    return "en" if best.startswith("en") else "zh"
+
+
+def envelope(status: int, code: str, message: str, details: dict | None = None, headers=None):
+    body = {"error": {"code": code, "message": message, "details": details or {}}}
+    response = jsonify(body)
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _handle_api_error(error: ApiError):
+    return envelope(error.status, error.code, error.message(request_language()),
+                    error.details, error.headers)
+
+
+def _handle_http_exception(error: HTTPException):
+    status = error.code or 500
+    code, zh, en = _HTTP_CODES.get(status, (f"http_{status}", error.name, error.name))
+    details: dict = {}
+    headers: dict = {}
+    data = getattr(error, "data", None) or {}
+    if status == 422 and "messages" in data:
+        # webargs: {"messages": {"json": {"field": ["why"]}}} -> details.fields
+        fields: dict = {}
+        for location_errors in data["messages"].values():
+            if isinstance(location_errors, dict):
+                fields.update(location_errors)
+            else:
+                fields.setdefault("_schema", []).extend(location_errors)
+        details = {"fields": fields}
+    elif status == 400 and data.get("messages", {}).get("json") == ["Invalid JSON body."]:
+        return _handle_api_error(MalformedJson())
+    if status == 405 and error.valid_methods:
+        headers["Allow"] = ", ".join(error.valid_methods)
+    if status == 429:
+        limit = getattr(error, "limit", None)
+        retry = getattr(getattr(limit, "limit", None), "get_expiry", lambda: 60)()
+        headers["Retry-After"] = str(retry)
+    lang = request_language()
+    return envelope(status, code, en if lang == "en" else zh, details, headers)
+
+
+def _handle_unexpected(error: Exception):
+    if isinstance(error, HTTPException):
+        return _handle_http_exception(error)
+    log.exception("unhandled error", extra={"request_id": getattr(g, "request_id", None)})
+    return _handle_http_exception(_InternalError())
+
+
+class _InternalError(HTTPException):
+    code = 500
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(ApiError, _handle_api_error)
+    app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(Exception, _handle_unexpected)

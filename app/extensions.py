@@ -1,0 +1,85 @@
+"""Extension objects, created unbound; ``create_app`` binds them.
+
+The Redis client is made in :func:`init_redis` and kept in
+``app.extensions["redis"]``; nothing connects at import.
+"""
+from __future__ import annotations
+
+import logging
+
+import redis
+from flask import Flask, current_app, request
+from flask_limiter import Limiter
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+from app.common.db import render_item
+
+log = logging.getLogger(__name__)
+
+# Stable constraint names, so that Alembic can alter them on both backends.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate(compare_type=True, render_as_batch=True, render_item=render_item)
+
+
+def _client_address() -> str:
+    return request.headers.get("X-Real-IP") or request.remote_addr or "unknown"
+
+
+limiter = Limiter(key_func=_client_address, headers_enabled=True)
+
+
+def init_redis(app: Flask) -> None:
+    url = app.config.get("REDIS_URL")
+    if url:
+        client = redis.Redis.from_url(url, decode_responses=True, socket_timeout=2,
+                                      socket_connect_timeout=2, health_check_interval=30)
+    else:
+        import fakeredis
+
+        client = fakeredis.FakeRedis(decode_responses=True)
+        log.warning("REDIS_URL is not set: using an in-process fakeredis (embedded default)")
+    app.extensions["redis"] = client
+
+
+def get_redis() -> redis.Redis:
+    return current_app.extensions["redis"]
+
+
+def init_limiter(app: Flask) -> None:
+    # Flask-Limiter keeps its own connection; embedded mode counts in memory.
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    limiter.init_app(app)
+
+
+def init_db(app: Flask) -> None:
+    db.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        from sqlalchemy import event
+
+        with app.app_context():
+            engine = db.engine
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            # Enforce foreign keys like PostgreSQL does; WAL lets readers run beside a writer.
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=15000")
+            cursor.close()

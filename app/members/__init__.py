@@ -1,0 +1,1 @@
+"""Member identities: roster import, binding, status."""

@@ -1,0 +1,360 @@
+"""Member identities: roster import, binding a user to the roster, and status.
+
+Rules:
+* A roster import is all or nothing: one bad row and nothing is written;
+  re-importing the same roster updates entries (keyed by phone), never
+  duplicates them.
+* Binding issues an active identity only when the WeChat-verified phone and
+  the given name match one roster entry that nobody holds yet; every other
+  case becomes a pending request for a branch admin.
+* A suspended or revoked identity stops every member-only action at once
+  (:func:`require_active_member` reads the status on every call).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.auth.models import User
+from app.auth.permissions import authorize, subtree_clause
+from app.common.db import utcnow
+from app.common.pagination import Page, keyset_page
+from app.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
+from app.extensions import db
+from app.members import phones, roster
+from app.members.models import BindingRequest, MemberIdentity, RosterEntry
+from app.orgs.models import BRANCH_KINDS, OrgNode
+from app.orgs.services import visible_node
+from app.wechat.client import get_wechat
+
+
+class RosterInvalid(ValidationFailed):
+    code = "roster_invalid"
+    zh = "名单文件有 {count} 处错误，未导入任何数据。"
+    en = "The roster has {count} problems; nothing was imported."
+
+
+class NotAMember(Forbidden):
+    code = "not_a_member"
+    zh = "此操作仅限已认证的党员。"
+    en = "Only verified Party members can do this."
+
+
+class IdentityInactive(Forbidden):
+    code = "identity_inactive"
+    zh = "您的党员身份当前为“{status}”状态，无法进行此操作。"
+    en = "Your member identity is {status}; this action is not available."
+
+
+class AlreadyMember(Conflict):
+    code = "already_member"
+    zh = "您已绑定党员身份。"
+    en = "You already hold a member identity."
+
+
+class PhoneNotSupported(ValidationFailed):
+    code = "phone_not_supported"
+    zh = "仅支持中国大陆手机号。"
+    en = "Only mainland China mobile numbers can be bound."
+
+
+class BranchRequired(ValidationFailed):
+    code = "branch_required"
+    zh = "名单中没有该手机号，请选择您所在的党支部，由支部管理员审核。"
+    en = "This phone is not on any roster; choose your branch so that its admin can review."
+
+
+class RequestNotPending(Conflict):
+    code = "request_not_pending"
+    zh = "该申请已处理。"
+    en = "This request has already been decided."
+
+
+class PhoneAlreadyBound(Conflict):
+    code = "phone_already_bound"
+    zh = "该手机号已绑定其他用户的党员身份。"
+    en = "This phone is already bound to another user's member identity."
+
+
+class IdentityRevoked(Conflict):
+    code = "identity_revoked"
+    zh = "该党员身份已被撤销，不能再变更。"
+    en = "This identity is revoked; it cannot be changed."
+
+
+class InvalidStatusChange(Conflict):
+    code = "invalid_status_change"
+    zh = "党员身份当前为“{status}”，不能执行此操作。"
+    en = "The identity is {status}; this change is not possible."
+
+
+# ---- roster ---------------------------------------------------------------
+
+def import_roster(actor: User, org_id: int, content: bytes, today: dt.date) -> dict:
+    """Import a roster file into the branches under ``org_id`` (all or nothing)."""
+    org = visible_node(actor, org_id, "members.manage")
+    try:
+        parsed = roster.parse(content, today)
+    except roster.RosterUnreadable as error:
+        raise RosterInvalid({"count": 1, "rows": [{"row": 0, "column": "*", "error": str(error)}]}) from None
+
+    branches = db.session.scalars(select(OrgNode).where(
+        subtree_clause(OrgNode.path, org.path), OrgNode.kind.in_(BRANCH_KINDS))).all()
+    by_name: dict[str, list[OrgNode]] = {}
+    for branch in branches:
+        by_name.setdefault(branch.name, []).append(branch)
+    by_id = {str(b.id): b for b in branches}
+
+    hashes = {r.row: phones.lookup_hash(r.phone) for r in parsed.rows}
+    existing: dict[str, RosterEntry] = {}
+    values = list(hashes.values())
+    for start in range(0, len(values), 500):
+        for entry in db.session.scalars(select(RosterEntry).where(
+                RosterEntry.phone_hash.in_(values[start:start + 500]))):
+            existing[entry.phone_hash] = entry
+
+    resolved = []
+    for row in parsed.rows:
+        matches = [by_id[row.branch]] if row.branch in by_id else by_name.get(row.branch, [])
+        if len(matches) != 1:
+            why = "no such branch under this organization" if not matches else \
+                "several branches have this name; use the branch id"
+            parsed.error(row.row, "branch", why)
+            continue
+        entry = existing.get(hashes[row.row])
+        if entry is not None and not entry.branch.path.startswith(org.path):
+            parsed.error(row.row, "phone", "already on the roster of another organization")
+            continue
+        resolved.append((row, matches[0], entry))
+    if parsed.errors:
+        errors = sorted(parsed.errors, key=lambda e: (e["row"], e["column"]))
+        raise RosterInvalid({"count": len(errors), "rows": errors})
+
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    for row, branch, entry in resolved:
+        if entry is None:
+            db.session.add(RosterEntry(
+                branch_id=branch.id, name=row.name, phone_encrypted=phones.encrypt(row.phone),
+                phone_hash=hashes[row.row], phone_masked=phones.mask(row.phone),
+                join_date=row.join_date, member_status=row.member_status))
+            counts["created"] += 1
+            continue
+        new = {"branch_id": branch.id, "name": row.name, "join_date": row.join_date,
+               "member_status": row.member_status}
+        if all(getattr(entry, k) == v for k, v in new.items()):
+            counts["unchanged"] += 1
+            continue
+        for key, value in new.items():
+            setattr(entry, key, value)
+        counts["updated"] += 1
+    # A member who moved branch on the roster moves with it.
+    moved = {e.id: b.id for _, b, e in resolved if e is not None}
+    if moved:
+        for identity in db.session.scalars(select(MemberIdentity).where(
+                MemberIdentity.roster_entry_id.in_(list(moved)))):
+            identity.branch_id = moved[identity.roster_entry_id]
+    try:
+        db.session.commit()
+    except IntegrityError:  # a concurrent import added the same phone
+        db.session.rollback()
+        raise Conflict() from None
+    return counts
+
+
+def list_roster(actor: User, org_id: int, limit: int, cursor: str | None) -> Page:
+    org = visible_node(actor, org_id, "members.manage")
+    stmt = (select(RosterEntry).join(RosterEntry.branch)
+            .where(subtree_clause(OrgNode.path, org.path)))
+    return keyset_page(stmt, (RosterEntry.id,), limit, cursor)
+
+
+# ---- identities -----------------------------------------------------------
+
+def identity_of(user_id: int) -> MemberIdentity | None:
+    return db.session.scalar(select(MemberIdentity).where(MemberIdentity.user_id == user_id))
+
+
+def require_active_member(user: User) -> MemberIdentity:
+    """The user's identity if it is active; else 403 ``not_a_member``/``identity_inactive``."""
+    identity = identity_of(user.id)
+    if identity is None:
+        raise NotAMember()
+    if not identity.is_active:
+        raise IdentityInactive({"status": identity.status})
+    return identity
+
+
+def _issue_identity(user_id: int, entry: RosterEntry, previous: MemberIdentity | None) -> MemberIdentity:
+    now = utcnow()
+    identity = previous or MemberIdentity(user_id=user_id, identity_no=f"pending-{user_id}")
+    identity.roster_entry_id = entry.id
+    identity.branch_id = entry.branch_id
+    identity.status = "active"
+    identity.status_reason = None
+    identity.status_changed_at = now
+    identity.issued_at = now
+    if previous is None:
+        db.session.add(identity)
+        db.session.flush()
+        identity.identity_no = f"DY{now.year}{identity.id:07d}"
+    return identity
+
+
+def bind_member(user: User, name: str, phone_code: str, branch_id: int | None):
+    """Bind ``user`` to the roster with a WeChat-verified phone.
+
+    Returns ``("active", identity)`` on a clean match, else
+    ``("pending", request)``; a previous pending request is withdrawn.
+    """
+    previous = identity_of(user.id)
+    if previous is not None and previous.status != "revoked":
+        raise AlreadyMember()
+    info = get_wechat().get_phone_number(phone_code)
+    phone = phones.normalize(info.pure_phone_number) if info.country_code == "86" else None
+    if phone is None:
+        raise PhoneNotSupported()
+    phone_hash = phones.lookup_hash(phone)
+    name = name.strip()
+    entry = db.session.scalar(select(RosterEntry).where(RosterEntry.phone_hash == phone_hash))
+    holder = entry and db.session.scalar(
+        select(MemberIdentity).where(MemberIdentity.roster_entry_id == entry.id))
+
+    if entry is not None and entry.name == name and holder is None and previous is None:
+        identity = _issue_identity(user.id, entry, None)
+        _withdraw_pending(user.id)
+        db.session.commit()
+        return "active", identity
+
+    if entry is not None:
+        org = entry.branch
+        mismatch = "name_mismatch" if entry.name != name else \
+            "previously_revoked" if previous is not None else "already_bound"
+    else:
+        if branch_id is None:
+            raise BranchRequired()
+        org = db.session.get(OrgNode, branch_id)
+        if org is None or org.kind not in BRANCH_KINDS:
+            raise field_error("branch_id", "Not a Party branch.")
+        mismatch = "previously_revoked" if previous is not None else "not_in_roster"
+    _withdraw_pending(user.id)
+    request = BindingRequest(user_id=user.id, org_id=org.id, name=name,
+                             phone_encrypted=phones.encrypt(phone), phone_hash=phone_hash,
+                             phone_masked=phones.mask(phone), mismatch=mismatch)
+    db.session.add(request)
+    db.session.commit()
+    return "pending", request
+
+
+def _withdraw_pending(user_id: int) -> None:
+    for request in db.session.scalars(select(BindingRequest).where(
+            BindingRequest.user_id == user_id, BindingRequest.state == "pending")):
+        request.state = "withdrawn"
+    db.session.flush()
+
+
+def latest_binding_request(user: User) -> BindingRequest:
+    request = db.session.scalar(select(BindingRequest).where(BindingRequest.user_id == user.id)
+                                .order_by(BindingRequest.id.desc()).limit(1))
+    if request is None:
+        raise NotFound()
+    return request
+
+
+def list_binding_requests(actor: User, org_id: int, state: str | None, limit: int,
+                          cursor: str | None) -> Page:
+    org = visible_node(actor, org_id, "members.manage")
+    stmt = select(BindingRequest).join(BindingRequest.org).where(subtree_clause(OrgNode.path, org.path))
+    if state:
+        stmt = stmt.where(BindingRequest.state == state)
+    return keyset_page(stmt, (BindingRequest.id,), limit, cursor, descending=True)
+
+
+def _pending_request(actor: User, request_id: int) -> BindingRequest:
+    request = db.session.get(BindingRequest, request_id)
+    if request is None:
+        raise NotFound()
+    authorize(actor, "members.manage", request.org)
+    if request.state != "pending":
+        raise RequestNotPending()
+    return request
+
+
+def approve_binding(actor: User, request_id: int, join_date: dt.date | None,
+                    member_status: str | None) -> MemberIdentity:
+    """Approve a pending binding: the user gets the roster entry of that phone
+    (created from the request when the phone is on no roster yet)."""
+    request = _pending_request(actor, request_id)
+    entry = db.session.scalar(select(RosterEntry).where(RosterEntry.phone_hash == request.phone_hash))
+    if entry is None:
+        missing = {f: ["Required when the phone is on no roster."]
+                   for f, v in (("join_date", join_date), ("member_status", member_status)) if v is None}
+        if missing:
+            raise ValidationFailed({"fields": missing})
+        entry = RosterEntry(branch_id=request.org_id, name=request.name,
+                            phone_encrypted=request.phone_encrypted, phone_hash=request.phone_hash,
+                            phone_masked=request.phone_masked, join_date=join_date,
+                            member_status=member_status)
+        db.session.add(entry)
+        db.session.flush()
+    else:
+        authorize(actor, "members.manage", entry.branch)
+    holder = db.session.scalar(select(MemberIdentity).where(MemberIdentity.roster_entry_id == entry.id))
+    if holder is not None and holder.user_id != request.user_id:
+        raise PhoneAlreadyBound()
+    identity = _issue_identity(request.user_id, entry, identity_of(request.user_id))
+    request.state = "approved"
+    request.decided_at = utcnow()
+    request.decided_by_id = actor.id
+    db.session.commit()
+    return identity
+
+
+def reject_binding(actor: User, request_id: int, reason: str) -> BindingRequest:
+    request = _pending_request(actor, request_id)
+    request.state = "rejected"
+    request.reject_reason = reason
+    request.decided_at = utcnow()
+    request.decided_by_id = actor.id
+    db.session.commit()
+    return request
+
+
+def list_members(actor: User, org_id: int, status: str | None, limit: int,
+                 cursor: str | None) -> Page:
+    org = visible_node(actor, org_id, "members.manage")
+    stmt = (select(MemberIdentity).join(MemberIdentity.branch)
+            .where(subtree_clause(OrgNode.path, org.path)))
+    if status:
+        stmt = stmt.where(MemberIdentity.status == status)
+    return keyset_page(stmt, (MemberIdentity.id,), limit, cursor)
+
+
+# Allowed status changes: action -> (from states, to state)
+STATUS_CHANGES = {
+    "suspend": (("active",), "suspended"),
+    "reinstate": (("suspended",), "active"),
+    "revoke": (("active", "suspended"), "revoked"),
+}
+
+
+def change_identity_status(actor: User, identity_id: int, action: str,
+                           reason: str | None) -> MemberIdentity:
+    """Suspend, reinstate or revoke an identity in the actor's subtree.
+    Revocation is final and takes effect on the member's very next request."""
+    identity = db.session.get(MemberIdentity, identity_id)
+    if identity is None:
+        raise NotFound()
+    authorize(actor, "members.manage", identity.branch)
+    allowed_from, to = STATUS_CHANGES[action]
+    if identity.status == "revoked":
+        raise IdentityRevoked()
+    if identity.status not in allowed_from:
+        raise InvalidStatusChange({"status": identity.status})
+    identity.status = to
+    identity.status_reason = reason
+    identity.status_changed_at = utcnow()
+    db.session.commit()
+    return identity
+

@@ -1,0 +1,1 @@
+"""The organization tree (six-level linkage) and the dual report."""

@@ -1,0 +1,179 @@
+"""Dual report (双报到).
+
+* A member reports to the community where they live. One confirmed
+  residence at a time: confirming a new one ends the old one (kept, not
+  deleted); a new request replaces a pending one.
+* A unit's Party organization reports to a community and takes on service
+  work there; one live report per unit and community.
+The community's admins confirm or decline both kinds.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.auth.models import User
+from app.auth.permissions import authorize
+from app.common.db import utcnow
+from app.common.pagination import Page, keyset_page
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.extensions import db
+from app.members.services import require_active_member
+from app.orgs.models import UNIT_KINDS, MemberCommunityReport, OrgCommunityReport, OrgNode
+from app.orgs.services import get_node, visible_node
+
+
+class NotACommunity(ValidationFailed):
+    code = "not_a_community"
+    zh = "只能向社区报到。"
+    en = "Reports go to a community."
+
+
+class NotAUnit(ValidationFailed):
+    code = "not_a_unit"
+    zh = "只有单位党组织可以向社区报到（当前为“{kind}”）。"
+    en = "Only a unit's Party organization can report to a community (this is a {kind})."
+
+
+class AlreadyReported(Conflict):
+    code = "already_reported"
+    zh = "已向该社区报到。"
+    en = "Already reported to this community."
+
+
+class ReportNotPending(Conflict):
+    code = "report_not_pending"
+    zh = "该报到已处理。"
+    en = "This report has already been decided."
+
+
+def _community(community_id: int) -> OrgNode:
+    try:
+        community = get_node(community_id)
+    except NotFound:
+        raise NotACommunity() from None
+    if community.kind != "community":
+        raise NotACommunity()
+    return community
+
+
+# ---- member report ----------------------------------------------------------
+
+def current_member_report(user_id: int) -> MemberCommunityReport | None:
+    """The confirmed residence report, else the pending one, else None."""
+    return db.session.scalar(
+        select(MemberCommunityReport)
+        .where(MemberCommunityReport.user_id == user_id,
+               MemberCommunityReport.state.in_(("confirmed", "pending")))
+        .order_by(MemberCommunityReport.state.desc(), MemberCommunityReport.id.desc())
+        .limit(1)
+    )
+
+
+def report_residence(user: User, community_id: int) -> MemberCommunityReport:
+    """An active member asks to report to ``community_id``."""
+    require_active_member(user)
+    community = _community(community_id)
+    active = db.session.scalars(select(MemberCommunityReport).where(
+        MemberCommunityReport.user_id == user.id,
+        MemberCommunityReport.state.in_(("confirmed", "pending")))).all()
+    if any(r.community_id == community.id for r in active):
+        raise AlreadyReported()
+    for report in active:
+        if report.state == "pending":
+            report.state = "withdrawn"
+            report.decided_at = utcnow()
+    db.session.flush()
+    report = MemberCommunityReport(user_id=user.id, community_id=community.id)
+    db.session.add(report)
+    try:
+        db.session.commit()
+    except IntegrityError:  # a concurrent request from the same member
+        db.session.rollback()
+        raise AlreadyReported() from None
+    return report
+
+
+def list_member_reports(actor: User, community_id: int, state: str | None, limit: int,
+                        cursor: str | None) -> Page:
+    community = visible_node(actor, community_id, "reports.decide")
+    stmt = select(MemberCommunityReport).where(MemberCommunityReport.community_id == community.id)
+    if state:
+        stmt = stmt.where(MemberCommunityReport.state == state)
+    return keyset_page(stmt, (MemberCommunityReport.id,), limit, cursor, descending=True)
+
+
+def decide_member_report(actor: User, report_id: int, confirm: bool,
+                         reason: str | None = None) -> MemberCommunityReport:
+    report = db.session.get(MemberCommunityReport, report_id)
+    if report is None:
+        raise NotFound()
+    authorize(actor, "reports.decide", report.community)
+    if report.state != "pending":
+        raise ReportNotPending()
+    now = utcnow()
+    if confirm:
+        # Moving house: the old residence ends, it is not deleted.
+        for old in db.session.scalars(select(MemberCommunityReport).where(
+                MemberCommunityReport.user_id == report.user_id,
+                MemberCommunityReport.state == "confirmed")):
+            old.state = "ended"
+            old.ended_at = now
+        db.session.flush()
+        report.state = "confirmed"
+    else:
+        report.state = "declined"
+        report.decline_reason = reason
+    report.decided_at = now
+    report.decided_by_id = actor.id
+    db.session.commit()
+    return report
+
+
+# ---- organization report ----------------------------------------------------
+
+def report_org(actor: User, org_id: int, community_id: int) -> OrgCommunityReport:
+    """A unit's admin reports the unit's Party organization to a community."""
+    org = visible_node(actor, org_id, "org.manage")
+    if org.kind not in UNIT_KINDS:
+        raise NotAUnit({"kind": org.kind})
+    community = _community(community_id)
+    live = db.session.scalar(select(OrgCommunityReport).where(
+        OrgCommunityReport.org_id == org.id, OrgCommunityReport.community_id == community.id,
+        OrgCommunityReport.state.in_(("pending", "confirmed"))))
+    if live is not None:
+        raise AlreadyReported()
+    report = OrgCommunityReport(org_id=org.id, community_id=community.id, requested_by_id=actor.id)
+    db.session.add(report)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise AlreadyReported() from None
+    return report
+
+
+def list_org_reports(actor: User, community_id: int, state: str | None, limit: int,
+                     cursor: str | None) -> Page:
+    """Units that reported to a community (seen by the community's admins)."""
+    community = visible_node(actor, community_id, "reports.decide")
+    stmt = select(OrgCommunityReport).where(OrgCommunityReport.community_id == community.id)
+    if state:
+        stmt = stmt.where(OrgCommunityReport.state == state)
+    return keyset_page(stmt, (OrgCommunityReport.id,), limit, cursor, descending=True)
+
+
+def decide_org_report(actor: User, report_id: int, confirm: bool,
+                      reason: str | None = None) -> OrgCommunityReport:
+    report = db.session.get(OrgCommunityReport, report_id)
+    if report is None:
+        raise NotFound()
+    authorize(actor, "reports.decide", report.community)
+    if report.state != "pending":
+        raise ReportNotPending()
+    report.state = "confirmed" if confirm else "declined"
+    report.decline_reason = None if confirm else reason
+    report.decided_at = utcnow()
+    report.decided_by_id = actor.id
+    db.session.commit()
+    return report

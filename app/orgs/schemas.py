@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from app.auth.permissions import ROLES
+from app.common.schemas import AwareDateTime, PageArgsSchema, Schema, page_schema
+from app.orgs.models import ORG_KINDS
+
+Name = ma.fields.String(required=True, validate=validate.Length(1, 100))
+
+
+class OrgRefSchema(Schema):
+    id = ma.fields.Integer()
+    kind = ma.fields.String()
+    name = ma.fields.String()
+
+
+class OrgSchema(Schema):
+    id = ma.fields.Integer()
+    kind = ma.fields.String(metadata={"enum": list(ORG_KINDS)})
+    name = ma.fields.String()
+    parent_id = ma.fields.Integer(allow_none=True)
+    depth = ma.fields.Integer()
+    created_at = AwareDateTime()
+
+
+class OrgCreateSchema(Schema):
+    parent_id = ma.fields.Integer(required=True)
+    kind = ma.fields.String(required=True, validate=validate.OneOf(ORG_KINDS))
+    name = ma.fields.String(required=True, validate=validate.Length(1, 100))
+
+
+class OrgRenameSchema(Schema):
+    name = ma.fields.String(required=True, validate=validate.Length(1, 100))
+
+
+class OrgMoveSchema(Schema):
+    parent_id = ma.fields.Integer(required=True)
+
+
+class OrgListArgsSchema(PageArgsSchema):
+    parent_id = ma.fields.Integer()
+    kind = ma.fields.String(validate=validate.OneOf(ORG_KINDS))
+
+
+class GrantSchema(Schema):
+    id = ma.fields.Integer()
+    user_id = ma.fields.Integer()
+    role = ma.fields.String()
+    org = ma.fields.Nested(OrgRefSchema)
+    created_at = AwareDateTime()
+
+
+class GrantCreateSchema(Schema):
+    user_id = ma.fields.Integer(required=True)
+    role = ma.fields.String(required=True, validate=validate.OneOf(ROLES))
+
+
+class CommunityReportCreateSchema(Schema):
+    community_id = ma.fields.Integer(required=True)
+
+
+class DecideSchema(Schema):
+    reason = ma.fields.String(validate=validate.Length(max=200), load_default=None)
+
+
+class ReportListArgsSchema(PageArgsSchema):
+    state = ma.fields.String(validate=validate.OneOf(
+        ["pending", "confirmed", "declined", "withdrawn", "ended"]))
+
+
+class MemberReportSchema(Schema):
+    id = ma.fields.Integer()
+    user_id = ma.fields.Integer()
+    community = ma.fields.Nested(OrgRefSchema)
+    state = ma.fields.String()
+    created_at = AwareDateTime()
+    decided_at = AwareDateTime(allow_none=True)
+    decline_reason = ma.fields.String(allow_none=True)
+    ended_at = AwareDateTime(allow_none=True)
+
+
+class OrgReportSchema(Schema):
+    id = ma.fields.Integer()
+    org = ma.fields.Nested(OrgRefSchema)
+    community = ma.fields.Nested(OrgRefSchema)
+    state = ma.fields.String()
+    created_at = AwareDateTime()
+    decided_at = AwareDateTime(allow_none=True)
+    decline_reason = ma.fields.String(allow_none=True)
+
+
+OrgPageSchema = page_schema(OrgSchema, "OrgPageSchema")
+GrantPageSchema = page_schema(GrantSchema, "GrantPageSchema")
+MemberReportPageSchema = page_schema(MemberReportSchema, "MemberReportPageSchema")
+OrgReportPageSchema = page_schema(OrgReportSchema, "OrgReportPageSchema")

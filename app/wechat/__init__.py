@@ -1,0 +1,1 @@
+"""Talking to WeChat's server APIs: see :mod:`app.wechat.client`."""

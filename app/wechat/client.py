@@ -1,0 +1,224 @@
+"""The client for WeChat's server APIs: code2Session and the user's phone number.
+
+Rules:
+
+* Every WeChat answer is read as JSON whatever its content type; an
+  ``errcode`` other than 0 becomes one of the API errors below through the
+  single table :data:`ERRCODES`. Anything else that goes wrong on the way
+  (connection refused, timeout, HTTP status other than 200, a body that is
+  not the JSON we expect) is :class:`WeChatUnavailable` (503).
+* The access token comes from ``stable_token`` and is cached in Redis under
+  ``wechat:access_token`` for ``expires_in`` minus 300 s, so that every
+  worker shares one token and none uses it in its last minutes. When WeChat
+  says the token is invalid or expired (40001/42001), the cache is dropped,
+  a new token is forced once and the call is retried once.
+* The app secret, the access token and ``session_key`` are never logged;
+  they travel in URLs, so errors are logged by type and path only.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import requests
+from flask import current_app
+
+from app.errors import ApiError, Forbidden, RateLimited, ServiceUnavailable, Unauthorized
+
+log = logging.getLogger(__name__)
+
+ACCESS_TOKEN_KEY = "wechat:access_token"
+# Leave the cached token this much of its life, so that no call carries a token
+# that expires on the way.
+ACCESS_TOKEN_MARGIN = 300
+MAX_CODE_LENGTH = 256
+
+JSCODE2SESSION = "/sns/jscode2session"
+STABLE_TOKEN = "/cgi-bin/stable_token"
+GET_PHONE_NUMBER = "/wxa/business/getuserphonenumber"
+
+
+class WeChatCodeInvalid(Unauthorized):
+    code = "wechat_code_invalid"
+    zh = "微信授权码无效、已使用或已过期，请重试。"
+    en = "The WeChat code is invalid, used or expired; please try again."
+
+
+class WeChatRateLimited(RateLimited):
+    code = "wechat_rate_limited"
+    zh = "微信登录过于频繁，请一分钟后再试。"
+    en = "Too many WeChat logins; please try again in a minute."
+
+    def __init__(self, details: dict | None = None, *, headers: dict | None = None):
+        # WeChat's quota is per minute, so a minute is always enough.
+        super().__init__(details, headers=headers or {"Retry-After": "60"})
+
+
+class WeChatUserRisky(Forbidden):
+    code = "wechat_user_risky"
+    zh = "微信判定该账号存在安全风险，暂时无法登录。"
+    en = "WeChat flagged this account as risky; it cannot log in for now."
+
+
+class WeChatUnavailable(ServiceUnavailable):
+    code = "wechat_unavailable"
+    zh = "微信服务暂时不可用，请稍后再试。"
+    en = "WeChat is temporarily unavailable; please try again later."
+
+
+# errcode -> (the error to raise, the level to log it at, or None for the
+# user's own mistakes that need no log). Codes not listed are unexpected:
+# WeChatUnavailable, logged at WARNING.
+ERRCODES: dict[int, tuple[type[ApiError], int | None]] = {
+    40029: (WeChatCodeInvalid, None),   # invalid code (unknown, used or expired)
+    40163: (WeChatCodeInvalid, None),   # code been used
+    41008: (WeChatCodeInvalid, None),   # missing code
+    45011: (WeChatRateLimited, logging.INFO),
+    40226: (WeChatUserRisky, logging.INFO),
+    -1: (WeChatUnavailable, logging.WARNING),  # system error, WeChat is busy
+    # Our own configuration is wrong: someone has to fix it.
+    40013: (WeChatUnavailable, logging.ERROR),  # invalid appid
+    40125: (WeChatUnavailable, logging.ERROR),  # invalid appsecret
+    41002: (WeChatUnavailable, logging.ERROR),  # appid missing
+    41004: (WeChatUnavailable, logging.ERROR),  # appsecret missing
+    40164: (WeChatUnavailable, logging.ERROR),  # caller IP not in the whitelist
+}
+_UNEXPECTED = (WeChatUnavailable, logging.WARNING)
+# The access token was refused: refresh it and try once more.
+_TOKEN_REFUSED = {40001, 42001}
+
+
+@dataclass(frozen=True)
+class WeChatSession:
+    openid: str
+    session_key: str = field(repr=False)  # a secret: keep it out of reprs and logs
+    unionid: str | None = None
+
+
+@dataclass(frozen=True)
+class PhoneInfo:
+    phone_number: str       # with "+<country code> " for numbers outside mainland China
+    pure_phone_number: str  # the bare number
+    country_code: str
+
+
+class WeChatClient:
+    """Talks to WeChat (or the mock) at ``base_url`` for one mini-program."""
+
+    def __init__(self, base_url: str, appid: str, secret: str, timeout: float, redis):
+        self.base_url = base_url.rstrip("/")
+        self.appid = appid
+        self._secret = secret
+        self.timeout = timeout
+        self._redis = redis
+        self._http = requests.Session()
+
+    def __repr__(self) -> str:
+        return f"WeChatClient({self.base_url!r}, appid={self.appid!r})"
+
+    def code2session(self, code: str) -> WeChatSession:
+        """Trade a ``wx.login()`` code for the user's openid and session key."""
+        _check_code(code)
+        body = self._call("GET", JSCODE2SESSION, params={
+            "appid": self.appid, "secret": self._secret,
+            "js_code": code, "grant_type": "authorization_code",
+        })
+        _raise_for_errcode(JSCODE2SESSION, body)
+        openid, session_key = body.get("openid"), body.get("session_key")
+        if not isinstance(openid, str) or not openid or not isinstance(session_key, str):
+            log.warning("wechat %s answered without openid/session_key", JSCODE2SESSION)
+            raise WeChatUnavailable()
+        unionid = body.get("unionid")
+        return WeChatSession(openid, session_key, unionid if isinstance(unionid, str) and unionid else None)
+
+    def get_phone_number(self, code: str) -> PhoneInfo:
+        """Trade a phone-number button code for the user's phone number."""
+        _check_code(code)
+        body = self._phone_number_call(self._access_token(), code)
+        if body.get("errcode") in _TOKEN_REFUSED:
+            log.info("wechat refused the access token (errcode %s); forcing a new one",
+                     body.get("errcode"))
+            self._redis.delete(ACCESS_TOKEN_KEY)
+            body = self._phone_number_call(self._access_token(force_refresh=True), code)
+        _raise_for_errcode(GET_PHONE_NUMBER, body)
+        info = body.get("phone_info")
+        try:
+            return PhoneInfo(phone_number=str(info["phoneNumber"]),
+                             pure_phone_number=str(info["purePhoneNumber"]),
+                             country_code=str(info["countryCode"]))
+        except (TypeError, KeyError):
+            log.warning("wechat %s answered without phone_info", GET_PHONE_NUMBER)
+            raise WeChatUnavailable() from None
+
+    def _phone_number_call(self, access_token: str, code: str) -> dict:
+        return self._call("POST", GET_PHONE_NUMBER, params={"access_token": access_token},
+                          json={"code": code})
+
+    def _access_token(self, *, force_refresh: bool = False) -> str:
+        if not force_refresh:
+            cached = self._redis.get(ACCESS_TOKEN_KEY)
+            if cached:
+                return cached
+        body = self._call("POST", STABLE_TOKEN, json={
+            "grant_type": "client_credential", "appid": self.appid,
+            "secret": self._secret, "force_refresh": force_refresh,
+        })
+        _raise_for_errcode(STABLE_TOKEN, body)
+        token, expires_in = body.get("access_token"), body.get("expires_in")
+        if not isinstance(token, str) or not token or not isinstance(expires_in, int):
+            log.warning("wechat %s answered without access_token/expires_in", STABLE_TOKEN)
+            raise WeChatUnavailable()
+        ttl = expires_in - ACCESS_TOKEN_MARGIN
+        if ttl > 0:  # a token this close to its end is used once, not shared
+            self._redis.set(ACCESS_TOKEN_KEY, token, ex=ttl)
+        return token
+
+    def _call(self, method: str, path: str, **kwargs) -> dict:
+        """One HTTP call; the JSON object WeChat answered, or WeChatUnavailable."""
+        try:
+            response = self._http.request(method, self.base_url + path,
+                                          timeout=self.timeout, **kwargs)
+        except requests.RequestException as error:
+            # The exception's text holds the URL, secret and all: log only its type.
+            log.warning("wechat %s unreachable: %s", path, type(error).__name__)
+            raise WeChatUnavailable() from None
+        if response.status_code != 200:
+            log.warning("wechat %s answered HTTP %s", path, response.status_code)
+            raise WeChatUnavailable()
+        try:
+            body = response.json()  # WeChat does not always say application/json
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            log.warning("wechat %s answered something that is not a JSON object", path)
+            raise WeChatUnavailable()
+        return body
+
+
+def _check_code(code) -> None:
+    # An empty or absurd code cannot be valid: no need to ask WeChat.
+    if not isinstance(code, str) or not code.strip() or len(code) > MAX_CODE_LENGTH:
+        raise WeChatCodeInvalid()
+
+
+def _raise_for_errcode(path: str, body: dict) -> None:
+    errcode = body.get("errcode", 0)
+    if errcode == 0:
+        return
+    error, level = ERRCODES.get(errcode, _UNEXPECTED)
+    if level is not None:
+        log.log(level, "wechat %s answered errcode %s: %s", path, errcode, body.get("errmsg"))
+    raise error()
+
+
+def get_wechat() -> WeChatClient:
+    """The app's WeChat client, made on first use from the app's configuration."""
+    client = current_app.extensions.get("wechat")
+    if client is None:
+        config = current_app.config
+        client = WeChatClient(config["WECHAT_API_BASE"], config["WECHAT_APPID"],
+                              config["WECHAT_SECRET"], config["WECHAT_TIMEOUT"],
+                              current_app.extensions["redis"])
+        # Two first requests at once may both build one; keep whichever came first.
+        client = current_app.extensions.setdefault("wechat", client)
+    return client

@@ -1,0 +1,255 @@
+"""Fixtures: one app and schema per session, a clean database and Redis per test.
+
+Backends come from the environment, so the same suite runs on both:
+``TEST_DATABASE_URL`` (default: a SQLite file in a temp dir) and
+``TEST_REDIS_URL`` (default: fakeredis). The mock WeChat server runs for
+real on a free port, and the app talks to it over HTTP.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import event, select, text
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.auth.models import User
+from app.extensions import db, get_redis, limiter
+from mini_program_mock.wechat.server import create_mock_app
+
+DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("TEST_REDIS_URL")
+
+
+def pytest_report_header(config):
+    return [f"database: {DATABASE_URL or 'sqlite (temp file)'}",
+            f"redis: {REDIS_URL or 'fakeredis'}"]
+
+
+@pytest.fixture(scope="session")
+def wechat_server():
+    mock = create_mock_app()
+    server = make_server("127.0.0.1", 0, mock, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield SimpleNamespace(url=f"http://127.0.0.1:{server.server_port}", app=mock,
+                          state=mock.extensions["wechat_mock"])
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory, wechat_server):
+    instance = tmp_path_factory.mktemp("instance")
+    return {
+        "ENV_NAME": "testing",
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256-and-even-hs512-000",
+        "SQLALCHEMY_DATABASE_URI": (DATABASE_URL or f"sqlite:///{instance / 'test.db'}").replace(
+            "postgresql://", "postgresql+psycopg://"),
+        "REDIS_URL": REDIS_URL,
+        "INSTANCE_DIR": str(instance),
+        "WECHAT_API_BASE": wechat_server.url,
+        "RATELIMIT_LOGIN": "1000/minute",
+        "RATELIMIT_REFRESH": "1000/minute",
+        "LOG_JSON": False,
+    }
+
+
+@pytest.fixture(scope="session")
+def _app(settings):
+    app = create_app(dict(settings))
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        db.session.remove()
+    return app
+
+
+@pytest.fixture
+def make_app(settings, _app):
+    """Another app on the same database and Redis, with config overrides."""
+
+    def make(**overrides):
+        return create_app({**settings, **overrides})
+
+    return make
+
+
+@pytest.fixture
+def app(_app, wechat_server):
+    with _app.app_context():
+        yield _app
+        db.session.remove()
+        _clean_database()
+        get_redis().flushdb()
+        limiter.reset()
+    wechat_server.state.reset()
+
+
+def _clean_database():
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class ApiClient:
+    """The test client with a bearer token and JSON by default."""
+
+    def __init__(self, client, tokens: dict, user_id: int):
+        self.client = client
+        self.tokens = tokens
+        self.user_id = user_id
+
+    @property
+    def headers(self):
+        return {"Authorization": f"Bearer {self.tokens['access_token']}"}
+
+    def _call(self, method, path, headers=None, **kwargs):
+        return getattr(self.client, method)(path, headers={**self.headers, **(headers or {})}, **kwargs)
+
+    def get(self, path, **kw):
+        return self._call("get", path, **kw)
+
+    def post(self, path, **kw):
+        return self._call("post", path, **kw)
+
+    def patch(self, path, **kw):
+        return self._call("patch", path, **kw)
+
+    def delete(self, path, **kw):
+        return self._call("delete", path, **kw)
+
+
+@pytest.fixture
+def wx(client, wechat_server):
+    """The phone: codes from the mock WeChat, as wx.login() and the phone button give them."""
+
+    class Phone:
+        def code(self, openid: str, unionid: str | None = None) -> str:
+            body = {"openid": openid, **({"unionid": unionid} if unionid else {})}
+            return wechat_server.app.test_client().post("/mock/wx/login", json=body).json["code"]
+
+        def phone_code(self, phone: str, country_code: str = "86") -> str:
+            return wechat_server.app.test_client().post(
+                "/mock/wx/phone", json={"phone_number": phone, "country_code": country_code}).json["code"]
+
+    return Phone()
+
+
+@pytest.fixture
+def login(client, wx):
+    """Log in through HTTP and the mock WeChat; returns an authenticated ApiClient."""
+
+    def do_login(openid: str) -> ApiClient:
+        response = client.post("/api/v1/auth/wechat/login", json={"code": wx.code(openid)})
+        assert response.status_code == 200, response.json
+        return ApiClient(client, response.json, response.json["user"]["id"])
+
+    return do_login
+
+
+@pytest.fixture
+def tree(app):
+    """district D -> street S -> communities A, B; branches and units under them."""
+    from app.orgs.services import create_root, insert_node
+
+    d = create_root("district", "江城区")
+    s = insert_node("street", "南恩街道", d)
+    a = insert_node("community", "丰泽社区", s)
+    b = insert_node("community", "新江社区", s)
+    a1 = insert_node("party_branch", "丰泽社区第一党支部", a)
+    a2 = insert_node("party_branch", "丰泽社区第二党支部", a)
+    b1 = insert_node("party_branch", "新江社区党支部", b)
+    unit = insert_node("office_building", "汇银大厦", s)
+    db.session.commit()
+    return SimpleNamespace(district=d.id, street=s.id, a=a.id, b=b.id, a1=a1.id, a2=a2.id,
+                           b1=b1.id, unit=unit.id)
+
+
+@pytest.fixture
+def login_as(login):
+    """``login_as("org_admin", org_id)``: a fresh user holding that role."""
+    from app.orgs.services import grant_role
+
+    counter = iter(range(1, 10_000))
+
+    def do(role: str | None, org_id: int | None = None, openid: str | None = None) -> ApiClient:
+        api = login(openid or f"{role or 'user'}-{org_id}-{next(counter)}")
+        if role:
+            grant_role(None, org_id, api.user_id, role)
+        return api
+
+    return do
+
+
+@pytest.fixture
+def member(app, login, wx, tree):
+    """``member(name, phone, branch_id)``: a user bound to a fresh roster entry."""
+    from app.members import phones
+    from app.members.models import RosterEntry
+    import datetime as dt
+
+    def make(name="陈小文", phone="13800138000", branch_id=None, openid=None) -> ApiClient:
+        entry = RosterEntry(branch_id=branch_id or tree.a1, name=name,
+                            phone_encrypted=phones.encrypt(phone), phone_hash=phones.lookup_hash(phone),
+                            phone_masked=phones.mask(phone), join_date=dt.date(2010, 7, 1),
+                            member_status="full")
+        db.session.add(entry)
+        db.session.commit()
+        api = login(openid or f"member-{phone}")
+        response = api.post("/api/v1/me/member-binding",
+                            json={"name": name, "phone_code": wx.phone_code(phone)})
+        assert response.status_code == 201, response.json
+        api.identity = response.json["identity"]
+        return api
+
+    return make
+
+
+@pytest.fixture
+def count_queries(app):
+    """``with count_queries() as q: ...; q.count`` counts SQL statements sent."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def counting():
+        counter = SimpleNamespace(count=0, statements=[])
+
+        def before(conn, cursor, statement, parameters, context, executemany):
+            counter.count += 1
+            counter.statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", before)
+        try:
+            yield counter
+        finally:
+            event.remove(db.engine, "before_cursor_execute", before)
+
+    return counting
+
+
+def user_by_openid(openid: str) -> User:
+    return db.session.scalar(select(User).where(User.openid == openid))
+
+
+def assert_error(response, status: int, code: str):
+    """Status AND the one envelope."""
+    assert response.status_code == status, (response.status_code, response.get_data(as_text=True))
+    body = response.get_json()
+    assert set(body) == {"error"}, body
+    assert body["error"]["code"] == code, body
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    assert isinstance(body["error"]["details"], dict)
+    return body["error"]
