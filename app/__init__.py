@@ -18,6 +18,8 @@ def create_app(config: str | dict | None = None) -> Flask:
     environment's configuration.
     """
     app = Flask(__name__)
+    app.json.ensure_ascii = False  # Chinese stays readable in answers
+    app.json.sort_keys = False  # fields in schema order
     overrides = config if isinstance(config, dict) else {}
     settings = load_config(overrides.get("ENV_NAME") if overrides else config)
     settings.update(overrides)
@@ -44,7 +46,7 @@ def create_app(config: str | dict | None = None) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
         logging.getLogger(__name__).warning(
-            "DATABASE_URL is not set: using the embedded SQLite database %s",
+            "using SQLite (the embedded default when DATABASE_URL is not set): %s",
             app.config["SQLALCHEMY_DATABASE_URI"],
         )
     return app

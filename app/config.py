@@ -73,7 +73,6 @@ class Config:
             "OPENAPI_SWAGGER_UI_URL": env.get(
                 "SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
             ),
-            "JSON_SORT_KEYS": False,
         }
 
 

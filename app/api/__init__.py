@@ -34,12 +34,13 @@ def init_api(app: Flask) -> None:
     app.extensions["smorest_api"] = api
 
     @app.before_request
-    def _limit_json_body():
-        # Flask's MAX_CONTENT_LENGTH guards uploads; a JSON body is far smaller.
-        if request.mimetype == "application/json":
-            limit = app.config["MAX_JSON_BYTES"]
-            if (request.content_length or 0) > limit:
-                raise PayloadTooLarge({"limit": limit})
+    def _limit_body():
+        # Refuse an oversized body before auth or parsing, as a proxy would;
+        # a JSON body is far smaller than an upload.
+        json_body = request.mimetype == "application/json"
+        limit = app.config["MAX_JSON_BYTES" if json_body else "MAX_CONTENT_LENGTH"]
+        if limit and (request.content_length or 0) > limit:
+            raise PayloadTooLarge({"limit": limit})
 
     from app.api.health import blp as health_blp
     from app.auth.routes import blp as auth_blp

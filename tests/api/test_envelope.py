@@ -1,0 +1,105 @@
+"""The one error envelope, request ids, health probes and the OpenAPI document."""
+from __future__ import annotations
+
+import logging
+
+from tests.conftest import assert_error
+
+
+def test_unknown_route_is_an_enveloped_404(client):
+    response = client.get("/api/v1/nothing-here")
+    assert_error(response, 404, "not_found")
+    assert response.headers["X-Request-ID"]
+
+
+def test_wrong_method_is_an_enveloped_405(client):
+    response = client.delete("/api/v1/me")
+    assert_error(response, 405, "method_not_allowed")
+    assert "GET" in response.headers["Allow"]
+
+
+def test_oversized_json_is_413(login):
+    api = login("o-big")
+    response = api.post("/api/v1/orgs", json={"name": "x" * 300_000, "parent_id": 1, "kind": "street"})
+    assert_error(response, 413, "payload_too_large")
+
+
+def test_oversized_upload_is_413(make_app):
+    app = make_app(MAX_CONTENT_LENGTH=1024)
+    response = app.test_client().post("/api/v1/orgs/1/roster", data=b"x" * 4096,
+                                      content_type="application/octet-stream")
+    assert_error(response, 413, "payload_too_large")
+
+
+def test_unhandled_exception_is_an_enveloped_500_with_request_id(make_app, caplog):
+    app = make_app()
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret internals: SELECT * FROM users")
+
+    with caplog.at_level(logging.ERROR):
+        response = app.test_client().get("/boom", headers={"X-Request-ID": "req-12345678"})
+    error = assert_error(response, 500, "internal_error")
+    assert "SELECT" not in response.get_data(as_text=True)
+    assert "Traceback" not in response.get_data(as_text=True)
+    assert response.headers["X-Request-ID"] == "req-12345678"
+    assert error["details"] == {}
+    logged = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert logged and getattr(logged[0], "request_id", None) == "req-12345678"
+
+
+def test_a_bad_incoming_request_id_is_replaced(client):
+    response = client.get("/healthz", headers={"X-Request-ID": "bad id <script>"})
+    assert response.headers["X-Request-ID"] != "bad id <script>"
+    assert len(response.headers["X-Request-ID"]) == 32
+
+
+def test_healthz(client):
+    assert client.get("/healthz").json == {"status": "ok"}
+
+
+def test_readyz_ok(client):
+    body = client.get("/readyz").json
+    assert body["checks"] == {"database": "ok", "redis": "ok"}
+
+
+def test_readyz_names_the_failed_redis(make_app):
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0")
+    error = assert_error(app.test_client().get("/readyz"), 503, "not_ready")
+    assert error["details"]["failed"] == ["redis"]
+
+
+def test_readyz_names_the_failed_database(make_app):
+    app = make_app(SQLALCHEMY_DATABASE_URI="postgresql+psycopg://postgres@127.0.0.1:1/none",
+                   SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 2}})
+    error = assert_error(app.test_client().get("/readyz"), 503, "not_ready")
+    assert error["details"]["failed"] == ["database"]
+
+
+def test_openapi_document_lists_every_endpoint_with_its_errors(app, client):
+    spec = client.get("/api/v1/openapi.json").json
+    assert spec["openapi"].startswith("3.")
+    documented = {(path, method.upper()) for path, ops in spec["paths"].items() for method in ops
+                  if method in {"get", "post", "patch", "put", "delete"}}
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/") or rule.endpoint.startswith("api-docs"):
+            continue
+        path = rule.rule.replace("<int:", "{").replace("<", "{").replace(">", "}")
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (path, method) in documented, f"{method} {path} is not in the OpenAPI document"
+            operation = spec["paths"][path][method.lower()]
+            assert operation.get("description") or operation.get("summary"), f"{method} {path}"
+            errors = {code: r for code, r in operation["responses"].items() if code[0] in "45"}
+            assert errors, f"{method} {path} documents no errors"
+            for response in errors.values():
+                assert "Error codes:" in response["description"]
+    login = spec["paths"]["/api/v1/auth/wechat/login"]["post"]
+    assert "wechat_code_invalid" in login["responses"]["401"]["description"]
+    assert "wechat_unavailable" in login["responses"]["503"]["description"]
+
+
+def test_docs_page_is_served(client):
+    response = client.get("/api/v1/docs")
+    assert response.status_code == 200
+    assert b"swagger" in response.data.lower()
