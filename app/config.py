@@ -55,6 +55,10 @@ class Config:
             "WECHAT_APPID": env.get("WECHAT_APPID", "wx-demo-appid"),
             "WECHAT_SECRET": env.get("WECHAT_SECRET", "demo-app-secret"),
             "WECHAT_TIMEOUT": float(env.get("WECHAT_TIMEOUT", "5")),
+            # QR codes are URLs on this base, so WeChat's camera opens the mini-program.
+            "QR_BASE_URL": env.get("QR_BASE_URL", "https://dj.example.cn").rstrip("/"),
+            "CHECKIN_CLOCK_SKEW": _int(env, "CHECKIN_CLOCK_SKEW", 120),
+            "CHECKIN_OFFLINE_MAX_AGE": _int(env, "CHECKIN_OFFLINE_MAX_AGE", 24 * 3600),
             "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "30/minute"),
             "RATELIMIT_REFRESH": env.get("RATELIMIT_REFRESH", "60/minute"),
             "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "1") != "0",

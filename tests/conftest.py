@@ -41,14 +41,34 @@ def wechat_server():
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory, wechat_server):
+def database_url(tmp_path_factory):
+    """SQLite in a temp dir, or a fresh PostgreSQL database for this run (so
+    that concurrent runs on one server never see each other's rows)."""
+    if not DATABASE_URL:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    import sqlalchemy as sa
+
+    server_url = DATABASE_URL.replace("postgresql://", "postgresql+psycopg://")
+    name = f"{server_url.rsplit('/', 1)[1]}_run_{os.getpid()}"
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield server_url.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory, wechat_server, database_url):
     instance = tmp_path_factory.mktemp("instance")
     return {
         "ENV_NAME": "testing",
         "TESTING": True,
         "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256-and-even-hs512-000",
-        "SQLALCHEMY_DATABASE_URI": (DATABASE_URL or f"sqlite:///{instance / 'test.db'}").replace(
-            "postgresql://", "postgresql+psycopg://"),
+        "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": REDIS_URL,
         "INSTANCE_DIR": str(instance),
         "WECHAT_API_BASE": wechat_server.url,
@@ -62,10 +82,11 @@ def settings(tmp_path_factory, wechat_server):
 def _app(settings):
     app = create_app(dict(settings))
     with app.app_context():
-        db.drop_all()
         db.create_all()
         db.session.remove()
-    return app
+    yield app
+    with app.app_context():
+        db.engine.dispose()
 
 
 @pytest.fixture

@@ -46,6 +46,9 @@ class RosterRow:
 class ParsedRoster:
     rows: list[RosterRow] = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)
+    # The branch cell of every data row, good or bad, so that an unknown
+    # branch is reported even on a row that has other problems too.
+    branches: dict[int, str] = field(default_factory=dict)
 
     def error(self, row: int, column: str, why: str) -> None:
         self.errors.append({"row": row, "column": column, "error": why})
@@ -124,6 +127,8 @@ def parse(content: bytes, today: dt.date) -> ParsedRoster:
         branch = str(cell["branch"] or "").strip()
         if not branch:
             result.error(number, "branch", "required")
+        else:
+            result.branches[number] = branch
         join_date = _date(cell["join_date"])
         if join_date is None:
             result.error(number, "join_date", "not a date (use YYYY-MM-DD)")

@@ -115,19 +115,23 @@ def import_roster(actor: User, org_id: int, content: bytes, today: dt.date) -> d
                 RosterEntry.phone_hash.in_(values[start:start + 500]))):
             existing[entry.phone_hash] = entry
 
+    branch_of: dict[int, OrgNode] = {}
+    for number, name in parsed.branches.items():  # bad rows too: report every problem
+        matches = [by_id[name]] if name in by_id else by_name.get(name, [])
+        if len(matches) == 1:
+            branch_of[number] = matches[0]
+        else:
+            parsed.error(number, "branch", "no such branch under this organization" if not matches
+                         else "several branches have this name; use the branch id")
     resolved = []
     for row in parsed.rows:
-        matches = [by_id[row.branch]] if row.branch in by_id else by_name.get(row.branch, [])
-        if len(matches) != 1:
-            why = "no such branch under this organization" if not matches else \
-                "several branches have this name; use the branch id"
-            parsed.error(row.row, "branch", why)
+        if row.row not in branch_of:
             continue
         entry = existing.get(hashes[row.row])
         if entry is not None and not entry.branch.path.startswith(org.path):
             parsed.error(row.row, "phone", "already on the roster of another organization")
             continue
-        resolved.append((row, matches[0], entry))
+        resolved.append((row, branch_of[row.row], entry))
     if parsed.errors:
         errors = sorted(parsed.errors, key=lambda e: (e["row"], e["column"]))
         raise RosterInvalid({"count": len(errors), "rows": errors})
@@ -211,12 +215,14 @@ def bind_member(user: User, name: str, phone_code: str, branch_id: int | None):
     previous = identity_of(user.id)
     if previous is not None and previous.status != "revoked":
         raise AlreadyMember()
+    name = name.strip()
+    if not name:  # checked before WeChat, so that the phone code is not used up
+        raise field_error("name", "Required.")
     info = get_wechat().get_phone_number(phone_code)
     phone = phones.normalize(info.pure_phone_number) if info.country_code == "86" else None
     if phone is None:
         raise PhoneNotSupported()
     phone_hash = phones.lookup_hash(phone)
-    name = name.strip()
     entry = db.session.scalar(select(RosterEntry).where(RosterEntry.phone_hash == phone_hash))
     holder = entry and db.session.scalar(
         select(MemberIdentity).where(MemberIdentity.roster_entry_id == entry.id))
@@ -290,6 +296,8 @@ def approve_binding(actor: User, request_id: int, join_date: dt.date | None,
     if entry is None:
         missing = {f: ["Required when the phone is on no roster."]
                    for f, v in (("join_date", join_date), ("member_status", member_status)) if v is None}
+        if join_date is not None and join_date > dt.date.today():  # as the roster import checks
+            missing["join_date"] = ["In the future."]
         if missing:
             raise ValidationFailed({"fields": missing})
         entry = RosterEntry(branch_id=request.org_id, name=request.name,

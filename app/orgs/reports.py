@@ -9,7 +9,7 @@ The community's admins confirm or decline both kinds.
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
@@ -65,7 +65,9 @@ def current_member_report(user_id: int) -> MemberCommunityReport | None:
         select(MemberCommunityReport)
         .where(MemberCommunityReport.user_id == user_id,
                MemberCommunityReport.state.in_(("confirmed", "pending")))
-        .order_by(MemberCommunityReport.state.desc(), MemberCommunityReport.id.desc())
+        # "confirmed" first: state.desc() would put "pending" before it.
+        .order_by(case((MemberCommunityReport.state == "confirmed", 0), else_=1),
+                  MemberCommunityReport.id.desc())
         .limit(1)
     )
 

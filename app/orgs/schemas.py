@@ -8,6 +8,8 @@ from app.common.schemas import AwareDateTime, PageArgsSchema, Schema, page_schem
 from app.orgs.models import ORG_KINDS
 
 Name = ma.fields.String(required=True, validate=validate.Length(1, 100))
+# Ids are 32-bit integers on PostgreSQL: refuse larger ones (422) before they reach it.
+ID_RANGE = validate.Range(1, 2**31 - 1)
 
 
 class OrgRefSchema(Schema):
@@ -26,7 +28,7 @@ class OrgSchema(Schema):
 
 
 class OrgCreateSchema(Schema):
-    parent_id = ma.fields.Integer(required=True)
+    parent_id = ma.fields.Integer(required=True, validate=ID_RANGE)
     kind = ma.fields.String(required=True, validate=validate.OneOf(ORG_KINDS))
     name = ma.fields.String(required=True, validate=validate.Length(1, 100))
 
@@ -36,11 +38,11 @@ class OrgRenameSchema(Schema):
 
 
 class OrgMoveSchema(Schema):
-    parent_id = ma.fields.Integer(required=True)
+    parent_id = ma.fields.Integer(required=True, validate=ID_RANGE)
 
 
 class OrgListArgsSchema(PageArgsSchema):
-    parent_id = ma.fields.Integer()
+    parent_id = ma.fields.Integer(validate=ID_RANGE)
     kind = ma.fields.String(validate=validate.OneOf(ORG_KINDS))
 
 
@@ -53,12 +55,12 @@ class GrantSchema(Schema):
 
 
 class GrantCreateSchema(Schema):
-    user_id = ma.fields.Integer(required=True)
+    user_id = ma.fields.Integer(required=True, validate=ID_RANGE)
     role = ma.fields.String(required=True, validate=validate.OneOf(ROLES))
 
 
 class CommunityReportCreateSchema(Schema):
-    community_id = ma.fields.Integer(required=True)
+    community_id = ma.fields.Integer(required=True, validate=ID_RANGE)
 
 
 class DecideSchema(Schema):

@@ -1,0 +1,1 @@
+"""Party-mass service centers, their rotating and printed QR codes, and check-ins."""

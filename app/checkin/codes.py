@@ -1,0 +1,129 @@
+"""A center's QR codes: rotating codes for its screen, a static one for posters.
+
+A rotating code is signed for one time step of ``rotation_seconds``. It is
+shown during its step and still accepted for ``grace_seconds`` after it, so
+that a scan started just before the screen changed still counts, while a
+photo sent to a friend at home is dead within a minute. Rotating the
+center's key (a new key version) invalidates every code and poster at once.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+from flask import current_app
+
+from app.checkin.models import ServiceCenter
+from app.common import signed_codes
+from app.common.db import UTC
+from app.errors import ApiError
+from app.extensions import db
+
+
+class CheckinRejected(ApiError):
+    """A scan that does not count; its ``code`` is recorded as the attempt's reason."""
+
+
+class InvalidCode(CheckinRejected):
+    status = 400
+    code = "invalid_code"
+    zh = "无法识别的签到码（{why_zh}），请扫描服务中心现场的二维码。"
+    en = "This is not a valid check-in code ({why}); scan the code shown at the center."
+
+
+class ExpiredCode(CheckinRejected):
+    status = 400
+    code = "expired_code"
+    zh = "签到码已过期，请扫描屏幕上最新的二维码。"
+    en = "This check-in code has expired; scan the current code on the screen."
+
+
+WHY_ZH = {
+    "not_our_code": "不是本系统的二维码",
+    "malformed": "二维码内容不完整",
+    "not_a_checkin_code": "不是签到码",
+    "unknown_center": "服务中心不存在或已停用",
+    "key_rotated": "二维码已作废",
+    "bad_signature": "签名校验失败",
+    "mode_changed": "该中心已更换签到方式",
+    "not_yet_valid": "二维码尚未生效",
+}
+
+
+def invalid(why: str) -> InvalidCode:
+    return InvalidCode({"why": why, "why_zh": WHY_ZH[why]})
+
+
+def new_key() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def _base_url() -> str:
+    return current_app.config["QR_BASE_URL"]
+
+
+@dataclass(frozen=True)
+class DisplayCode:
+    qr_text: str
+    step: int
+    expires_at: dt.datetime | None  # when scans of it stop being accepted
+    refresh_in: float | None  # seconds until the next code is available
+
+
+def step_at(center: ServiceCenter, at: dt.datetime) -> int:
+    return int(at.timestamp()) // center.rotation_seconds
+
+
+def current_code(center: ServiceCenter, now: dt.datetime) -> DisplayCode:
+    """The code a center's screen (or poster) shows at ``now``."""
+    key = center.code_key.encode()
+    if center.code_mode == "static":
+        token = signed_codes.sign("center_static", center.id, center.key_version, 0, key)
+        return DisplayCode(signed_codes.qr_text(token, _base_url()), 0, None, None)
+    step = step_at(center, now)
+    token = signed_codes.sign("center_rotating", center.id, center.key_version, step, key)
+    next_step_at = (step + 1) * center.rotation_seconds
+    return DisplayCode(
+        qr_text=signed_codes.qr_text(token, _base_url()),
+        step=step,
+        expires_at=dt.datetime.fromtimestamp(next_step_at + center.grace_seconds, UTC),
+        refresh_in=round(next_step_at - now.timestamp(), 3),
+    )
+
+
+def poster_code(center: ServiceCenter) -> str:
+    """The static code printed on a poster (static centers only)."""
+    key = center.code_key.encode()
+    token = signed_codes.sign("center_static", center.id, center.key_version, 0, key)
+    return signed_codes.qr_text(token, _base_url())
+
+
+def center_for_code(text: str, at: dt.datetime) -> ServiceCenter:
+    """The center a scanned code belongs to, if the code is valid at ``at``.
+
+    Raises :class:`InvalidCode` (with ``details.why``) or :class:`ExpiredCode`.
+    """
+    try:
+        code = signed_codes.parse(signed_codes.token_from_qr_text(text, _base_url()))
+    except signed_codes.MalformedCode as error:
+        raise invalid("not_our_code" if "URL" in str(error) else "malformed") from None
+    if code.kind not in ("center_rotating", "center_static"):
+        raise invalid("not_a_checkin_code")
+    center = db.session.get(ServiceCenter, code.subject_id)
+    if center is None or center.deleted_at is not None:
+        raise invalid("unknown_center")
+    if code.key_version != center.key_version:
+        raise invalid("key_rotated")
+    if not code.verify(center.code_key.encode()):
+        raise invalid("bad_signature")
+    if code.kind != f"center_{center.code_mode}":
+        raise invalid("mode_changed")
+    if code.kind == "center_rotating":
+        seconds = at.timestamp()
+        skew = current_app.config["CHECKIN_CLOCK_SKEW"]
+        if seconds < code.step * center.rotation_seconds - skew:
+            raise invalid("not_yet_valid")
+        if seconds >= (code.step + 1) * center.rotation_seconds + center.grace_seconds:
+            raise ExpiredCode()
+    return center

@@ -1,0 +1,248 @@
+"""Service centers, their codes and screens, check-ins and their figures."""
+from __future__ import annotations
+
+from flask import Response, request, url_for
+
+from app.auth.current import authenticate, current_user, login_required
+from app.checkin import codes, services
+from app.checkin.schemas import (
+    AttemptListArgsSchema, AttemptPageSchema, CenterCreateSchema, CenterInSchema,
+    CenterListArgsSchema, CenterPageSchema, CenterSchema, CheckinCreateSchema, CheckinPageSchema,
+    CheckinResultSchema, CheckinSchema, CheckinStatsSchema, DeviceArgsSchema, DeviceCreatedSchema,
+    DeviceCreateSchema, DeviceSchema, DisplayCodeSchema, OccupancySchema, StatsArgsSchema,
+)
+from app.common import qr
+from app.common.blueprint import Blueprint
+from app.common.geo import Point
+from app.common.idempotency import idempotent
+from app.common.schemas import PageArgsSchema
+from app.errors import Forbidden, NotFound, ValidationFailed
+
+blp = Blueprint("checkin", __name__, description="Service centers and QR check-in")
+
+PNG = {"200": {"description": "A QR image", "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}}
+SVG = {"200": {"description": "A QR image", "content": {"image/svg+xml": {"schema": {"type": "string"}}}}}
+
+
+@blp.route("/centers", methods=["POST"])
+@login_required
+@blp.arguments(CenterCreateSchema)
+@blp.response(201, CenterSchema)
+@blp.errors(NotFound, Forbidden, ValidationFailed)
+def create_center(body):
+    """Create a service center owned by an org in your subtree."""
+    center = services.create_center(current_user(), body.pop("org_id"), body)
+    return center, 201, {"Location": url_for("checkin.get_center", center_id=center.id)}
+
+
+@blp.route("/centers", methods=["GET"])
+@login_required
+@blp.arguments(CenterListArgsSchema, location="query")
+@blp.response(200, CenterPageSchema)
+@blp.errors(NotFound, ValidationFailed)
+def list_centers(args):
+    """Centers under an org (``org_id``) or near a point (``near=lat,lng``,
+    within ``radius_m``, nearest first)."""
+    near = Point(*map(float, args["near"].split(","))) if args.get("near") else None
+    return services.list_centers(org_id=args.get("org_id"), near=near, radius_m=args["radius_m"],
+                                 limit=args["limit"], cursor=args["cursor"])
+
+
+@blp.route("/centers/<int:center_id>", methods=["GET"])
+@login_required
+@blp.response(200, CenterSchema)
+@blp.errors(NotFound)
+def get_center(center_id):
+    """One center (centers are public places)."""
+    return services.get_center(center_id)
+
+
+@blp.route("/centers/<int:center_id>", methods=["PATCH"])
+@login_required
+@blp.arguments(CenterInSchema)
+@blp.response(200, CenterSchema)
+@blp.errors(NotFound, Forbidden, ValidationFailed)
+def update_center(body, center_id):
+    """Change a center's details, hours, closures or code settings."""
+    return services.update_center(current_user(), center_id, body)
+
+
+@blp.route("/centers/<int:center_id>", methods=["DELETE"])
+@login_required
+@blp.response(204)
+@blp.errors(NotFound, Forbidden)
+def delete_center(center_id):
+    """Retire a center: its codes stop working, its history stays."""
+    services.delete_center(current_user(), center_id)
+
+
+@blp.route("/centers/<int:center_id>/rotate-key", methods=["POST"])
+@login_required
+@blp.response(200, CenterSchema)
+@blp.errors(NotFound, Forbidden)
+def rotate_key(center_id):
+    """New code key: every poster and shown code of the center stops working at once."""
+    return services.rotate_key(current_user(), center_id)
+
+
+@blp.route("/centers/<int:center_id>/display-devices", methods=["POST"])
+@login_required
+@blp.arguments(DeviceCreateSchema)
+@blp.response(201, DeviceCreatedSchema)
+@blp.errors(NotFound, Forbidden, ValidationFailed)
+def create_device(body, center_id):
+    """Register a screen; its ``device_token`` is shown this once."""
+    device, token = services.create_device(current_user(), center_id, body["name"])
+    device.device_token = token
+    return device, 201, {"Location": url_for("checkin.list_devices", center_id=center_id)}
+
+
+@blp.route("/centers/<int:center_id>/display-devices", methods=["GET"])
+@login_required
+@blp.response(200, DeviceSchema(many=True))
+@blp.errors(NotFound, Forbidden)
+def list_devices(center_id):
+    """The center's screens."""
+    return services.list_devices(current_user(), center_id)
+
+
+@blp.route("/centers/<int:center_id>/display-devices/<int:device_id>", methods=["DELETE"])
+@login_required
+@blp.response(204)
+@blp.errors(NotFound, Forbidden)
+def revoke_device(center_id, device_id):
+    """Revoke a screen's token."""
+    services.revoke_device(current_user(), center_id, device_id)
+
+
+def _display_center(center_id: int):
+    """The center, for a screen's device token or a center admin's bearer token."""
+    token = request.args.get("device_token") or request.headers.get("X-Device-Token")
+    if token:
+        return services.center_for_device(center_id, token)
+    return services.managed_center(authenticate(), center_id, "center.operate")
+
+
+@blp.route("/centers/<int:center_id>/display-code", methods=["GET"])
+@blp.arguments(DeviceArgsSchema, location="query")
+@blp.response(200, DisplayCodeSchema)
+@blp.errors(NotFound, Forbidden, services.InvalidDeviceToken, ValidationFailed)
+def display_code(args, center_id):
+    """The code the center's screen shows now (center admin, or ``device_token``).
+
+    Show it until ``refresh_in`` seconds have passed, then fetch the next;
+    scans of it count until ``expires_at``.
+    """
+    state = services.display_state(_display_center(center_id))
+    state.qr_svg = qr.svg(state.code.qr_text)
+    return state
+
+
+@blp.route("/centers/<int:center_id>/display-code.png", methods=["GET"])
+@blp.arguments(DeviceArgsSchema, location="query")
+@blp.doc(responses=PNG)
+@blp.errors(NotFound, Forbidden, services.InvalidDeviceToken, ValidationFailed)
+def display_code_png(args, center_id):
+    """The current code as a PNG image."""
+    code = services.display_state(_display_center(center_id)).code
+    return Response(qr.png(code.qr_text), mimetype="image/png", headers={"Cache-Control": "no-store"})
+
+
+@blp.route("/centers/<int:center_id>/display-code.svg", methods=["GET"])
+@blp.arguments(DeviceArgsSchema, location="query")
+@blp.doc(responses=SVG)
+@blp.errors(NotFound, Forbidden, services.InvalidDeviceToken, ValidationFailed)
+def display_code_svg(args, center_id):
+    """The current code as an SVG image."""
+    code = services.display_state(_display_center(center_id)).code
+    return Response(qr.svg(code.qr_text), mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+@blp.route("/centers/<int:center_id>/poster.png", methods=["GET"])
+@login_required
+@blp.doc(responses=PNG)
+@blp.errors(NotFound, Forbidden, services.StaticModeRequired)
+def poster(center_id):
+    """A printable poster with the center's static code."""
+    center, text = services.poster(current_user(), center_id)
+    return Response(qr.poster_png(text, center.name, center.address or text), mimetype="image/png")
+
+
+@blp.route("/checkins", methods=["POST"])
+@login_required
+@idempotent
+@blp.arguments(CheckinCreateSchema)
+@blp.response(201, CheckinResultSchema)
+@blp.alt_response(200, schema=CheckinResultSchema,
+                  description="already_checked_in (the first check-in), checked_out, already_checked_out")
+@blp.errors(codes.InvalidCode, codes.ExpiredCode, services.NotAMemberScan,
+            services.IdentityInactiveScan, services.CenterClosed, services.LocationRequired,
+            services.OutOfRange, services.LocationInaccurate, services.NotCheckedIn,
+            services.ExitBeforeEntry, services.ScannedAtInFuture, services.ScannedAtTooOld,
+            ValidationFailed)
+def create_checkin(body):
+    """Check in (or out) by scanning a center's code.
+
+    ``201 ok`` for a new check-in; ``200 already_checked_in`` with the first
+    one when the member already checked in at this center in this window;
+    ``200 checked_out`` for an exit scan, with the visit's duration. Every
+    attempt is recorded, failed ones with their reason.
+    """
+    scan = services.Scan(user=current_user(), ip=request.remote_addr,
+                         device=request.headers.get("User-Agent"), **body)
+    status, checkin = services.check_in(scan)
+    if status == "ok":
+        return ({"status": status, "checkin": checkin}, 201,
+                {"Location": url_for("checkin.get_checkin", checkin_id=checkin.id)})
+    return {"status": status, "checkin": checkin}, 200
+
+
+@blp.route("/checkins/<int:checkin_id>", methods=["GET"])
+@login_required
+@blp.response(200, CheckinSchema)
+@blp.errors(NotFound)
+def get_checkin(checkin_id):
+    """One of your own check-ins."""
+    return services.my_checkin(current_user(), checkin_id)
+
+
+@blp.route("/me/checkins", methods=["GET"])
+@login_required
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, CheckinPageSchema)
+@blp.errors(ValidationFailed)
+def my_checkins(args):
+    """Your check-ins, newest first."""
+    return services.my_checkins(current_user(), args["limit"], args["cursor"])
+
+
+@blp.route("/centers/<int:center_id>/checkins", methods=["GET"])
+@login_required
+@blp.arguments(AttemptListArgsSchema, location="query")
+@blp.response(200, AttemptPageSchema)
+@blp.errors(NotFound, Forbidden, ValidationFailed)
+def center_checkins(args, center_id):
+    """Every scan at a center (failed ones too), newest first, by day,
+    purpose and status (``ok``, ``already_checked_in``, ``failed`` or a reason)."""
+    return services.center_attempts(current_user(), center_id, day=args.get("day"),
+                                    purpose=args.get("purpose"), status=args.get("status"),
+                                    limit=args["limit"], cursor=args["cursor"])
+
+
+@blp.route("/centers/<int:center_id>/occupancy", methods=["GET"])
+@login_required
+@blp.response(200, OccupancySchema)
+@blp.errors(NotFound, Forbidden)
+def occupancy(center_id):
+    """How many are inside now (checked in today and not yet out)."""
+    return services.occupancy(current_user(), center_id)
+
+
+@blp.route("/stats/checkins", methods=["GET"])
+@login_required
+@blp.arguments(StatsArgsSchema, location="query")
+@blp.response(200, CheckinStatsSchema)
+@blp.errors(NotFound, Forbidden, ValidationFailed)
+def checkin_stats(args):
+    """Check-ins per center and per day for the subtree of ``org_id``."""
+    return services.checkin_stats(current_user(), args["org_id"], args["from_"], args["to"])

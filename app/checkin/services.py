@@ -1,0 +1,511 @@
+"""Service centers, their display devices, check-ins and what is read from them.
+
+The check-in rules, in the order they are checked (each failure recorded
+as an attempt with its reason, and answered with that reason as the code):
+
+1. ``scanned_at`` (offline scans) not in the future beyond the clock skew
+   and at most ``CHECKIN_OFFLINE_MAX_AGE`` old;
+2. the code: ``invalid_code`` / ``expired_code`` (judged at ``scanned_at``
+   for offline scans);
+3. the scanner is an active member: ``not_a_member`` / ``identity_inactive``;
+4. the center is open at that local time: ``center_closed``;
+5. a location was sent (``location_required``), within the radius
+   (``out_of_range``), and accurate enough (``location_inaccurate``).
+
+One member, one center, one duplicate window: one check-in. The unique
+constraint on (center, user, window) decides under any concurrency; a
+repeat answers ``already_checked_in`` with the first check-in.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.auth.models import User
+from app.auth.permissions import authorize, subtree_clause
+from app.checkin import codes
+from app.checkin.codes import CheckinRejected
+from app.checkin.models import (
+    WEEKDAYS, Checkin, CheckinAttempt, CheckinDailyCount, DisplayDevice, ServiceCenter,
+)
+from app.common.db import utcnow
+from app.common.geo import Point, bounding_box, distance_m, to_gcj02
+from app.common.pagination import Page, keyset_page
+from app.errors import Conflict, NotFound, Unauthorized, field_error
+from app.extensions import db
+from app.members.services import IdentityInactive, NotAMember, require_active_member
+from app.orgs.models import OrgNode
+from app.orgs.services import visible_node
+
+
+# ---- rejections (codes are the reasons the front end switches on) ----------------
+
+class ScannedAtInFuture(CheckinRejected):
+    status = 422
+    code = "scanned_at_in_future"
+    zh = "扫码时间晚于服务器时间，请校准手机时间。"
+    en = "scanned_at is in the future; check the phone's clock."
+
+
+class ScannedAtTooOld(CheckinRejected):
+    status = 422
+    code = "scanned_at_too_old"
+    zh = "离线扫码记录已超过 {max_hours} 小时，不能再补交。"
+    en = "Offline scans can be uploaded for {max_hours} hours at most."
+
+
+class NotAMemberScan(CheckinRejected, NotAMember):
+    pass
+
+
+class IdentityInactiveScan(CheckinRejected, IdentityInactive):
+    pass
+
+
+class CenterClosed(CheckinRejected):
+    status = 403
+    code = "center_closed"
+    zh = "服务中心当前不在开放时间。"
+    en = "The center is closed at this time."
+
+
+class LocationRequired(CheckinRejected):
+    status = 422
+    code = "location_required"
+    zh = "签到需要位置信息，请允许小程序获取位置。"
+    en = "Check-in needs your location; allow the mini-program to read it."
+
+
+class OutOfRange(CheckinRejected):
+    status = 403
+    code = "out_of_range"
+    zh = "您距离服务中心 {distance_m} 米，签到需在 {radius_m} 米以内。"
+    en = "You are {distance_m} m from the center; check-in needs {radius_m} m or less."
+
+
+class LocationInaccurate(CheckinRejected):
+    status = 422
+    code = "location_inaccurate"
+    zh = "定位精度为 {accuracy_m} 米，超过签到范围 {radius_m} 米，请到开阔处重试。"
+    en = "Your location is only accurate to {accuracy_m} m, more than the {radius_m} m radius; try again in the open."
+
+
+class NotCheckedIn(CheckinRejected):
+    status = 409
+    code = "not_checked_in"
+    zh = "您今天尚未在该服务中心签到，无法签退。"
+    en = "You have not checked in at this center in this window, so you cannot check out."
+
+
+class ExitBeforeEntry(CheckinRejected):
+    status = 409
+    code = "exit_before_entry"
+    zh = "签退时间早于签到时间。"
+    en = "The exit scan is earlier than the entry."
+
+
+class InvalidDeviceToken(Unauthorized):
+    code = "invalid_device_token"
+    zh = "显示屏凭证无效或已停用。"
+    en = "This display device token is invalid or revoked."
+
+
+# ---- centers ----------------------------------------------------------------
+
+CENTER_FIELDS = ("name", "address", "radius_m", "timezone", "opening_hours", "closed_days",
+                 "code_mode", "rotation_seconds", "grace_seconds", "duplicate_window_seconds")
+
+
+def _apply(center: ServiceCenter, fields: dict) -> None:
+    for key in CENTER_FIELDS:
+        if key in fields:
+            setattr(center, key, fields[key])
+    if "location" in fields:
+        point = to_gcj02(fields["location"])
+        center.lat, center.lng = point.lat, point.lng
+
+
+def create_center(actor: User, org_id: int, fields: dict) -> ServiceCenter:
+    """Create a center owned by ``org_id`` (the actor manages that org)."""
+    org = visible_node(actor, org_id, "center.manage")
+    center = ServiceCenter(org_id=org.id, code_key=codes.new_key(), key_version=1)
+    _apply(center, fields)
+    db.session.add(center)
+    db.session.commit()
+    return center
+
+
+def get_center(center_id: int) -> ServiceCenter:
+    center = db.session.get(ServiceCenter, center_id)
+    if center is None or center.deleted_at is not None:
+        raise NotFound()
+    return center
+
+
+def managed_center(actor: User, center_id: int, action: str = "center.manage") -> ServiceCenter:
+    center = get_center(center_id)
+    authorize(actor, action, center.org)
+    return center
+
+
+def update_center(actor: User, center_id: int, fields: dict) -> ServiceCenter:
+    center = managed_center(actor, center_id)
+    _apply(center, fields)
+    db.session.commit()
+    return center
+
+
+def delete_center(actor: User, center_id: int) -> None:
+    """Retire a center: its codes stop working; its history stays."""
+    center = managed_center(actor, center_id)
+    center.deleted_at = utcnow()
+    db.session.commit()
+
+
+class StaticModeRequired(Conflict):
+    code = "static_mode_required"
+    zh = "该中心使用动态签到码，请使用显示屏；如需打印海报，请先改为静态码。"
+    en = "This center uses rotating codes on a screen; switch it to static codes to print a poster."
+
+
+def poster(actor: User, center_id: int) -> tuple[ServiceCenter, str]:
+    """The center and the text of its printable (static) code."""
+    center = managed_center(actor, center_id, "center.operate")
+    if center.code_mode != "static":
+        raise StaticModeRequired()
+    return center, codes.poster_code(center)
+
+
+def rotate_key(actor: User, center_id: int) -> ServiceCenter:
+    """A new code key: every printed poster and shown code of the center dies."""
+    center = managed_center(actor, center_id)
+    center.code_key = codes.new_key()
+    center.key_version = center.key_version % 65535 + 1
+    db.session.commit()
+    return center
+
+
+def list_centers(*, org_id: int | None, near: Point | None, radius_m: float, limit: int,
+                 cursor: str | None) -> Page:
+    """Centers are public places: any user may list them, under an org or near a point."""
+    stmt = select(ServiceCenter).where(ServiceCenter.deleted_at.is_(None))
+    if org_id is not None:
+        org = db.session.get(OrgNode, org_id)
+        if org is None:
+            raise NotFound()
+        stmt = stmt.join(ServiceCenter.org).where(subtree_clause(OrgNode.path, org.path))
+    if near is None:
+        return keyset_page(stmt, (ServiceCenter.id,), limit, cursor)
+    min_lat, max_lat, min_lng, max_lng = bounding_box(near, radius_m)
+    rows = db.session.scalars(stmt.where(ServiceCenter.lat.between(min_lat, max_lat),
+                                         ServiceCenter.lng.between(min_lng, max_lng))).all()
+    ranked = sorted(((distance_m(near, Point(c.lat, c.lng)), c) for c in rows), key=lambda p: p[0])
+    items = []
+    for distance, center in ranked:
+        if distance <= radius_m:
+            center.distance_m = round(distance)
+            items.append(center)
+    return Page(items[:limit], None)
+
+
+# ---- display devices ------------------------------------------------------------
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_device(actor: User, center_id: int, name: str) -> tuple[DisplayDevice, str]:
+    """A token for a center's screen; shown once, stored only as a hash."""
+    center = managed_center(actor, center_id, "center.operate")
+    token = "dev_" + secrets.token_urlsafe(32)
+    device = DisplayDevice(center_id=center.id, name=name, token_hash=_hash_token(token),
+                           created_by_id=actor.id)
+    db.session.add(device)
+    db.session.commit()
+    return device, token
+
+
+def list_devices(actor: User, center_id: int) -> list[DisplayDevice]:
+    center = managed_center(actor, center_id, "center.operate")
+    return list(db.session.scalars(select(DisplayDevice).where(
+        DisplayDevice.center_id == center.id).order_by(DisplayDevice.id)))
+
+
+def revoke_device(actor: User, center_id: int, device_id: int) -> None:
+    center = managed_center(actor, center_id, "center.operate")
+    device = db.session.get(DisplayDevice, device_id)
+    if device is None or device.center_id != center.id:
+        raise NotFound()
+    device.revoked_at = device.revoked_at or utcnow()
+    db.session.commit()
+
+
+def center_for_device(center_id: int, token: str) -> ServiceCenter:
+    device = db.session.scalar(select(DisplayDevice).where(
+        DisplayDevice.token_hash == _hash_token(token)))
+    if device is None or device.revoked_at is not None or device.center_id != center_id:
+        raise InvalidDeviceToken()
+    return get_center(center_id)
+
+
+@dataclass
+class DisplayState:
+    center: ServiceCenter
+    code: codes.DisplayCode
+    server_time: dt.datetime
+    today_count: int
+
+
+def display_state(center: ServiceCenter) -> DisplayState:
+    """What the center's screen shows now: the code, the name, today's count."""
+    now = utcnow()
+    return DisplayState(center, codes.current_code(center, now), now,
+                        _count_on(center, _local(center, now).date()))
+
+
+def _count_on(center: ServiceCenter, day: dt.date) -> int:
+    return db.session.scalar(select(func.coalesce(func.sum(CheckinDailyCount.count), 0)).where(
+        CheckinDailyCount.center_id == center.id, CheckinDailyCount.day == day))
+
+
+# ---- check-in ---------------------------------------------------------------
+
+@dataclass
+class Scan:
+    user: User
+    code: str
+    type: str = "entry"
+    purpose: str = "visit"
+    location: dict | None = None
+    scanned_at: dt.datetime | None = None
+    ip: str | None = None
+    device: str | None = None
+
+
+def _local(center: ServiceCenter, at: dt.datetime) -> dt.datetime:
+    return at.astimezone(ZoneInfo(center.timezone))
+
+
+def is_open(center: ServiceCenter, local: dt.datetime) -> bool:
+    if any(day.get("day") == local.date().isoformat() for day in center.closed_days or ()):
+        return False
+    if not center.opening_hours:
+        return True
+    clock = local.strftime("%H:%M")
+    return any(start <= clock < end
+               for start, end in center.opening_hours.get(WEEKDAYS[local.weekday()], ()))
+
+
+def _window_key(center: ServiceCenter, at: dt.datetime, local: dt.datetime) -> str:
+    if center.duplicate_window_seconds:
+        return f"w{int(at.timestamp()) // center.duplicate_window_seconds}"
+    return local.date().isoformat()
+
+
+def _scan_time(scanned_at: dt.datetime | None, now: dt.datetime) -> tuple[dt.datetime, bool]:
+    """The time the scan is judged at, and whether it was an offline scan."""
+    config = current_app.config
+    if scanned_at is None or abs((now - scanned_at).total_seconds()) <= config["CHECKIN_CLOCK_SKEW"]:
+        return now, False
+    if scanned_at > now:
+        raise ScannedAtInFuture()
+    max_age = config["CHECKIN_OFFLINE_MAX_AGE"]
+    if (now - scanned_at).total_seconds() > max_age:
+        raise ScannedAtTooOld({"max_hours": max_age // 3600})
+    return scanned_at, True
+
+
+def _insert_ignoring_duplicate(values: dict):
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (insert(Checkin).values(**values)
+            .on_conflict_do_nothing(index_elements=["center_id", "user_id", "window_key"])
+            .returning(Checkin))
+    return db.session.scalars(stmt, execution_options={"populate_existing": True}).first()
+
+
+def _count_daily(center_id: int, day: dt.date, purpose: str) -> None:
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(CheckinDailyCount).values(center_id=center_id, day=day, purpose=purpose, count=1)
+    db.session.execute(stmt.on_conflict_do_update(
+        index_elements=["center_id", "day", "purpose"],
+        set_={"count": CheckinDailyCount.count + 1}))
+
+
+def check_in(scan: Scan) -> tuple[str, Checkin]:
+    """Record one scan. Returns (status, check-in) where status is ``ok``,
+    ``already_checked_in``, ``checked_out`` or ``already_checked_out``;
+    raises a :class:`CheckinRejected` after recording the failed attempt."""
+    now = utcnow()
+    attempt = CheckinAttempt(user_id=scan.user.id, type=scan.type, purpose=scan.purpose,
+                             scanned_at=scan.scanned_at, server_time=now, ip=scan.ip,
+                             device=(scan.device or "")[:200] or None)
+    if scan.location:
+        attempt.lat, attempt.lng = scan.location["lat"], scan.location["lng"]
+        attempt.accuracy_m = scan.location.get("accuracy")
+    try:
+        status, checkin = _check_in(scan, attempt, now)
+    except CheckinRejected as rejection:
+        db.session.rollback()
+        attempt.result = rejection.code
+        db.session.add(attempt)
+        db.session.commit()
+        raise
+    attempt.result = status
+    attempt.checkin_id = checkin.id
+    db.session.add(attempt)
+    db.session.commit()
+    return status, checkin
+
+
+def _check_in(scan: Scan, attempt: CheckinAttempt, now: dt.datetime) -> tuple[str, Checkin]:
+    at, offline = _scan_time(scan.scanned_at, now)
+    center = codes.center_for_code(scan.code, at)
+    attempt.center_id = center.id
+    local = _local(center, at)
+    attempt.local_day = local.date()
+    try:
+        identity = require_active_member(scan.user)
+    except NotAMember:
+        raise NotAMemberScan() from None
+    except IdentityInactive as error:
+        raise IdentityInactiveScan(error.details) from None
+    if not is_open(center, local):
+        raise CenterClosed()
+    if not scan.location:
+        raise LocationRequired()
+    point = to_gcj02(scan.location)
+    distance = distance_m(point, Point(center.lat, center.lng))
+    attempt.distance_m = round(distance, 1)
+    if distance > center.radius_m:
+        raise OutOfRange({"distance_m": round(distance), "radius_m": center.radius_m})
+    accuracy = scan.location.get("accuracy")
+    if accuracy is not None and accuracy > center.radius_m:
+        raise LocationInaccurate({"accuracy_m": round(accuracy), "radius_m": center.radius_m})
+
+    window_key = _window_key(center, at, local)
+    if scan.type == "exit":
+        return _check_out(center, scan.user, window_key, at, offline)
+    checkin = _insert_ignoring_duplicate({
+        "center_id": center.id, "user_id": scan.user.id, "identity_id": identity.id,
+        "purpose": scan.purpose, "window_key": window_key, "local_day": local.date(),
+        "checked_in_at": at, "received_at": now, "offline": offline,
+        "lat": point.lat, "lng": point.lng, "accuracy_m": accuracy,
+        "distance_m": round(distance, 1), "exit_offline": False,
+    })
+    if checkin is None:
+        return "already_checked_in", _natural(center.id, scan.user.id, window_key)
+    _count_daily(center.id, local.date(), scan.purpose)
+    return "ok", checkin
+
+
+def _natural(center_id: int, user_id: int, window_key: str) -> Checkin | None:
+    return db.session.scalar(select(Checkin).where(
+        Checkin.center_id == center_id, Checkin.user_id == user_id, Checkin.window_key == window_key))
+
+
+def _check_out(center, user, window_key, at, offline) -> tuple[str, Checkin]:
+    """Close the visit of this window; a second exit answers the first one."""
+    checkin = _natural(center.id, user.id, window_key)
+    if checkin is None:
+        raise NotCheckedIn()
+    if checkin.exited_at is not None:
+        return "already_checked_out", checkin
+    if at < checkin.checked_in_at:
+        raise ExitBeforeEntry()
+    closed = db.session.execute(
+        update(Checkin)
+        .where(Checkin.id == checkin.id, Checkin.exited_at.is_(None))
+        .values(exited_at=at, exit_offline=offline,
+                duration_seconds=int((at - checkin.checked_in_at).total_seconds()))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(checkin)
+    return ("checked_out" if closed else "already_checked_out"), checkin
+
+
+# ---- reading ------------------------------------------------------------------
+
+def my_checkin(user: User, checkin_id: int) -> Checkin:
+    checkin = db.session.get(Checkin, checkin_id)
+    if checkin is None or checkin.user_id != user.id:
+        raise NotFound()
+    return checkin
+
+
+def my_checkins(user: User, limit: int, cursor: str | None) -> Page:
+    stmt = select(Checkin).where(Checkin.user_id == user.id)
+    return keyset_page(stmt, (Checkin.id,), limit, cursor, descending=True)
+
+
+def occupancy(actor: User, center_id: int) -> dict:
+    """How many are inside now: today's entries without an exit."""
+    center = managed_center(actor, center_id, "center.operate")
+    now = utcnow()
+    today = _local(center, now).date()
+    inside = db.session.scalar(select(func.count()).select_from(Checkin).where(
+        Checkin.center_id == center.id, Checkin.local_day == today, Checkin.exited_at.is_(None)))
+    return {"center_id": center.id, "inside": inside, "day": today, "as_of": now}
+
+
+FAILED = "failed"
+
+
+def center_attempts(actor: User, center_id: int, *, day: dt.date | None, purpose: str | None,
+                    status: str | None, limit: int, cursor: str | None) -> Page:
+    """Every scan at a center, newest first; ``status`` is ``ok``,
+    ``already_checked_in``, ``failed`` (any rejection) or one reason code."""
+    center = managed_center(actor, center_id, "center.operate")
+    stmt = select(CheckinAttempt).where(CheckinAttempt.center_id == center.id)
+    if day is not None:
+        stmt = stmt.where(CheckinAttempt.local_day == day)
+    if purpose:
+        stmt = stmt.where(CheckinAttempt.purpose == purpose)
+    if status == FAILED:
+        stmt = stmt.where(CheckinAttempt.result.not_in(SUCCESS_RESULTS))
+    elif status:
+        stmt = stmt.where(CheckinAttempt.result == status)
+    return keyset_page(stmt, (CheckinAttempt.id,), limit, cursor, descending=True)
+
+
+SUCCESS_RESULTS = ("ok", "already_checked_in", "checked_out", "already_checked_out")
+
+
+def checkin_stats(actor: User, org_id: int, day_from: dt.date, day_to: dt.date) -> dict:
+    """Check-ins per center and per day for a subtree, from the daily counts
+    (cost: centers × days in range, whatever the size of the history)."""
+    org = visible_node(actor, org_id, "stats.read")
+    if day_to < day_from:
+        raise field_error("to", "Must not be before 'from'.")
+    if (day_to - day_from).days > 366:
+        raise field_error("to", "At most 366 days per query.")
+    in_range = and_(CheckinDailyCount.day >= day_from, CheckinDailyCount.day <= day_to)
+    rows = db.session.execute(
+        select(ServiceCenter.id, ServiceCenter.name, CheckinDailyCount.day,
+               func.sum(CheckinDailyCount.count))
+        .join(OrgNode, OrgNode.id == ServiceCenter.org_id)
+        .join(CheckinDailyCount, and_(CheckinDailyCount.center_id == ServiceCenter.id, in_range))
+        .where(subtree_clause(OrgNode.path, org.path))
+        .group_by(ServiceCenter.id, ServiceCenter.name, CheckinDailyCount.day)
+        .order_by(ServiceCenter.id, CheckinDailyCount.day)
+    ).all()
+    centers: dict[int, dict] = {}
+    days: dict[dt.date, int] = {}
+    for center_id, name, day, count in rows:
+        entry = centers.setdefault(center_id, {"center_id": center_id, "name": name, "checkins": 0})
+        entry["checkins"] += int(count)
+        days[day] = days.get(day, 0) + int(count)
+    return {
+        "org_id": org.id, "from": day_from, "to": day_to,
+        "total": sum(days.values()),
+        "centers": list(centers.values()),
+        "days": [{"day": day, "checkins": days[day]} for day in sorted(days)],
+    }
