@@ -44,6 +44,7 @@ def init_api(app: Flask) -> None:
 
     from app.api.health import blp as health_blp
     from app.auth.routes import blp as auth_blp
+    from app.badges.routes import blp as badges_blp
     from app.checkin.display import blp as display_blp
     from app.checkin.routes import blp as checkin_blp
     from app.members.routes import blp as members_blp
@@ -51,5 +52,5 @@ def init_api(app: Flask) -> None:
 
     app.register_blueprint(health_blp)  # /healthz, /readyz: outside /api/v1 and the docs
     app.register_blueprint(display_blp)  # the center screen's HTML page
-    for blueprint in (auth_blp, orgs_blp, members_blp, checkin_blp):
+    for blueprint in (auth_blp, orgs_blp, members_blp, checkin_blp, badges_blp):
         api.register_blueprint(blueprint, url_prefix="/api/v1" + (blueprint.url_prefix or ""))

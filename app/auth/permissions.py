@@ -35,6 +35,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "grid.manage": ADMINS,
     "grid.lead": ADMINS | LEADERS,
     "tasks.manage": ADMINS,
+    "badges.manage": ADMINS,
     "stats.read": ADMINS | {CENTER_ADMIN},
 }
 

@@ -9,7 +9,6 @@ center's key (a new key version) invalidates every code and poster at once.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from dataclasses import dataclass
 
 from flask import current_app
@@ -53,10 +52,6 @@ WHY_ZH = {
 
 def invalid(why: str) -> InvalidCode:
     return InvalidCode({"why": why, "why_zh": WHY_ZH[why]})
-
-
-def new_key() -> str:
-    return secrets.token_urlsafe(32)
 
 
 def _base_url() -> str:

@@ -31,6 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from app.auth.models import User
 from app.auth.permissions import authorize, subtree_clause
 from app.checkin import codes
+from app.common import signed_codes
 from app.checkin.codes import CheckinRejected
 from app.checkin.models import (
     WEEKDAYS, Checkin, CheckinAttempt, CheckinDailyCount, DisplayDevice, ServiceCenter,
@@ -135,7 +136,7 @@ def _apply(center: ServiceCenter, fields: dict) -> None:
 def create_center(actor: User, org_id: int, fields: dict) -> ServiceCenter:
     """Create a center owned by ``org_id`` (the actor manages that org)."""
     org = visible_node(actor, org_id, "center.manage")
-    center = ServiceCenter(org_id=org.id, code_key=codes.new_key(), key_version=1)
+    center = ServiceCenter(org_id=org.id, code_key=signed_codes.new_key(), key_version=1)
     _apply(center, fields)
     db.session.add(center)
     db.session.commit()
@@ -186,7 +187,7 @@ def poster(actor: User, center_id: int) -> tuple[ServiceCenter, str]:
 def rotate_key(actor: User, center_id: int) -> ServiceCenter:
     """A new code key: every printed poster and shown code of the center dies."""
     center = managed_center(actor, center_id)
-    center.code_key = codes.new_key()
+    center.code_key = signed_codes.new_key()
     center.key_version = center.key_version % 65535 + 1
     db.session.commit()
     return center

@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import secrets
 import struct
 from dataclasses import dataclass
 
@@ -46,6 +47,11 @@ class SignedCode:
 
     def verify(self, key: bytes) -> bool:
         return hmac.compare_digest(self.mac, _mac(key, self.payload))
+
+
+def new_key() -> str:
+    """A fresh random HMAC key for one subject (center, post, plate, task)."""
+    return secrets.token_urlsafe(32)
 
 
 def _mac(key: bytes, payload: bytes) -> bytes:

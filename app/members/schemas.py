@@ -5,7 +5,7 @@ from marshmallow import validate
 
 from app.common.schemas import AwareDateTime, PageArgsSchema, Schema, page_schema
 from app.members.models import IDENTITY_STATUSES, MEMBER_STATUSES
-from app.orgs.schemas import OrgRefSchema
+from app.orgs.schemas import ID_RANGE, OrgRefSchema
 
 
 class IdentitySchema(Schema):
@@ -52,7 +52,7 @@ class RosterImportResultSchema(Schema):
 class BindingCreateSchema(Schema):
     name = ma.fields.String(required=True, validate=validate.Length(1, 50))
     phone_code = ma.fields.String(required=True, validate=validate.Length(1, 128))
-    branch_id = ma.fields.Integer(load_default=None, metadata={
+    branch_id = ma.fields.Integer(load_default=None, validate=ID_RANGE, metadata={
         "description": "Your branch, needed only when your phone is on no roster"})
 
 

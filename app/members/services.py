@@ -90,6 +90,18 @@ class InvalidStatusChange(Conflict):
     en = "The identity is {status}; this change is not possible."
 
 
+# Ids are 32-bit integers on PostgreSQL: a larger one names no row, and must
+# answer 404 rather than fail in the database.
+MAX_ID = 2**31 - 1
+
+
+def _get_or_404(model, row_id: int):
+    row = db.session.get(model, row_id) if 0 < row_id <= MAX_ID else None
+    if row is None:
+        raise NotFound()
+    return row
+
+
 # ---- roster ---------------------------------------------------------------
 
 def import_roster(actor: User, org_id: int, content: bytes, today: dt.date) -> dict:
@@ -278,9 +290,7 @@ def list_binding_requests(actor: User, org_id: int, state: str | None, limit: in
 
 
 def _pending_request(actor: User, request_id: int) -> BindingRequest:
-    request = db.session.get(BindingRequest, request_id)
-    if request is None:
-        raise NotFound()
+    request = _get_or_404(BindingRequest, request_id)
     authorize(actor, "members.manage", request.org)
     if request.state != "pending":
         raise RequestNotPending()
@@ -351,9 +361,7 @@ def change_identity_status(actor: User, identity_id: int, action: str,
                            reason: str | None) -> MemberIdentity:
     """Suspend, reinstate or revoke an identity in the actor's subtree.
     Revocation is final and takes effect on the member's very next request."""
-    identity = db.session.get(MemberIdentity, identity_id)
-    if identity is None:
-        raise NotFound()
+    identity = _get_or_404(MemberIdentity, identity_id)
     authorize(actor, "members.manage", identity.branch)
     allowed_from, to = STATUS_CHANGES[action]
     if identity.status == "revoked":

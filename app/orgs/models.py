@@ -20,6 +20,9 @@ ROOT_KINDS = ("district",)
 UNIT_KINDS = ("business_zone", "office_building", "school", "two_new_org",
               "housing_estate", "property_company", "party_branch", "temporary_branch")
 BRANCH_KINDS = ("party_branch", "party_group", "temporary_branch")
+# Ids are 32-bit integers on PostgreSQL: a larger one cannot exist, and must
+# answer 404/422 rather than fail in the database.
+MAX_ID = 2**31 - 1
 
 
 class OrgNode(db.Model):

@@ -20,7 +20,7 @@ from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from app.members.services import require_active_member
 from app.orgs.models import UNIT_KINDS, MemberCommunityReport, OrgCommunityReport, OrgNode
-from app.orgs.services import get_node, visible_node
+from app.orgs.services import get_node, get_or_404, visible_node
 
 
 class NotACommunity(ValidationFailed):
@@ -107,9 +107,7 @@ def list_member_reports(actor: User, community_id: int, state: str | None, limit
 
 def decide_member_report(actor: User, report_id: int, confirm: bool,
                          reason: str | None = None) -> MemberCommunityReport:
-    report = db.session.get(MemberCommunityReport, report_id)
-    if report is None:
-        raise NotFound()
+    report = get_or_404(MemberCommunityReport, report_id)
     authorize(actor, "reports.decide", report.community)
     if report.state != "pending":
         raise ReportNotPending()
@@ -167,9 +165,7 @@ def list_org_reports(actor: User, community_id: int, state: str | None, limit: i
 
 def decide_org_report(actor: User, report_id: int, confirm: bool,
                       reason: str | None = None) -> OrgCommunityReport:
-    report = db.session.get(OrgCommunityReport, report_id)
-    if report is None:
-        raise NotFound()
+    report = get_or_404(OrgCommunityReport, report_id)
     authorize(actor, "reports.decide", report.community)
     if report.state != "pending":
         raise ReportNotPending()

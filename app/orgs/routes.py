@@ -19,10 +19,6 @@ from app.orgs.schemas import (
 
 blp = Blueprint("orgs", __name__, description="Organization tree, roles and dual report")
 
-# Ids are 32-bit integers on PostgreSQL: a larger id in a path is not found
-# (404), instead of failing in the database (500).
-_ID = "int(max=2147483647)"
-
 
 @blp.route("/orgs", methods=["POST"])
 @login_required
@@ -46,7 +42,7 @@ def list_orgs(args):
                                kind=args.get("kind"), limit=args["limit"], cursor=args["cursor"])
 
 
-@blp.route(f"/orgs/<{_ID}:org_id>", methods=["GET"])
+@blp.route("/orgs/<int:org_id>", methods=["GET"])
 @login_required
 @blp.response(200, OrgSchema)
 @blp.errors(NotFound)
@@ -55,7 +51,7 @@ def get_org(org_id):
     return services.visible_node(current_user(), org_id)
 
 
-@blp.route(f"/orgs/<{_ID}:org_id>", methods=["PATCH"])
+@blp.route("/orgs/<int:org_id>", methods=["PATCH"])
 @login_required
 @blp.arguments(OrgRenameSchema)
 @blp.response(200, OrgSchema)
@@ -65,7 +61,7 @@ def rename_org(body, org_id):
     return services.rename_node(current_user(), org_id, body["name"])
 
 
-@blp.route(f"/orgs/<{_ID}:org_id>/move", methods=["POST"])
+@blp.route("/orgs/<int:org_id>/move", methods=["POST"])
 @login_required
 @blp.arguments(OrgMoveSchema)
 @blp.response(200, OrgSchema)
@@ -76,7 +72,7 @@ def move_org(body, org_id):
     return services.move_node(current_user(), org_id, body["parent_id"])
 
 
-@blp.route(f"/orgs/<{_ID}:org_id>/roles", methods=["GET"])
+@blp.route("/orgs/<int:org_id>/roles", methods=["GET"])
 @login_required
 @blp.arguments(PageArgsSchema, location="query")
 @blp.response(200, GrantPageSchema)
@@ -86,7 +82,7 @@ def list_roles(args, org_id):
     return services.list_grants(current_user(), org_id, args["limit"], args["cursor"])
 
 
-@blp.route(f"/orgs/<{_ID}:org_id>/roles", methods=["POST"])
+@blp.route("/orgs/<int:org_id>/roles", methods=["POST"])
 @login_required
 @blp.arguments(GrantCreateSchema)
 @blp.response(201, GrantSchema)
@@ -98,7 +94,7 @@ def grant_role(body, org_id):
     return grant, 201 if created else 200
 
 
-@blp.route(f"/orgs/<{_ID}:org_id>/roles/<{_ID}:grant_id>", methods=["DELETE"])
+@blp.route("/orgs/<int:org_id>/roles/<int:grant_id>", methods=["DELETE"])
 @login_required
 @blp.response(204)
 @blp.errors(NotFound, Forbidden, services.RoleNotGrantable)
@@ -109,7 +105,7 @@ def revoke_role(org_id, grant_id):
 
 # ---- dual report --------------------------------------------------------------
 
-@blp.route(f"/orgs/<{_ID}:org_id>/community-reports", methods=["POST"])
+@blp.route("/orgs/<int:org_id>/community-reports", methods=["POST"])
 @login_required
 @idempotent
 @blp.arguments(CommunityReportCreateSchema)
@@ -123,7 +119,7 @@ def report_org(body, org_id):
         "orgs.list_org_reports", org_id=report.community_id)}
 
 
-@blp.route(f"/orgs/<{_ID}:org_id>/community-reports", methods=["GET"])
+@blp.route("/orgs/<int:org_id>/community-reports", methods=["GET"])
 @login_required
 @blp.arguments(ReportListArgsSchema, location="query")
 @blp.response(200, OrgReportPageSchema)
@@ -134,7 +130,7 @@ def list_org_reports(args, org_id):
                                     args["limit"], args["cursor"])
 
 
-@blp.route(f"/orgs/<{_ID}:org_id>/member-reports", methods=["GET"])
+@blp.route("/orgs/<int:org_id>/member-reports", methods=["GET"])
 @login_required
 @blp.arguments(ReportListArgsSchema, location="query")
 @blp.response(200, MemberReportPageSchema)
@@ -152,7 +148,7 @@ def _decision_routes(kind: str, decide, schema):
 
         view.__name__ = f"{verb}_{kind.replace('-', '_')}"
         view.__doc__ = f"{verb.capitalize()} a pending {kind.replace('-', ' ')} (the community's admins)."
-        blp.route(f"/{kind}s/<{_ID}:report_id>/{verb}", methods=["POST"])(
+        blp.route(f"/{kind}s/<int:report_id>/{verb}", methods=["POST"])(
             login_required(blp.arguments(DecideSchema)(blp.response(200, schema)(
                 blp.errors(NotFound, Forbidden, reports.ReportNotPending, ValidationFailed)(view)))))
 

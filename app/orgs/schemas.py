@@ -5,11 +5,10 @@ from marshmallow import validate
 
 from app.auth.permissions import ROLES
 from app.common.schemas import AwareDateTime, PageArgsSchema, Schema, page_schema
-from app.orgs.models import ORG_KINDS
+from app.orgs.models import MAX_ID, ORG_KINDS
 
 Name = ma.fields.String(required=True, validate=validate.Length(1, 100))
-# Ids are 32-bit integers on PostgreSQL: refuse larger ones (422) before they reach it.
-ID_RANGE = validate.Range(1, 2**31 - 1)
+ID_RANGE = validate.Range(1, MAX_ID)
 
 
 class OrgRefSchema(Schema):

@@ -13,7 +13,7 @@ from app.auth.permissions import (
 from app.common.pagination import Page, keyset_page
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
-from app.orgs.models import ORG_KINDS, OrgNode
+from app.orgs.models import MAX_ID, ORG_KINDS, OrgNode
 
 UNIT_PARENTS = ("district", "linkage_center", "street", "community")
 BRANCH_PARENTS = tuple(k for k in ORG_KINDS if k != "party_group")
@@ -67,11 +67,16 @@ def _check_parent(kind: str, parent: OrgNode | None) -> None:
         raise InvalidParent({"kind": kind, "parent_kind": parent_kind})
 
 
-def get_node(node_id: int) -> OrgNode:
-    node = db.session.get(OrgNode, node_id)
-    if node is None:
+def get_or_404(model, row_id: int):
+    """The row with this primary key, else 404 (also for an id no row can have)."""
+    row = db.session.get(model, row_id) if 0 < row_id <= MAX_ID else None
+    if row is None:
         raise NotFound()
-    return node
+    return row
+
+
+def get_node(node_id: int) -> OrgNode:
+    return get_or_404(OrgNode, node_id)
 
 
 def visible_node(actor: User, node_id: int, action: str = "org.view") -> OrgNode:
@@ -198,8 +203,8 @@ def grant_role(actor: User | None, node_id: int, user_id: int, role: str) -> tup
 
 def revoke_role(actor: User, node_id: int, grant_id: int) -> None:
     node = visible_node(actor, node_id, "role.grant")
-    grant = db.session.get(RoleGrant, grant_id)
-    if grant is None or grant.org_id != node.id:
+    grant = get_or_404(RoleGrant, grant_id)
+    if grant.org_id != node.id:
         raise NotFound()
     _check_grantable(actor, node, grant.role)
     db.session.delete(grant)

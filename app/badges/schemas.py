@@ -1,0 +1,214 @@
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from app.common.schemas import AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
+from app.members import phones
+from app.orgs.schemas import OrgRefSchema
+
+VERIFY_REASONS = ["expired", "bad_signature", "identity_revoked", "identity_suspended",
+                  "unknown_key", "not_a_badge", "malformed"]
+
+
+class BadgeSchema(Schema):
+    qr_text = ma.fields.String()
+    expires_at = AwareDateTime()
+
+
+class JwkSchema(Schema):
+    kty = ma.fields.String()
+    crv = ma.fields.String()
+    alg = ma.fields.String()
+    use = ma.fields.String()
+    kid = ma.fields.String()
+    x = ma.fields.String(metadata={"description": "The raw 32-byte public key, base64url"})
+    status = ma.fields.String(metadata={"enum": ["current", "previous"]})
+
+
+class KeySetSchema(Schema):
+    keys = ma.fields.List(ma.fields.Nested(JwkSchema))
+    token_format = ma.fields.String()
+
+
+class VerifySchema(Schema):
+    code = ma.fields.String(required=True, validate=validate.Length(1, 2048))
+    location = ma.fields.Nested(CoordinateSchema, load_default=None, allow_none=True)
+
+
+class VerifiedMemberSchema(Schema):
+    display_name = ma.fields.String()
+    branch = ma.fields.String()
+    member_status = ma.fields.String()
+    since = ma.fields.Date()
+
+
+class VerificationSchema(Schema):
+    valid = ma.fields.Boolean()
+    reason = ma.fields.String(allow_none=True, metadata={"enum": VERIFY_REASONS})
+    member = ma.fields.Nested(VerifiedMemberSchema, allow_none=True)
+
+
+class ShownSchema(Schema):
+    id = ma.fields.Integer()
+    verifier_id = ma.fields.Integer()
+    shown_at = AwareDateTime()
+    lat = ma.fields.Float(allow_none=True)
+    lng = ma.fields.Float(allow_none=True)
+
+
+class PostInSchema(Schema):
+    name = ma.fields.String(validate=validate.Length(1, 100))
+    unit = ma.fields.String(validate=validate.Length(max=100))
+    window = ma.fields.String(validate=validate.Length(max=50))
+    location = ma.fields.Nested(CoordinateSchema, allow_none=True)
+    service_items = ma.fields.List(ma.fields.String(validate=validate.Length(1, 50)),
+                                   validate=validate.Length(max=30))
+
+
+class PostCreateSchema(PostInSchema):
+    org_id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True, validate=validate.Length(1, 100))
+
+
+class PostSchema(Schema):
+    id = ma.fields.Integer()
+    org = ma.fields.Nested(OrgRefSchema)
+    name = ma.fields.String()
+    unit = ma.fields.String()
+    window = ma.fields.String()
+    lat = ma.fields.Float(allow_none=True)
+    lng = ma.fields.Float(allow_none=True)
+    service_items = ma.fields.List(ma.fields.String())
+    created_at = AwareDateTime()
+
+
+class PostListArgsSchema(PageArgsSchema):
+    org_id = ma.fields.Integer(required=True)
+
+
+class AssignSchema(Schema):
+    identity_id = ma.fields.Integer(required=True)
+
+
+class MaskedMemberSchema(Schema):
+    identity_id = ma.fields.Integer(attribute="identity.id")
+    display_name = ma.fields.Function(lambda obj: phones.mask_name(obj.identity.roster_entry.name))
+    branch = ma.fields.String(attribute="identity.branch.name")
+
+
+class AssignmentSchema(MaskedMemberSchema):
+    created_at = AwareDateTime()
+
+
+class DutySchema(MaskedMemberSchema):
+    started_at = AwareDateTime()
+    ended_at = AwareDateTime(allow_none=True)
+
+
+class CodeSchema(Schema):
+    code = ma.fields.String(required=True, validate=validate.Length(1, 2048))
+
+
+class DutyResultSchema(Schema):
+    on_duty = ma.fields.Boolean()
+    session = ma.fields.Nested(DutySchema)
+
+
+class RatingSummarySchema(Schema):
+    count = ma.fields.Integer()
+    average = ma.fields.Float(allow_none=True)
+
+
+class MerchantPlateSchema(Schema):
+    id = ma.fields.Integer()
+    shop_name = ma.fields.String()
+    address = ma.fields.String()
+    zone = ma.fields.Nested(OrgRefSchema)
+    owner = ma.fields.Function(lambda plate: phones.mask_name(plate.owner.roster_entry.name))
+    state = ma.fields.String(metadata={"enum": ["pending", "approved", "rejected", "revoked"]})
+    reason = ma.fields.String(allow_none=True)
+    lat = ma.fields.Float(allow_none=True)
+    lng = ma.fields.Float(allow_none=True)
+    created_at = AwareDateTime()
+    decided_at = AwareDateTime(allow_none=True)
+
+
+class PlateViewSchema(Schema):
+    kind = ma.fields.String(metadata={"enum": ["post", "merchant"]})
+    valid = ma.fields.Boolean()
+    post = ma.fields.Nested(PostSchema, allow_none=True)
+    on_duty = ma.fields.List(ma.fields.Nested(DutySchema), allow_none=True)
+    rating = ma.fields.Nested(RatingSummarySchema, allow_none=True)
+    plate = ma.fields.Nested(MerchantPlateSchema, allow_none=True)
+
+
+class RatingInSchema(Schema):
+    score = ma.fields.Integer(required=True, validate=validate.Range(1, 5))
+    comment = ma.fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class RatingSchema(Schema):
+    id = ma.fields.Integer()
+    post_id = ma.fields.Integer()
+    score = ma.fields.Integer()
+    comment = ma.fields.String()
+    day = ma.fields.Date()
+    created_at = AwareDateTime()
+
+
+class RatingPageSchema(Schema):
+    items = ma.fields.List(ma.fields.Nested(RatingSchema))
+    next_cursor = ma.fields.String(allow_none=True)
+    summary = ma.fields.Nested(RatingSummarySchema)
+
+
+class PlateApplySchema(Schema):
+    zone_id = ma.fields.Integer(required=True)
+    shop_name = ma.fields.String(required=True, validate=validate.Length(1, 100))
+    address = ma.fields.String(required=True, validate=validate.Length(1, 200))
+    location = ma.fields.Nested(CoordinateSchema, load_default=None, allow_none=True)
+
+
+class DecisionSchema(Schema):
+    reason = ma.fields.String(load_default=None, validate=validate.Length(max=200))
+
+
+class PlateListArgsSchema(PageArgsSchema):
+    zone_id = ma.fields.Integer(required=True)
+    state = ma.fields.String(validate=validate.OneOf(["pending", "approved", "rejected", "revoked"]))
+
+
+class FeedbackInSchema(Schema):
+    score = ma.fields.Integer(load_default=None, validate=validate.Range(1, 5))
+    comment = ma.fields.String(required=True, validate=validate.Length(1, 200))
+
+
+class FeedbackSchema(Schema):
+    id = ma.fields.Integer()
+    plate_id = ma.fields.Integer()
+    score = ma.fields.Integer(allow_none=True)
+    comment = ma.fields.String()
+    created_at = AwareDateTime()
+
+
+class BadgeStatsArgsSchema(Schema):
+    org_id = ma.fields.Integer(required=True)
+
+
+class BadgeStatsSchema(Schema):
+    org_id = ma.fields.Integer()
+    identities_shown = ma.fields.Integer()
+    posts = ma.fields.Integer()
+    on_duty_now = ma.fields.Integer()
+    post_plate_scans = ma.fields.Integer()
+    merchant_plate_scans = ma.fields.Integer()
+    ratings = ma.fields.Integer()
+    average_rating = ma.fields.Float(allow_none=True)
+    merchant_plates = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+
+
+ShownPageSchema = page_schema(ShownSchema, "ShownPageSchema")
+PostPageSchema = page_schema(PostSchema, "PostPageSchema")
+PlatePageSchema = page_schema(MerchantPlateSchema, "PlatePageSchema")
+FeedbackPageSchema = page_schema(FeedbackSchema, "FeedbackPageSchema")
