@@ -47,6 +47,8 @@ def _decode(cursor: str, columns) -> list:
                 value = dt.datetime.fromisoformat(value)
             elif value is not None and not isinstance(value, python_type):
                 raise ValueError
+            if isinstance(value, int) and not -(2**31) <= value < 2**31:
+                raise ValueError  # no id or count column holds it: not our cursor
             decoded.append(value)
         return decoded
     except (ValueError, TypeError, UnicodeDecodeError, NotImplementedError):
