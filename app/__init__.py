@@ -6,7 +6,6 @@ import logging
 from pathlib import Path
 
 from flask import Flask
-from werkzeug.routing import IntegerConverter
 
 from app.config import load_config
 
@@ -19,7 +18,6 @@ def create_app(config: str | dict | None = None) -> Flask:
     environment's configuration.
     """
     app = Flask(__name__)
-    app.url_map.converters["int"] = IdConverter  # before any route is added
     app.json.ensure_ascii = False  # Chinese stays readable in answers
     app.json.sort_keys = False  # fields in schema order
     overrides = config if isinstance(config, dict) else {}
@@ -52,15 +50,6 @@ def create_app(config: str | dict | None = None) -> Flask:
             app.config["SQLALCHEMY_DATABASE_URI"],
         )
     return app
-
-
-class IdConverter(IntegerConverter):
-    """``<int:...>`` in URLs only matches ids a database column can hold, so a
-    huge id is a plain 404 rather than an integer overflow inside a query."""
-
-    def __init__(self, url_map, *args, **kwargs):
-        kwargs.setdefault("max", 2**31 - 1)
-        super().__init__(url_map, *args, **kwargs)
 
 
 def _migrations_dir() -> Path:

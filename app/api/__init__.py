@@ -5,7 +5,7 @@ import flask_smorest
 from flask import Flask, request
 
 from app.common.blueprint import ErrorSchema
-from app.errors import PayloadTooLarge
+from app.errors import NotFound, PayloadTooLarge
 
 
 class Api(flask_smorest.Api):
@@ -41,6 +41,13 @@ def init_api(app: Flask) -> None:
         limit = app.config["MAX_JSON_BYTES" if json_body else "MAX_CONTENT_LENGTH"]
         if limit and (request.content_length or 0) > limit:
             raise PayloadTooLarge({"limit": limit})
+
+    @app.url_value_preprocessor
+    def _ids_a_column_can_hold(endpoint, values):
+        # An id beyond a 32-bit INTEGER names nothing: 404 here, not an
+        # overflow inside a query.
+        if values and any(isinstance(v, int) and not 0 < v < 2**31 for v in values.values()):
+            raise NotFound()
 
     from app.api.health import blp as health_blp
     from app.auth.routes import blp as auth_blp
