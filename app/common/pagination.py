@@ -43,9 +43,11 @@ def _decode(cursor: str, columns) -> list:
         decoded = []
         for column, value in zip(columns, values):
             python_type = column.type.python_type
-            if python_type is dt.datetime and value is not None:
+            if value is None or isinstance(value, bool):
+                raise ValueError  # sort keys are never null, and never booleans
+            if python_type is dt.datetime:
                 value = dt.datetime.fromisoformat(value)
-            elif value is not None and not isinstance(value, python_type):
+            elif not isinstance(value, python_type):
                 raise ValueError
             if isinstance(value, int) and not -(2**31) <= value < 2**31:
                 raise ValueError  # no id or count column holds it: not our cursor
