@@ -14,6 +14,14 @@ def init_cli(app: Flask) -> None:
     users = click.Group("users", help="Users and roles.")
     orgs = click.Group("orgs", help="The organization tree.")
     demo = click.Group("demo", help="The demo district.")
+    jobs = click.Group("jobs", help="Background jobs (run them from cron).")
+
+    @jobs.command("close-forgotten-checkouts")
+    def close_forgotten_command():
+        """Close volunteer check-outs missing 12 h after the task, flagged for review."""
+        from app.jobs import close_forgotten_checkouts
+
+        click.echo(f"closed {close_forgotten_checkouts()} forgotten check-outs")
 
     @users.command("grant-role")
     @click.option("--openid", required=True, help="The user's WeChat openid (created if new).")
@@ -62,5 +70,5 @@ def init_cli(app: Flask) -> None:
         for line in seed():
             click.echo(line)
 
-    for group in (users, orgs, demo):
+    for group in (users, orgs, demo, jobs):
         app.cli.add_command(group)

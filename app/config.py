@@ -62,6 +62,7 @@ class Config:
             "BADGE_TTL": _int(env, "BADGE_TTL", 60),
             "BADGE_KEY": env.get("BADGE_KEY") or None,
             "RATELIMIT_VERIFY": env.get("RATELIMIT_VERIFY", "30/minute"),
+            "WITHDRAW_CUTOFF": _int(env, "WITHDRAW_CUTOFF", 2 * 3600),
             "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "30/minute"),
             "RATELIMIT_REFRESH": env.get("RATELIMIT_REFRESH", "60/minute"),
             "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "1") != "0",

@@ -149,6 +149,16 @@ class ApiClient:
     def patch(self, path, **kw):
         return self._call("patch", path, **kw)
 
+    def put(self, path, **kw):
+        return self._call("put", path, **kw)
+
+    def refresh(self) -> None:
+        """New tokens (after moving the clock past the access token's life)."""
+        response = self.client.post("/api/v1/auth/refresh",
+                                    json={"refresh_token": self.tokens["refresh_token"]})
+        assert response.status_code == 200, response.json
+        self.tokens = response.json
+
     def delete(self, path, **kw):
         return self._call("delete", path, **kw)
 

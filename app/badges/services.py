@@ -333,16 +333,18 @@ def scan_plate(user: User, code: str) -> PlateView:
     whether its plate is valid. Every scan is counted."""
     parsed = _parse_plate(code)
     subject = _verified_subject(parsed)
+    # Count the scan first: the commit expires every loaded object, and a view
+    # built before it would reload its on-duty sessions one by one.
     if parsed.kind == "post_plate":
-        view = PlateView("post", post=subject, on_duty=on_duty(subject.id),
-                         rating=rating_summary(subject.id))
         scan = PlateScan(kind="post", post_id=subject.id, org_id=subject.org_id, user_id=user.id)
     else:
-        view = PlateView("merchant", plate=subject, valid=subject.state == "approved")
         scan = PlateScan(kind="merchant", plate_id=subject.id, org_id=subject.zone_id, user_id=user.id)
     db.session.add(scan)
     db.session.commit()
-    return view
+    if parsed.kind == "post_plate":
+        return PlateView("post", post=subject, on_duty=on_duty(subject.id),
+                         rating=rating_summary(subject.id))
+    return PlateView("merchant", plate=subject, valid=subject.state == "approved")
 
 
 def rate_post(user: User, post_id: int, score: int, comment: str) -> PostRating:

@@ -112,13 +112,20 @@ def center_for_code(text: str, at: dt.datetime) -> ServiceCenter:
         raise invalid("key_rotated")
     if not code.verify(center.code_key.encode()):
         raise invalid("bad_signature")
+    # From here on the code is genuinely this center's: a rejection names it,
+    # so that the attempt shows in the center's record.
     if code.kind != f"center_{center.code_mode}":
-        raise invalid("mode_changed")
+        raise _at_center(invalid("mode_changed"), center)
     if code.kind == "center_rotating":
         seconds = at.timestamp()
         skew = current_app.config["CHECKIN_CLOCK_SKEW"]
         if seconds < code.step * center.rotation_seconds - skew:
-            raise invalid("not_yet_valid")
+            raise _at_center(invalid("not_yet_valid"), center)
         if seconds >= (code.step + 1) * center.rotation_seconds + center.grace_seconds:
-            raise ExpiredCode()
+            raise _at_center(ExpiredCode(), center)
     return center
+
+
+def _at_center(error: CheckinRejected, center: ServiceCenter) -> CheckinRejected:
+    error.center = center
+    return error

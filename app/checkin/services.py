@@ -350,7 +350,8 @@ def check_in(scan: Scan) -> tuple[str, Checkin]:
                              scanned_at=scan.scanned_at, server_time=now, ip=scan.ip,
                              device=(scan.device or "")[:200] or None)
     if scan.location:
-        attempt.lat, attempt.lng = scan.location["lat"], scan.location["lng"]
+        point = to_gcj02(scan.location)  # stored in GCJ-02, like every position
+        attempt.lat, attempt.lng = point.lat, point.lng
         attempt.accuracy_m = scan.location.get("accuracy")
     try:
         status, checkin = _check_in(scan, attempt, now)
@@ -369,7 +370,14 @@ def check_in(scan: Scan) -> tuple[str, Checkin]:
 
 def _check_in(scan: Scan, attempt: CheckinAttempt, now: dt.datetime) -> tuple[str, Checkin]:
     at, offline = _scan_time(scan.scanned_at, now)
-    center = codes.center_for_code(scan.code, at)
+    try:
+        center = codes.center_for_code(scan.code, at)
+    except CheckinRejected as rejection:
+        # A genuine code of a center, expired or not yet valid: the center's record shows it.
+        if getattr(rejection, "center", None) is not None:
+            attempt.center_id = rejection.center.id
+            attempt.local_day = _local(rejection.center, at).date()
+        raise
     attempt.center_id = center.id
     local = _local(center, at)
     attempt.local_day = local.date()

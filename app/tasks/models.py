@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, Numeric, String, Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.common.db import UtcDateTime, utcnow
+from app.extensions import db
+from app.orgs.models import OrgNode
+
+HELP_CATEGORIES = ("elderly_care", "errands", "repairs", "tutoring", "medical_escort", "other")
+TASK_STATES = ("draft", "published", "in_progress", "completed", "cancelled")
+REQUEST_STATES = ("submitted", "dispatched", "rejected", "cancelled", "closed")
+# accepted -> checked_in -> checked_out -> confirmed; waitlisted -> accepted;
+# accepted -> withdrawn | no_show; a task cancelled -> cancelled
+PARTICIPATION_STATES = ("waitlisted", "accepted", "withdrawn", "checked_in", "checked_out",
+                        "confirmed", "no_show", "cancelled")
+
+
+class Volunteer(db.Model):
+    """A registered volunteer (member or resident)."""
+
+    __tablename__ = "volunteers"
+    __table_args__ = (Index("ix_volunteers_community_id_id", "community_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("org_nodes.id"))
+    skills: Mapped[list] = mapped_column(JSON, default=list)
+    availability: Mapped[str] = mapped_column(String(200), default="")
+    is_member: Mapped[bool] = mapped_column(Boolean, default=False)  # 党员志愿者, at registration
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    community: Mapped[OrgNode] = relationship(lazy="joined")
+
+
+class HelpRequest(db.Model):
+    """A resident's request for help (点单)."""
+
+    __tablename__ = "help_requests"
+    __table_args__ = (
+        Index("ix_help_requests_community_state_id", "community_id", "state", "id"),
+        Index("ix_help_requests_requester_id_id", "requester_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    community_id: Mapped[int] = mapped_column(ForeignKey("org_nodes.id"))
+    category: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(Text)
+    address: Mapped[str] = mapped_column(String(200), default="")
+    lat: Mapped[float | None] = mapped_column(Float)
+    lng: Mapped[float | None] = mapped_column(Float)
+    window_start: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    window_end: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    phone_encrypted: Mapped[str] = mapped_column(Text)
+    phone_masked: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default="submitted")
+    reject_reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+    community: Mapped[OrgNode] = relationship(lazy="joined")
+
+
+class Task(db.Model):
+    """A volunteer task a community publishes (派单). ``places_taken`` moves
+    only by conditional UPDATEs; the CHECK constraint is the backstop."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        CheckConstraint("places > 0", name="places_positive"),
+        CheckConstraint("places_taken >= 0 AND places_taken <= places", name="places_taken_in_range"),
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        Index("ix_tasks_community_state_starts", "community_id", "state", "starts_at", "id"),
+        Index("ix_tasks_state_starts_at_id", "state", "starts_at", "id"),
+        Index("ix_tasks_lat_lng", "lat", "lng"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("org_nodes.id"))
+    help_request_id: Mapped[int | None] = mapped_column(ForeignKey("help_requests.id"), unique=True)
+    title: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str] = mapped_column(String(200), default="")
+    lat: Mapped[float] = mapped_column(Float)
+    lng: Mapped[float] = mapped_column(Float)
+    radius_m: Mapped[int] = mapped_column(Integer, default=300)
+    starts_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    ends_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    places: Mapped[int] = mapped_column(Integer)
+    places_taken: Mapped[int] = mapped_column(Integer, default=0)
+    required_skills: Mapped[list] = mapped_column(JSON, default=list)
+    members_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    hours_credited: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    state: Mapped[str] = mapped_column(String(16), default="draft")
+    cancel_reason: Mapped[str | None] = mapped_column(String(200))
+    code_key: Mapped[str] = mapped_column(String(64))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    published_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+    community: Mapped[OrgNode] = relationship(lazy="joined")
+    help_request: Mapped[HelpRequest | None] = relationship(lazy="raise")
+
+
+class Participation(db.Model):
+    """One volunteer on one task: acceptance, attendance, confirmation."""
+
+    __tablename__ = "participations"
+    __table_args__ = (
+        UniqueConstraint("task_id", "user_id"),
+        Index("ix_participations_task_state_id", "task_id", "state", "id"),
+        Index("ix_participations_user_state", "user_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(16))
+    # copied from the task so that overlap checks need no join
+    starts_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    ends_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    accepted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    checked_in_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    checked_out_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # the check-out was closed automatically: credits nothing until an organizer sets the time
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    score: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(String(200))
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+    task: Mapped[Task] = relationship(lazy="joined")
+
+
+class HoursEntry(db.Model):
+    """The append-only hours ledger: a credit when a participation is
+    confirmed, and corrections as new entries (never edits)."""
+
+    __tablename__ = "hours_ledger"
+    __table_args__ = (
+        Index("ix_hours_ledger_user_id_id", "user_id", "id"),
+        Index("ix_hours_ledger_community_created", "community_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
+    participation_id: Mapped[int] = mapped_column(ForeignKey("participations.id"))
+    community_id: Mapped[int] = mapped_column(ForeignKey("org_nodes.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # credit | correction
+    hours: Mapped[Decimal] = mapped_column(Numeric(7, 2))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class CorrectionRequest(db.Model):
+    """A volunteer asks the organizer to correct the hours of a participation."""
+
+    __tablename__ = "correction_requests"
+    __table_args__ = (Index("ix_correction_requests_task_state", "task_id", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participation_id: Mapped[int] = mapped_column(ForeignKey("participations.id", ondelete="CASCADE"))
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    requested_hours: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    reason: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | applied | rejected
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

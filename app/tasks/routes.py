@@ -1,0 +1,337 @@
+"""Volunteer service: volunteers, help requests, tasks, acceptance, hours."""
+from __future__ import annotations
+
+from flask import url_for
+
+from app.auth.current import current_user, login_required
+from app.common.blueprint import Blueprint
+from app.common.geo import Point
+from app.common.idempotency import idempotent
+from app.common.schemas import PageArgsSchema
+from app.errors import Forbidden, NotFound, ValidationFailed
+from app.tasks import participations as p
+from app.tasks import services
+from app.tasks.schemas import (
+    AcceptSchema, ConfirmSchema, CorrectionRequestInSchema, CorrectionRequestSchema,
+    CorrectionSchema, HelpRequestInSchema, HelpRequestListArgsSchema, HelpRequestPageSchema,
+    HelpRequestSchema, HoursEntrySchema, MyTasksArgsSchema, OptionalReasonSchema,
+    ParticipationPageSchema, ParticipationSchema, PresenceSchema, ReasonSchema, SetTimesSchema,
+    TaskCodeSchema, TaskCreateSchema, TaskInSchema, TaskListArgsSchema, TaskPageSchema, TaskSchema,
+    VolunteerInSchema, VolunteerRecordSchema, VolunteerSchema, VolunteerStatsArgsSchema,
+    VolunteerStatsSchema,
+)
+
+blp = Blueprint("tasks", __name__, description="Volunteer service (点单、派单、接单、评单)")
+STATE = (services.InvalidState,)
+
+
+@blp.route("/me/volunteer", methods=["PUT"])
+@login_required
+@blp.arguments(VolunteerInSchema)
+@blp.response(200, VolunteerSchema)
+@blp.alt_response(201, schema=VolunteerSchema, description="Newly registered")
+@blp.errors(services.NotACommunity, ValidationFailed)
+def register_volunteer(body):
+    """Register as a volunteer (or update your skills, community, availability)."""
+    volunteer, created = services.register_volunteer(current_user(), body["community_id"],
+                                                     body["skills"], body["availability"])
+    return volunteer, 201 if created else 200
+
+
+@blp.route("/me/volunteer", methods=["GET"])
+@login_required
+@blp.response(200, VolunteerSchema)
+@blp.errors(NotFound)
+def my_volunteer():
+    """Your volunteer registration."""
+    return services.my_volunteer(current_user())
+
+
+@blp.route("/help-requests", methods=["POST"])
+@login_required
+@idempotent
+@blp.arguments(HelpRequestInSchema)
+@blp.response(201, HelpRequestSchema)
+@blp.errors(services.NotACommunity, services.EndsBeforeStart, ValidationFailed)
+def create_help_request(body):
+    """Ask for help (点单): what, where, when, and a phone the volunteer may call."""
+    request = services.create_help_request(current_user(), body)
+    return request, 201, {"Location": url_for("tasks.get_help_request", request_id=request.id)}
+
+
+@blp.route("/help-requests", methods=["GET"])
+@login_required
+@blp.arguments(HelpRequestListArgsSchema, location="query")
+@blp.response(200, HelpRequestPageSchema)
+@blp.errors(ValidationFailed)
+def list_help_requests(args):
+    """Your requests (``mine=true``) or, for admins, those of your communities."""
+    return services.list_help_requests(current_user(), args.get("community_id"), args.get("state"),
+                                       args["mine"], args["limit"], args["cursor"])
+
+
+@blp.route("/help-requests/<int:request_id>", methods=["GET"])
+@login_required
+@blp.response(200, HelpRequestSchema)
+@blp.errors(NotFound)
+def get_help_request(request_id):
+    """A request: to the resident, the community's admins and the volunteers
+    who accepted its task (only they see the phone in full)."""
+    return services.visible_help_request(current_user(), request_id)
+
+
+@blp.route("/help-requests/<int:request_id>/cancel", methods=["POST"])
+@login_required
+@blp.response(200, HelpRequestSchema)
+@blp.errors(NotFound, *STATE)
+def cancel_help_request(request_id):
+    """The resident withdraws a request not yet dispatched."""
+    return services.cancel_help_request(current_user(), request_id)
+
+
+@blp.route("/help-requests/<int:request_id>/reject", methods=["POST"])
+@login_required
+@blp.arguments(ReasonSchema)
+@blp.response(200, HelpRequestSchema)
+@blp.errors(NotFound, Forbidden, *STATE, ValidationFailed)
+def reject_help_request(body, request_id):
+    """The community declines a request, with the reason the resident sees."""
+    return services.reject_help_request(current_user(), request_id, body["reason"])
+
+
+@blp.route("/tasks", methods=["POST"])
+@login_required
+@blp.arguments(TaskCreateSchema)
+@blp.response(201, TaskSchema)
+@blp.errors(NotFound, Forbidden, services.NotACommunity, services.EndsBeforeStart, *STATE,
+            ValidationFailed)
+def create_task(body):
+    """Publish work (派单): a draft task in your community, on its own or from a
+    help request (``help_request_id``)."""
+    task = services.create_task(current_user(), body)
+    return task, 201, {"Location": url_for("tasks.get_task", task_id=task.id)}
+
+
+@blp.route("/tasks", methods=["GET"])
+@login_required
+@blp.arguments(TaskListArgsSchema, location="query")
+@blp.response(200, TaskPageSchema)
+@blp.errors(NotFound, ValidationFailed)
+def list_tasks(args):
+    """Tasks by community (subtree), state, category; ``open=true`` for places
+    left; ``near=lat,lng`` nearest first."""
+    near = None
+    if args.get("near"):
+        try:
+            lat, lng = (float(v) for v in args["near"].split(","))
+        except ValueError:
+            raise ValidationFailed({"fields": {"near": ["Use near=lat,lng."]}}) from None
+        near = Point(lat, lng)
+    return services.list_tasks(current_user(), community_id=args.get("community_id"),
+                               state=args.get("state"), category=args.get("category"),
+                               open_only=args["open"], near=near, radius_m=args["radius_m"],
+                               limit=args["limit"], cursor=args["cursor"])
+
+
+@blp.route("/tasks/<int:task_id>", methods=["GET"])
+@login_required
+@blp.response(200, TaskSchema)
+@blp.errors(NotFound)
+def get_task(task_id):
+    """One task."""
+    return services.visible_task(current_user(), task_id)
+
+
+@blp.route("/tasks/<int:task_id>", methods=["PATCH"])
+@login_required
+@blp.arguments(TaskInSchema)
+@blp.response(200, TaskSchema)
+@blp.errors(NotFound, Forbidden, services.EndsBeforeStart, *STATE, ValidationFailed)
+def update_task(body, task_id):
+    """Edit a draft or published task."""
+    return services.update_task(current_user(), task_id, body)
+
+
+def _transition_route(action: str, doc: str, schema=OptionalReasonSchema):
+    def view(body, task_id):
+        return services.transition_task(current_user(), task_id, action, body.get("reason"))
+
+    view.__name__ = f"{action}_task"
+    view.__doc__ = doc
+    blp.route(f"/tasks/<int:task_id>/{action}", methods=["POST"])(
+        login_required(blp.arguments(schema)(blp.response(200, TaskSchema)(
+            blp.errors(NotFound, Forbidden, *STATE, ValidationFailed)(view)))))
+
+
+_transition_route("publish", "Publish a draft: volunteers can now accept it.")
+_transition_route("start", "Mark the task under way.")
+_transition_route("complete", "Mark the task done (its help request closes).")
+_transition_route("cancel", "Cancel the task; everyone who accepted or waits is told.")
+
+
+@blp.route("/tasks/<int:task_id>/accept", methods=["POST"])
+@login_required
+@idempotent
+@blp.arguments(AcceptSchema)
+@blp.response(201, ParticipationSchema)
+@blp.alt_response(200, schema=ParticipationSchema, description="You already hold this task")
+@blp.errors(NotFound, p.NotAVolunteer, p.TaskNotOpen, p.TaskFull, p.ScheduleConflict,
+            p.MembersOnly, ValidationFailed)
+def accept_task(body, task_id):
+    """Accept a task (接单): one place, never more than the task has; with
+    ``waitlist=true`` a full task puts you on its waitlist."""
+    participation, created = p.accept_task(current_user(), task_id, body["waitlist"])
+    return participation, 201 if created else 200
+
+
+@blp.route("/tasks/<int:task_id>/withdraw", methods=["POST"])
+@login_required
+@blp.response(200, ParticipationSchema)
+@blp.errors(NotFound, p.WithdrawCutoffPassed)
+def withdraw(task_id):
+    """Give your place back (until the cutoff before the start); the waitlist moves up."""
+    return p.withdraw(current_user(), task_id)
+
+
+@blp.route("/tasks/<int:task_id>/check-in", methods=["POST"])
+@login_required
+@blp.arguments(PresenceSchema)
+@blp.response(200, ParticipationSchema)
+@blp.errors(NotFound, *STATE, p.NotTaskTime, p.LocationRequired, p.OutOfRange, p.InvalidTaskCode,
+            ValidationFailed)
+def check_in(body, task_id):
+    """Arrive: your location within the task's radius, or the organizer's code."""
+    return p.check_in(current_user(), task_id, body["location"], body["code"])
+
+
+@blp.route("/tasks/<int:task_id>/check-out", methods=["POST"])
+@login_required
+@blp.arguments(PresenceSchema)
+@blp.response(200, ParticipationSchema)
+@blp.errors(NotFound, *STATE, p.NotTaskTime, p.LocationRequired, p.OutOfRange, p.InvalidTaskCode,
+            ValidationFailed)
+def check_out(body, task_id):
+    """Leave: the same proof as arriving; your hours are the time between."""
+    return p.check_out(current_user(), task_id, body["location"], body["code"])
+
+
+@blp.route("/tasks/<int:task_id>/code", methods=["GET"])
+@login_required
+@blp.response(200, TaskCodeSchema)
+@blp.errors(NotFound, Forbidden)
+def task_code(task_id):
+    """The organizer's rotating check-in code for this task."""
+    return p.task_code(current_user(), task_id)
+
+
+@blp.route("/tasks/<int:task_id>/participants", methods=["GET"])
+@login_required
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, ParticipationPageSchema)
+@blp.errors(NotFound, Forbidden, ValidationFailed)
+def task_participants(args, task_id):
+    """Who accepted, waits, came and left (the organizer)."""
+    return services.task_participants(current_user(), task_id, args["limit"], args["cursor"])
+
+
+@blp.route("/tasks/<int:task_id>/correction-requests", methods=["GET"])
+@login_required
+@blp.response(200, CorrectionRequestSchema(many=True))
+@blp.errors(NotFound, Forbidden)
+def list_corrections(task_id):
+    """Volunteers' requests to correct their hours on this task."""
+    return p.list_corrections(current_user(), task_id)
+
+
+@blp.route("/me/tasks", methods=["GET"])
+@login_required
+@blp.arguments(MyTasksArgsSchema, location="query")
+@blp.response(200, ParticipationPageSchema)
+@blp.errors(ValidationFailed)
+def my_tasks(args):
+    """The tasks you accepted or wait for, newest first."""
+    return services.my_tasks(current_user(), args.get("state"), args["limit"], args["cursor"])
+
+
+@blp.route("/participations/<int:participation_id>/set-times", methods=["POST"])
+@login_required
+@blp.arguments(SetTimesSchema)
+@blp.response(200, ParticipationSchema)
+@blp.errors(NotFound, Forbidden, *STATE, ValidationFailed)
+def set_times(body, participation_id):
+    """The organizer records the real service time (clears the review flag)."""
+    return p.set_times(current_user(), participation_id, body["checked_in_at"], body["checked_out_at"])
+
+
+@blp.route("/participations/<int:participation_id>/no-show", methods=["POST"])
+@login_required
+@blp.response(200, ParticipationSchema)
+@blp.errors(NotFound, Forbidden, *STATE, p.NotTaskTime)
+def no_show(participation_id):
+    """The organizer marks a volunteer who did not come."""
+    return p.mark_no_show(current_user(), participation_id)
+
+
+@blp.route("/participations/<int:participation_id>/confirm", methods=["POST"])
+@login_required
+@idempotent
+@blp.arguments(ConfirmSchema)
+@blp.response(200, ParticipationSchema)
+@blp.errors(NotFound, p.NotYourParticipation, *STATE, p.NeedsReview, ValidationFailed)
+def confirm(body, participation_id):
+    """Confirm and rate the service (评单): credits the hours, counts one person-time."""
+    return p.confirm(current_user(), participation_id, body["score"], body["comment"])
+
+
+@blp.route("/participations/<int:participation_id>/corrections", methods=["POST"])
+@login_required
+@blp.arguments(CorrectionSchema)
+@blp.response(201, HoursEntrySchema)
+@blp.errors(NotFound, Forbidden, *STATE, ValidationFailed)
+def correct_hours(body, participation_id):
+    """The organizer corrects hours: a new ledger entry with a reason, never an edit."""
+    entry = p.correct_hours(current_user(), participation_id, body["hours"], body["reason"],
+                            body["request_id"])
+    return entry, 201, {"Location": url_for("tasks.volunteer_record")}
+
+
+@blp.route("/participations/<int:participation_id>/correction-requests", methods=["POST"])
+@login_required
+@idempotent
+@blp.arguments(CorrectionRequestInSchema)
+@blp.response(201, CorrectionRequestSchema)
+@blp.errors(NotFound, *STATE, ValidationFailed)
+def request_correction(body, participation_id):
+    """A volunteer asks for a correction of their hours."""
+    request = p.request_correction(current_user(), participation_id, body["hours"], body["reason"])
+    return request, 201, {"Location": url_for("tasks.list_corrections", task_id=request.task_id)}
+
+
+@blp.route("/correction-requests/<int:request_id>/reject", methods=["POST"])
+@login_required
+@blp.response(200, CorrectionRequestSchema)
+@blp.errors(NotFound, Forbidden, *STATE)
+def reject_correction(request_id):
+    """The organizer declines a correction request."""
+    return p.reject_correction(current_user(), request_id)
+
+
+@blp.route("/me/volunteer-record", methods=["GET"])
+@login_required
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, VolunteerRecordSchema)
+@blp.errors(ValidationFailed)
+def volunteer_record(args):
+    """Your hours, person-times, the ledger and the ratings you received."""
+    return p.volunteer_record(current_user(), args["limit"], args["cursor"])
+
+
+@blp.route("/stats/volunteers", methods=["GET"])
+@login_required
+@blp.arguments(VolunteerStatsArgsSchema, location="query")
+@blp.response(200, VolunteerStatsSchema)
+@blp.errors(NotFound, Forbidden, ValidationFailed)
+def volunteer_stats(args):
+    """Volunteers (members / others), person-times, hours, requests and tasks
+    by state, average rating — for the subtree of ``org_id`` and a period."""
+    return p.volunteer_stats(current_user(), args["org_id"], args["from_"], args["to"])

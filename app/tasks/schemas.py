@@ -1,0 +1,249 @@
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from app.common.schemas import AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
+from app.orgs.schemas import OrgRefSchema
+from app.tasks.models import HELP_CATEGORIES, PARTICIPATION_STATES, REQUEST_STATES, TASK_STATES
+
+Skill = ma.fields.String(validate=validate.Length(1, 30))
+
+
+class VolunteerInSchema(Schema):
+    community_id = ma.fields.Integer(required=True)
+    skills = ma.fields.List(Skill, load_default=list, validate=validate.Length(max=20))
+    availability = ma.fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class VolunteerSchema(Schema):
+    id = ma.fields.Integer()
+    user_id = ma.fields.Integer()
+    community = ma.fields.Nested(OrgRefSchema)
+    skills = ma.fields.List(ma.fields.String())
+    availability = ma.fields.String()
+    is_member = ma.fields.Boolean(metadata={"description": "党员志愿者"})
+    created_at = AwareDateTime()
+
+
+class HelpRequestInSchema(Schema):
+    community_id = ma.fields.Integer(required=True)
+    category = ma.fields.String(required=True, validate=validate.OneOf(HELP_CATEGORIES))
+    description = ma.fields.String(required=True, validate=validate.Length(1, 1000))
+    address = ma.fields.String(load_default="", validate=validate.Length(max=200))
+    location = ma.fields.Nested(CoordinateSchema, load_default=None, allow_none=True)
+    window_start = AwareDateTime(required=True)
+    window_end = AwareDateTime(required=True)
+    contact_phone = ma.fields.String(required=True, validate=validate.Length(1, 20))
+
+
+class HelpRequestSchema(Schema):
+    id = ma.fields.Integer()
+    requester_id = ma.fields.Integer()
+    community = ma.fields.Nested(OrgRefSchema)
+    category = ma.fields.String()
+    description = ma.fields.String()
+    address = ma.fields.String()
+    lat = ma.fields.Float(allow_none=True)
+    lng = ma.fields.Float(allow_none=True)
+    window_start = AwareDateTime()
+    window_end = AwareDateTime()
+    contact_phone = ma.fields.Function(
+        lambda r: r.__dict__.get("phone_visible") or r.phone_masked,
+        metadata={"description": "Masked, except for volunteers who accepted the resulting task"})
+    state = ma.fields.String(metadata={"enum": list(REQUEST_STATES)})
+    reject_reason = ma.fields.String(allow_none=True)
+    created_at = AwareDateTime()
+
+
+class HelpRequestListArgsSchema(PageArgsSchema):
+    community_id = ma.fields.Integer()
+    state = ma.fields.String(validate=validate.OneOf(REQUEST_STATES))
+    mine = ma.fields.Boolean(load_default=False)
+
+
+class ReasonSchema(Schema):
+    reason = ma.fields.String(required=True, validate=validate.Length(1, 200))
+
+
+class OptionalReasonSchema(Schema):
+    reason = ma.fields.String(load_default=None, validate=validate.Length(max=200))
+
+
+class TaskInSchema(Schema):
+    title = ma.fields.String(validate=validate.Length(1, 100))
+    description = ma.fields.String(validate=validate.Length(max=2000))
+    category = ma.fields.String(validate=validate.OneOf(HELP_CATEGORIES + ("community_service",)))
+    address = ma.fields.String(validate=validate.Length(max=200))
+    location = ma.fields.Nested(CoordinateSchema, allow_none=True)
+    radius_m = ma.fields.Integer(validate=validate.Range(20, 5000))
+    starts_at = AwareDateTime()
+    ends_at = AwareDateTime()
+    places = ma.fields.Integer(validate=validate.Range(1, 10_000))
+    required_skills = ma.fields.List(Skill, validate=validate.Length(max=20))
+    members_only = ma.fields.Boolean()
+    hours_credited = ma.fields.Decimal(places=2, validate=validate.Range(0, 24), as_string=False)
+
+
+class TaskCreateSchema(TaskInSchema):
+    community_id = ma.fields.Integer(load_default=None)
+    help_request_id = ma.fields.Integer(load_default=None)
+    title = ma.fields.String(required=True, validate=validate.Length(1, 100))
+    starts_at = AwareDateTime(required=True)
+    ends_at = AwareDateTime(required=True)
+    places = ma.fields.Integer(required=True, validate=validate.Range(1, 10_000))
+
+
+class TaskSchema(Schema):
+    id = ma.fields.Integer()
+    community = ma.fields.Nested(OrgRefSchema)
+    help_request_id = ma.fields.Integer(allow_none=True)
+    title = ma.fields.String()
+    description = ma.fields.String()
+    category = ma.fields.String()
+    address = ma.fields.String()
+    location = ma.fields.Function(lambda t: {"lat": t.lat, "lng": t.lng, "coord_system": "gcj02"})
+    radius_m = ma.fields.Integer()
+    starts_at = AwareDateTime()
+    ends_at = AwareDateTime()
+    places = ma.fields.Integer()
+    places_taken = ma.fields.Integer()
+    places_left = ma.fields.Function(lambda t: t.places - t.places_taken)
+    required_skills = ma.fields.List(ma.fields.String())
+    members_only = ma.fields.Boolean()
+    hours_credited = ma.fields.Decimal(places=2, as_string=True)
+    state = ma.fields.String(metadata={"enum": list(TASK_STATES)})
+    cancel_reason = ma.fields.String(allow_none=True)
+    distance_m = ma.fields.Integer(metadata={"description": "Only with ?near="})
+    created_at = AwareDateTime()
+
+
+class TaskListArgsSchema(PageArgsSchema):
+    community_id = ma.fields.Integer()
+    state = ma.fields.String(validate=validate.OneOf(TASK_STATES))
+    category = ma.fields.String(validate=validate.Length(max=32))
+    open = ma.fields.Boolean(load_default=False)
+    near = ma.fields.String(metadata={"description": "lat,lng (GCJ-02): nearest first"})
+    radius_m = ma.fields.Integer(load_default=10_000, validate=validate.Range(10, 100_000))
+
+
+class AcceptSchema(Schema):
+    waitlist = ma.fields.Boolean(load_default=False, metadata={
+        "description": "Join the waitlist when the task is full"})
+
+
+class PresenceSchema(Schema):
+    location = ma.fields.Nested(CoordinateSchema, load_default=None, allow_none=True)
+    code = ma.fields.String(load_default=None, validate=validate.Length(1, 512))
+
+
+class ParticipationSchema(Schema):
+    id = ma.fields.Integer()
+    task_id = ma.fields.Integer()
+    user_id = ma.fields.Integer()
+    task_title = ma.fields.String(attribute="task.title")
+    state = ma.fields.String(metadata={"enum": list(PARTICIPATION_STATES)})
+    starts_at = AwareDateTime()
+    ends_at = AwareDateTime()
+    accepted_at = AwareDateTime()
+    checked_in_at = AwareDateTime(allow_none=True)
+    checked_out_at = AwareDateTime(allow_none=True)
+    needs_review = ma.fields.Boolean()
+    score = ma.fields.Integer(allow_none=True)
+    comment = ma.fields.String(allow_none=True)
+    confirmed_at = AwareDateTime(allow_none=True)
+
+
+class MyTasksArgsSchema(PageArgsSchema):
+    state = ma.fields.String(validate=validate.OneOf(PARTICIPATION_STATES))
+
+
+class TaskCodeSchema(Schema):
+    qr_text = ma.fields.String()
+    expires_at = AwareDateTime()
+    refresh_in = ma.fields.Float()
+
+
+class SetTimesSchema(Schema):
+    checked_in_at = AwareDateTime(load_default=None)
+    checked_out_at = AwareDateTime(required=True)
+
+
+class ConfirmSchema(Schema):
+    score = ma.fields.Integer(required=True, validate=validate.Range(1, 5))
+    comment = ma.fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class CorrectionSchema(Schema):
+    hours = ma.fields.Decimal(required=True, places=2, validate=validate.Range(0, 24), as_string=False,
+                              metadata={"description": "The corrected total for this participation"})
+    reason = ma.fields.String(required=True, validate=validate.Length(1, 200))
+    request_id = ma.fields.Integer(load_default=None)
+
+
+class CorrectionRequestInSchema(Schema):
+    hours = ma.fields.Decimal(required=True, places=2, validate=validate.Range(0, 24), as_string=False)
+    reason = ma.fields.String(required=True, validate=validate.Length(1, 200))
+
+
+class CorrectionRequestSchema(Schema):
+    id = ma.fields.Integer()
+    participation_id = ma.fields.Integer()
+    user_id = ma.fields.Integer()
+    requested_hours = ma.fields.Decimal(places=2, as_string=True)
+    reason = ma.fields.String()
+    state = ma.fields.String()
+    created_at = AwareDateTime()
+
+
+class HoursEntrySchema(Schema):
+    id = ma.fields.Integer()
+    task_id = ma.fields.Integer()
+    participation_id = ma.fields.Integer()
+    kind = ma.fields.String(metadata={"enum": ["credit", "correction"]})
+    hours = ma.fields.Decimal(places=2, as_string=True)
+    reason = ma.fields.String(allow_none=True)
+    recorded_by_id = ma.fields.Integer(allow_none=True)
+    created_at = AwareDateTime()
+
+
+class RatingsSchema(Schema):
+    count = ma.fields.Integer()
+    average = ma.fields.Float(allow_none=True)
+
+
+class VolunteerRecordSchema(Schema):
+    total_hours = ma.fields.Decimal(places=2, as_string=True)
+    person_times = ma.fields.Integer()
+    ratings = ma.fields.Nested(RatingsSchema)
+    ledger = ma.fields.List(ma.fields.Nested(HoursEntrySchema))
+    next_cursor = ma.fields.String(allow_none=True)
+
+
+class VolunteerStatsArgsSchema(Schema):
+    org_id = ma.fields.Integer(required=True)
+    from_ = AwareDateTime(data_key="from", required=True)
+    to = AwareDateTime(required=True)
+
+
+class VolunteerCountsSchema(Schema):
+    members = ma.fields.Integer()
+    others = ma.fields.Integer()
+    total = ma.fields.Integer()
+
+
+class VolunteerStatsSchema(Schema):
+    org_id = ma.fields.Integer()
+    from_ = AwareDateTime(data_key="from", attribute="from")
+    to = AwareDateTime()
+    volunteers = ma.fields.Nested(VolunteerCountsSchema)
+    person_times = ma.fields.Integer()
+    hours = ma.fields.Decimal(places=2, as_string=True)
+    average_rating = ma.fields.Float(allow_none=True)
+    requests_by_state = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+    tasks_by_state = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+
+
+HelpRequestPageSchema = page_schema(HelpRequestSchema, "HelpRequestPageSchema")
+TaskPageSchema = page_schema(TaskSchema, "TaskPageSchema")
+ParticipationPageSchema = page_schema(ParticipationSchema, "ParticipationPageSchema")

@@ -1,0 +1,350 @@
+"""Volunteers, help requests (点单) and tasks (派单).
+
+Rules:
+* A help request moves ``submitted`` → ``dispatched`` (it became a task) |
+  ``rejected`` (with a reason) | ``cancelled`` (by the resident), and
+  ``dispatched`` → ``closed`` when its task completes or is cancelled.
+* The resident's phone is shown in full only to volunteers who accepted the
+  task made from the request; everyone else sees it masked.
+* A task moves ``draft`` → ``published`` → ``in_progress`` → ``completed``,
+  or to ``cancelled`` from any open state; cancelling tells everyone who
+  accepted or waits.
+"""
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import and_, exists, select
+
+from app.auth.models import User
+from app.auth.permissions import authorize, can, scope_clause, subtree_clause
+from app.common import signed_codes
+from app.common.db import utcnow
+from app.common.geo import Point, bounding_box, distance_m, to_gcj02
+from app.common.pagination import Page, keyset_page
+from app.errors import Conflict, NotFound, ValidationFailed, field_error
+from app.extensions import db
+from app.members import phones
+from app.members.services import identity_of
+from app.notices.services import notify
+from app.orgs.models import OrgNode
+from app.orgs.services import get_node, visible_node
+from app.tasks.models import HelpRequest, Participation, Task, Volunteer
+
+OPEN_TASK_STATES = ("draft", "published", "in_progress")
+HOLDING_PLACE = ("accepted", "checked_in", "checked_out", "confirmed")
+
+
+class NotACommunity(ValidationFailed):
+    code = "not_a_community"
+    zh = "请选择一个社区。"
+    en = "Choose a community."
+
+
+class InvalidState(Conflict):
+    code = "invalid_state"
+    zh = "当前状态为“{state}”，不能执行此操作。"
+    en = "This cannot be done while the state is {state}."
+
+
+class EndsBeforeStart(ValidationFailed):
+    code = "ends_before_start"
+    zh = "结束时间必须晚于开始时间。"
+    en = "The end must be after the start."
+
+
+def _community(community_id: int) -> OrgNode:
+    node = db.session.get(OrgNode, community_id)
+    if node is None or node.kind != "community":
+        raise NotACommunity()
+    return node
+
+
+def _hours(value) -> Decimal:
+    return Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+# ---- volunteers ----------------------------------------------------------------
+
+def register_volunteer(user: User, community_id: int, skills: list[str],
+                       availability: str) -> tuple[Volunteer, bool]:
+    """Register (or update) the user as a volunteer; members are marked 党员志愿者."""
+    community = _community(community_id)
+    identity = identity_of(user.id)
+    volunteer = db.session.scalar(select(Volunteer).where(Volunteer.user_id == user.id))
+    created = volunteer is None
+    if created:
+        volunteer = Volunteer(user_id=user.id)
+        db.session.add(volunteer)
+    volunteer.community_id = community.id
+    volunteer.skills = sorted(set(skills))
+    volunteer.availability = availability
+    volunteer.is_member = bool(identity and identity.is_active)
+    db.session.commit()
+    return volunteer, created
+
+
+def my_volunteer(user: User) -> Volunteer:
+    volunteer = db.session.scalar(select(Volunteer).where(Volunteer.user_id == user.id))
+    if volunteer is None:
+        raise NotFound()
+    return volunteer
+
+
+# ---- help requests -------------------------------------------------------------
+
+def create_help_request(user: User, fields: dict) -> HelpRequest:
+    community = _community(fields["community_id"])
+    if fields["window_end"] <= fields["window_start"]:
+        raise EndsBeforeStart()
+    phone = phones.normalize(fields["contact_phone"])
+    if phone is None:
+        raise field_error("contact_phone", "Not a mainland mobile number.")
+    request = HelpRequest(requester_id=user.id, community_id=community.id,
+                          category=fields["category"], description=fields["description"],
+                          address=fields.get("address", ""), window_start=fields["window_start"],
+                          window_end=fields["window_end"], phone_encrypted=phones.encrypt(phone),
+                          phone_masked=phones.mask(phone))
+    if fields.get("location"):
+        point = to_gcj02(fields["location"])
+        request.lat, request.lng = point.lat, point.lng
+    db.session.add(request)
+    db.session.commit()
+    return request
+
+
+def visible_help_request(user: User, request_id: int) -> HelpRequest:
+    """The request if the user asked it, administers its community or accepted
+    its task; only the latter see the phone in full (``phone_visible``)."""
+    request = db.session.get(HelpRequest, request_id)
+    if request is None:
+        raise NotFound()
+    accepted = db.session.scalar(select(exists().where(
+        Participation.user_id == user.id, Participation.state.in_(HOLDING_PLACE),
+        Participation.task_id == Task.id, Task.help_request_id == request.id)))
+    if not (request.requester_id == user.id or accepted or can(user, "tasks.manage", request.community)):
+        raise NotFound()
+    if accepted:
+        request.phone_visible = phones.decrypt(request.phone_encrypted)
+    return request
+
+
+def cancel_help_request(user: User, request_id: int) -> HelpRequest:
+    request = db.session.get(HelpRequest, request_id)
+    if request is None or request.requester_id != user.id:
+        raise NotFound()
+    if request.state != "submitted":
+        raise InvalidState({"state": request.state})
+    request.state, request.decided_at = "cancelled", utcnow()
+    db.session.commit()
+    return request
+
+
+def reject_help_request(actor: User, request_id: int, reason: str) -> HelpRequest:
+    request = db.session.get(HelpRequest, request_id)
+    if request is None:
+        raise NotFound()
+    authorize(actor, "tasks.manage", request.community)
+    if request.state != "submitted":
+        raise InvalidState({"state": request.state})
+    request.state, request.reject_reason, request.decided_at = "rejected", reason, utcnow()
+    notify([request.requester_id], "help_request_rejected", request_id=request.id, reason=reason)
+    db.session.commit()
+    return request
+
+
+def list_help_requests(actor: User, community_id: int | None, state: str | None, mine: bool,
+                       limit: int, cursor: str | None) -> Page:
+    stmt = select(HelpRequest)
+    if mine:
+        stmt = stmt.where(HelpRequest.requester_id == actor.id)
+    else:
+        stmt = stmt.join(HelpRequest.community).where(scope_clause(actor, "tasks.manage", OrgNode.path))
+        if community_id is not None:
+            stmt = stmt.where(HelpRequest.community_id == community_id)
+    if state:
+        stmt = stmt.where(HelpRequest.state == state)
+    return keyset_page(stmt, (HelpRequest.id,), limit, cursor, descending=True)
+
+
+# ---- tasks ---------------------------------------------------------------------
+
+TASK_FIELDS = ("title", "description", "category", "address", "radius_m", "starts_at", "ends_at",
+               "places", "required_skills", "members_only", "hours_credited")
+
+
+def create_task(actor: User, fields: dict) -> Task:
+    """A draft task in a community of the actor's subtree, optionally made from
+    a submitted help request (which then becomes ``dispatched``)."""
+    request = None
+    if fields.get("help_request_id") is not None:
+        request = db.session.get(HelpRequest, fields["help_request_id"])
+        if request is None:
+            raise NotFound()
+        authorize(actor, "tasks.manage", request.community)
+        if request.state != "submitted":
+            raise InvalidState({"state": request.state})
+        community = request.community
+    else:
+        if fields.get("community_id") is None:
+            raise field_error("community_id", "Required unless the task comes from a help request.")
+        community = visible_node(actor, fields["community_id"], "tasks.manage")
+        if community.kind != "community":
+            raise NotACommunity()
+    values = {k: fields[k] for k in TASK_FIELDS if fields.get(k) is not None}
+    if request is not None:
+        values.setdefault("category", request.category)
+        values.setdefault("description", request.description)
+        values.setdefault("address", request.address)
+    if "category" not in values:
+        raise field_error("category", "Missing data for required field.")
+    location = fields.get("location")
+    if location:
+        point = to_gcj02(location)
+    elif request is not None and request.lat is not None:
+        point = Point(request.lat, request.lng)
+    else:
+        raise field_error("location", "Missing data for required field.")
+    if values["ends_at"] <= values["starts_at"]:
+        raise EndsBeforeStart()
+    duration = (values["ends_at"] - values["starts_at"]).total_seconds() / 3600
+    values["hours_credited"] = _hours(values.get("hours_credited", duration))
+    task = Task(community_id=community.id, help_request_id=request.id if request else None,
+                lat=point.lat, lng=point.lng, code_key=signed_codes.new_key(),
+                created_by_id=actor.id, state="draft", places_taken=0, **values)
+    if request is not None:
+        request.state, request.decided_at = "dispatched", utcnow()
+    db.session.add(task)
+    db.session.commit()
+    return task
+
+
+def managed_task(actor: User, task_id: int) -> Task:
+    task = db.session.get(Task, task_id)
+    if task is None:
+        raise NotFound()
+    authorize(actor, "tasks.manage", task.community)
+    return task
+
+
+def visible_task(user: User, task_id: int) -> Task:
+    """Published tasks are public; drafts only for the community's admins."""
+    task = db.session.get(Task, task_id)
+    if task is None or (task.state == "draft" and not can(user, "tasks.manage", task.community)):
+        raise NotFound()
+    return task
+
+
+# task action -> (states it may start from, state it leads to)
+TASK_TRANSITIONS = {
+    "publish": (("draft",), "published"),
+    "start": (("published",), "in_progress"),
+    "complete": (("published", "in_progress"), "completed"),
+    "cancel": (OPEN_TASK_STATES, "cancelled"),
+}
+
+
+def transition_task(actor: User, task_id: int, action: str, reason: str | None = None) -> Task:
+    task = managed_task(actor, task_id)
+    allowed, target = TASK_TRANSITIONS[action]
+    if task.state not in allowed:
+        raise InvalidState({"state": task.state})
+    task.state = target
+    if action == "publish":
+        task.published_at = utcnow()
+    if action == "cancel":
+        task.cancel_reason = reason
+        people = db.session.scalars(select(Participation).where(
+            Participation.task_id == task.id,
+            Participation.state.in_(("accepted", "waitlisted", "checked_in")))).all()
+        for participation in people:
+            participation.state = "cancelled"
+        task.places_taken = 0
+        notify([p.user_id for p in people], "task_cancelled", task_id=task.id, title=task.title,
+               reason=reason)
+    if action in ("complete", "cancel") and task.help_request_id:
+        request = db.session.get(HelpRequest, task.help_request_id)
+        request.state = "closed"
+    db.session.commit()
+    return task
+
+
+def update_task(actor: User, task_id: int, fields: dict) -> Task:
+    """Edit a draft or published task; places never drop below those taken."""
+    task = managed_task(actor, task_id)
+    if task.state not in ("draft", "published"):
+        raise InvalidState({"state": task.state})
+    for key in TASK_FIELDS:
+        if fields.get(key) is not None:
+            setattr(task, key, fields[key])
+    if fields.get("location"):
+        point = to_gcj02(fields["location"])
+        task.lat, task.lng = point.lat, point.lng
+    if task.ends_at <= task.starts_at:
+        db.session.rollback()
+        raise EndsBeforeStart()
+    if task.places < task.places_taken:
+        db.session.rollback()
+        raise field_error("places", "Fewer than the places already taken.")
+    if fields.get("starts_at") or fields.get("ends_at"):
+        for participation in db.session.scalars(select(Participation).where(Participation.task_id == task.id)):
+            participation.starts_at, participation.ends_at = task.starts_at, task.ends_at
+    db.session.commit()
+    return task
+
+
+def list_tasks(user: User, *, community_id: int | None, state: str | None, category: str | None,
+               open_only: bool, near: Point | None, radius_m: float, limit: int,
+               cursor: str | None) -> Page:
+    """Tasks by community, state, category; ``open_only`` keeps published
+    tasks with places left; ``near`` sorts by distance (within ``radius_m``)."""
+    stmt = select(Task)
+    if state == "draft":
+        stmt = stmt.join(Task.community).where(
+            Task.state == "draft", scope_clause(user, "tasks.manage", OrgNode.path))
+    elif state:
+        stmt = stmt.where(Task.state == state)
+    else:
+        stmt = stmt.where(Task.state != "draft")
+    if community_id is not None:
+        community = get_node(community_id)
+        stmt = stmt.where(Task.community_id.in_(
+            select(OrgNode.id).where(subtree_clause(OrgNode.path, community.path))))
+    if category:
+        stmt = stmt.where(Task.category == category)
+    if open_only:
+        stmt = stmt.where(Task.state == "published", Task.places_taken < Task.places)
+    if near is None:
+        return keyset_page(stmt, (Task.starts_at, Task.id), limit, cursor)
+    min_lat, max_lat, min_lng, max_lng = bounding_box(near, radius_m)
+    rows = db.session.scalars(stmt.where(Task.lat.between(min_lat, max_lat),
+                                         Task.lng.between(min_lng, max_lng)).limit(2000)).all()
+    ranked = sorted((distance_m(near, Point(t.lat, t.lng)), t.id, t) for t in rows)
+    items = []
+    for distance, _, task in ranked:
+        if distance <= radius_m:
+            task.distance_m = round(distance)
+            items.append(task)
+    return Page(items[:limit], None)
+
+
+def my_tasks(user: User, state: str | None, limit: int, cursor: str | None) -> Page:
+    stmt = select(Participation).where(Participation.user_id == user.id)
+    if state:
+        stmt = stmt.where(Participation.state == state)
+    return keyset_page(stmt, (Participation.id,), limit, cursor, descending=True)
+
+
+def task_participants(actor: User, task_id: int, limit: int, cursor: str | None) -> Page:
+    task = managed_task(actor, task_id)
+    stmt = select(Participation).where(Participation.task_id == task.id)
+    return keyset_page(stmt, (Participation.id,), limit, cursor)
+
+
+def overlapping(user_id: int, task: Task):
+    """Places the user holds on other tasks whose time overlaps ``task``."""
+    return select(Participation.id).where(
+        Participation.user_id == user_id, Participation.task_id != task.id,
+        Participation.state.in_(("accepted", "checked_in")),
+        and_(Participation.starts_at < task.ends_at, Participation.ends_at > task.starts_at))
+
