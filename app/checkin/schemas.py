@@ -209,15 +209,16 @@ class StatsArgsSchema(Schema):
     to = ma.fields.Date(required=True)
 
 
+class DayCountSchema(Schema):
+    day = ma.fields.Date()
+    checkins = ma.fields.Integer()
+
+
 class CenterCountSchema(Schema):
     center_id = ma.fields.Integer()
     name = ma.fields.String()
     checkins = ma.fields.Integer()
-
-
-class DayCountSchema(Schema):
-    day = ma.fields.Date()
-    checkins = ma.fields.Integer()
+    days = ma.fields.List(ma.fields.Nested(DayCountSchema), metadata={"description": "This center's days"})
 
 
 class CheckinStatsSchema(Schema):

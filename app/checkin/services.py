@@ -387,8 +387,8 @@ def _check_in(scan: Scan, attempt: CheckinAttempt, now: dt.datetime) -> tuple[st
         raise NotAMemberScan() from None
     except IdentityInactive as error:
         raise IdentityInactiveScan(error.details) from None
-    if not is_open(center, local):
-        raise CenterClosed()
+    if scan.type == "entry" and not is_open(center, local):
+        raise CenterClosed()  # a visit that runs past closing time may still be closed
     if not scan.location:
         raise LocationRequired()
     point = to_gcj02(scan.location)
@@ -421,9 +421,19 @@ def _natural(center_id: int, user_id: int, window_key: str) -> Checkin | None:
         Checkin.center_id == center_id, Checkin.user_id == user_id, Checkin.window_key == window_key))
 
 
+MAX_VISIT = dt.timedelta(hours=24)
+
+
 def _check_out(center, user, window_key, at, offline) -> tuple[str, Checkin]:
-    """Close the visit of this window; a second exit answers the first one."""
-    checkin = _natural(center.id, user.id, window_key)
+    """Close the member's latest open visit at this center (entered within
+    24 h, so a visit may cross midnight or a window); with none open, a
+    second exit answers the closed visit of this window."""
+    checkin = db.session.scalar(
+        select(Checkin).where(Checkin.center_id == center.id, Checkin.user_id == user.id,
+                              Checkin.exited_at.is_(None), Checkin.checked_in_at <= at,
+                              Checkin.checked_in_at >= at - MAX_VISIT)
+        .order_by(Checkin.checked_in_at.desc()).limit(1)
+    ) or _natural(center.id, user.id, window_key)
     if checkin is None:
         raise NotCheckedIn()
     if checkin.exited_at is not None:
@@ -509,8 +519,10 @@ def checkin_stats(actor: User, org_id: int, day_from: dt.date, day_to: dt.date) 
     centers: dict[int, dict] = {}
     days: dict[dt.date, int] = {}
     for center_id, name, day, count in rows:
-        entry = centers.setdefault(center_id, {"center_id": center_id, "name": name, "checkins": 0})
+        entry = centers.setdefault(center_id, {"center_id": center_id, "name": name, "checkins": 0,
+                                               "days": []})
         entry["checkins"] += int(count)
+        entry["days"].append({"day": day, "checkins": int(count)})
         days[day] = days.get(day, 0) + int(count)
     return {
         "org_id": org.id, "from": day_from, "to": day_to,
