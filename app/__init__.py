@@ -34,6 +34,9 @@ def create_app(config: str | dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     init_redis(app)
     init_limiter(app)
+    from app.uploads.storage import init_storage
+
+    init_storage(app)
 
     from app.api import init_api
 

@@ -63,6 +63,8 @@ class Config:
             "BADGE_KEY": env.get("BADGE_KEY") or None,
             "RATELIMIT_VERIFY": env.get("RATELIMIT_VERIFY", "30/minute"),
             "WITHDRAW_CUTOFF": _int(env, "WITHDRAW_CUTOFF", 2 * 3600),
+            "UPLOAD_DIR": env.get("UPLOAD_DIR") or str(instance / "uploads"),
+            "MAX_UPLOAD_BYTES": _int(env, "MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
             "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "30/minute"),
             "RATELIMIT_REFRESH": env.get("RATELIMIT_REFRESH", "60/minute"),
             "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "1") != "0",

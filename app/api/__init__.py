@@ -54,13 +54,15 @@ def init_api(app: Flask) -> None:
     from app.badges.routes import blp as badges_blp
     from app.checkin.display import blp as display_blp
     from app.checkin.routes import blp as checkin_blp
+    from app.grid.routes import blp as grid_blp
     from app.members.routes import blp as members_blp
     from app.notices.routes import blp as notices_blp
     from app.orgs.routes import blp as orgs_blp
     from app.tasks.routes import blp as tasks_blp
+    from app.uploads.routes import blp as uploads_blp
 
     app.register_blueprint(health_blp)  # /healthz, /readyz: outside /api/v1 and the docs
     app.register_blueprint(display_blp)  # the center screen's HTML page
     for blueprint in (auth_blp, orgs_blp, members_blp, checkin_blp, badges_blp, tasks_blp,
-                      notices_blp):
+                      notices_blp, uploads_blp, grid_blp):
         api.register_blueprint(blueprint, url_prefix="/api/v1" + (blueprint.url_prefix or ""))

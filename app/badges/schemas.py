@@ -144,7 +144,8 @@ class PlateViewSchema(Schema):
 
 
 class RatingInSchema(Schema):
-    score = ma.fields.Integer(required=True, validate=validate.Range(1, 5))
+    # strict: a score of 3.5 is refused, not silently stored as 3
+    score = ma.fields.Integer(required=True, strict=True, validate=validate.Range(1, 5))
     comment = ma.fields.String(load_default="", validate=validate.Length(max=200))
 
 
@@ -180,7 +181,7 @@ class PlateListArgsSchema(PageArgsSchema):
 
 
 class FeedbackInSchema(Schema):
-    score = ma.fields.Integer(load_default=None, validate=validate.Range(1, 5))
+    score = ma.fields.Integer(load_default=None, strict=True, validate=validate.Range(1, 5))
     comment = ma.fields.String(required=True, validate=validate.Length(1, 200))
 
 

@@ -36,7 +36,7 @@ from app.extensions import db
 from app.members import phones
 from app.members.models import MemberIdentity
 from app.members.services import require_active_member
-from app.orgs.models import OrgNode
+from app.orgs.models import MAX_ID, OrgNode
 from app.orgs.services import visible_node
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -89,6 +89,12 @@ class NotABusinessZone(ValidationFailed):
     code = "not_a_business_zone"
     zh = "党员商户牌须挂靠商圈。"
     en = "Merchant plates belong to a business zone."
+
+
+def _get(model, row_id: int):
+    """The row, or None; also for an id no row can have (ids from a request
+    body or a scanned code can exceed PostgreSQL's 32-bit integer)."""
+    return db.session.get(model, row_id) if 0 < row_id <= MAX_ID else None
 
 
 # ---- badges ------------------------------------------------------------------
@@ -202,7 +208,7 @@ def list_posts(actor: User, org_id: int, limit: int, cursor: str | None) -> Page
 
 def assign_member(actor: User, post_id: int, identity_id: int) -> PostAssignment:
     post = managed_post(actor, post_id)
-    identity = db.session.get(MemberIdentity, identity_id)
+    identity = _get(MemberIdentity, identity_id)
     if identity is None:
         raise NotFound()
     authorize(actor, "members.manage", identity.branch)
@@ -269,11 +275,11 @@ def _parse_plate(code: str) -> signed_codes.SignedCode:
 
 def _verified_subject(parsed: signed_codes.SignedCode):
     if parsed.kind == "post_plate":
-        subject = db.session.get(ServicePost, parsed.subject_id)
+        subject = _get(ServicePost, parsed.subject_id)
         alive = subject is not None and subject.deleted_at is None and \
             parsed.key_version == subject.key_version
     else:
-        subject = db.session.get(MerchantPlate, parsed.subject_id)
+        subject = _get(MerchantPlate, parsed.subject_id)
         alive = subject is not None and subject.state in ("approved", "revoked")
     if not alive or not parsed.verify(subject.code_key.encode()):
         raise InvalidPlateCode({"why": "bad_signature"})
@@ -372,7 +378,7 @@ def list_ratings(actor: User, post_id: int, limit: int, cursor: str | None) -> t
 def apply_plate(user: User, zone_id: int, shop_name: str, address: str,
                 location: dict | None) -> MerchantPlate:
     identity = require_active_member(user)
-    zone = db.session.get(OrgNode, zone_id)
+    zone = _get(OrgNode, zone_id)
     if zone is None or zone.kind != "business_zone":
         raise NotABusinessZone()
     plate = MerchantPlate(owner_identity_id=identity.id, zone_id=zone.id, shop_name=shop_name,

@@ -74,3 +74,34 @@ def bounding_box(center: Point, radius_m: float) -> tuple[float, float, float, f
     d_lat = math.degrees(radius_m / EARTH_RADIUS_M)
     d_lng = math.degrees(radius_m / (EARTH_RADIUS_M * max(math.cos(math.radians(center.lat)), 1e-6)))
     return center.lat - d_lat, center.lat + d_lat, center.lng - d_lng, center.lng + d_lng
+
+
+def polygon_ring(geojson: dict) -> list[tuple[float, float]]:
+    """The outer ring of a GeoJSON Polygon as (lng, lat) pairs; ValueError if it is not one."""
+    if not isinstance(geojson, dict) or geojson.get("type") != "Polygon":
+        raise ValueError("not a GeoJSON Polygon")
+    rings = geojson.get("coordinates")
+    if not isinstance(rings, list) or not rings or not isinstance(rings[0], list) or len(rings[0]) < 4:
+        raise ValueError("a Polygon needs an outer ring of at least 4 positions")
+    ring = []
+    for position in rings[0]:
+        if not (isinstance(position, list) and len(position) >= 2
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in position[:2])):
+            raise ValueError("positions are [lng, lat]")
+        lng, lat = float(position[0]), float(position[1])
+        if not (-180 <= lng <= 180 and -90 <= lat <= 90):
+            raise ValueError("a position is out of range")
+        ring.append((lng, lat))
+    if ring[0] != ring[-1]:
+        raise ValueError("the ring must end where it starts")
+    return ring
+
+
+def contains(ring: list[tuple[float, float]], point: Point) -> bool:
+    """Ray casting: is ``point`` inside the ring (GeoJSON order, lng/lat)?"""
+    inside = False
+    x, y = point.lng, point.lat
+    for (x1, y1), (x2, y2) in zip(ring, ring[1:]):
+        if (y1 > y) != (y2 > y) and x < (x2 - x1) * (y - y1) / (y2 - y1) + x1:
+            inside = not inside
+    return inside

@@ -1,0 +1,1 @@
+"""Grid governance: grids, their leaders, and grid events through their lifecycle."""

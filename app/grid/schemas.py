@@ -1,0 +1,201 @@
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from app.common.schemas import AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
+from app.grid.models import FINAL_STATES, LEADER_ROLES, LEVELS, OPEN_STATES, URGENCIES
+from app.orgs.schemas import OrgRefSchema
+
+ACTIONS = ["confirm", "accept", "reject", "duplicate", "handle_self", "dispatch", "take", "return",
+           "extend", "approve_extension", "resolve", "verify_ok", "verify_fail", "reopen", "escalate"]
+
+
+class GridInSchema(Schema):
+    name = ma.fields.String(validate=validate.Length(1, 100))
+    households = ma.fields.Integer(validate=validate.Range(0, 1_000_000))
+    boundary = ma.fields.Dict(allow_none=True, metadata={
+        "description": "GeoJSON Polygon in GCJ-02: {\"type\": \"Polygon\", \"coordinates\": [[[lng, lat], ...]]}"})
+
+
+class GridCreateSchema(GridInSchema):
+    community_id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True, validate=validate.Length(1, 100))
+    households = ma.fields.Integer(load_default=0, validate=validate.Range(0, 1_000_000))
+    boundary = ma.fields.Dict(load_default=None, allow_none=True)
+
+
+class GridSchema(Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    community = ma.fields.Nested(OrgRefSchema)
+    party_group = ma.fields.Nested(OrgRefSchema)
+    households = ma.fields.Integer()
+    boundary = ma.fields.Dict(allow_none=True)
+    created_at = AwareDateTime()
+
+
+class GridListArgsSchema(PageArgsSchema):
+    community_id = ma.fields.Integer()
+    at = ma.fields.String(metadata={"description": "lat,lng: the grid containing this point"})
+
+
+class LeaderInSchema(Schema):
+    user_id = ma.fields.Integer(required=True)
+    role = ma.fields.String(required=True, validate=validate.OneOf(LEADER_ROLES))
+    buildings = ma.fields.List(ma.fields.String(validate=validate.Length(1, 50)), load_default=list)
+    lanes = ma.fields.List(ma.fields.String(validate=validate.Length(1, 50)), load_default=list)
+
+
+class LeaderSchema(Schema):
+    id = ma.fields.Integer()
+    grid_id = ma.fields.Integer()
+    user_id = ma.fields.Integer()
+    role = ma.fields.String()
+    buildings = ma.fields.List(ma.fields.String())
+    lanes = ma.fields.List(ma.fields.String())
+
+
+class CategorySchema(Schema):
+    code = ma.fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,31}$"))
+    name = ma.fields.String(required=True, validate=validate.Length(1, 50))
+    level = ma.fields.String(load_default="community", validate=validate.OneOf(LEVELS))
+    active = ma.fields.Boolean(load_default=True)
+
+
+class TimeLimitInSchema(Schema):
+    accept_hours = ma.fields.Float(required=True, validate=validate.Range(0.1, 24 * 90))
+    handle_hours = ma.fields.Float(required=True, validate=validate.Range(0.1, 24 * 90))
+    verify_hours = ma.fields.Float(required=True, validate=validate.Range(0.1, 24 * 90))
+
+
+class TimeLimitSchema(TimeLimitInSchema):
+    category = ma.fields.String()
+    urgency = ma.fields.String()
+    default = ma.fields.Boolean()
+
+
+class EventInSchema(Schema):
+    category = ma.fields.String(required=True, validate=validate.Length(1, 32))
+    title = ma.fields.String(required=True, validate=validate.Length(1, 100))
+    description = ma.fields.String(load_default="", validate=validate.Length(max=2000))
+    location = ma.fields.Nested(CoordinateSchema, required=True)
+    urgency = ma.fields.String(load_default="normal", validate=validate.OneOf(URGENCIES))
+    photo_ids = ma.fields.List(ma.fields.Integer(validate=validate.Range(1, 2**31 - 1)), load_default=list)
+
+
+class EventSchema(Schema):
+    id = ma.fields.Integer()
+    grid_id = ma.fields.Integer()
+    community = ma.fields.Nested(OrgRefSchema)
+    owner = ma.fields.Nested(OrgRefSchema, metadata={"description": "The level that owns it now"})
+    category = ma.fields.String()
+    title = ma.fields.String()
+    description = ma.fields.String()
+    location = ma.fields.Function(lambda e: {"lat": e.lat, "lng": e.lng, "coord_system": "gcj02"})
+    urgency = ma.fields.String()
+    state = ma.fields.String(metadata={"enum": list(OPEN_STATES + FINAL_STATES)})
+    reporter_id = ma.fields.Integer()
+    reporter_role = ma.fields.String()
+    assignee_org_id = ma.fields.Integer(allow_none=True)
+    assignee_user_id = ma.fields.Integer(allow_none=True)
+    duplicate_of_id = ma.fields.Integer(allow_none=True)
+    rework_count = ma.fields.Integer()
+    escalations = ma.fields.Integer()
+    followers = ma.fields.Integer()
+    step = ma.fields.String(allow_none=True)
+    deadline_at = AwareDateTime(allow_none=True)
+    light = ma.fields.String(allow_none=True, metadata={"enum": ["green", "yellow", "red"]})
+    pending_extension_hours = ma.fields.Float(allow_none=True)
+    photos = ma.fields.List(ma.fields.Dict())
+    allowed_actions = ma.fields.List(ma.fields.String())
+    created_at = AwareDateTime()
+    closed_at = AwareDateTime(allow_none=True)
+
+
+class ReportedSchema(Schema):
+    event = ma.fields.Nested(EventSchema)
+    possible_duplicates = ma.fields.List(ma.fields.Nested(EventSchema))
+
+
+class TransitionInSchema(Schema):
+    action = ma.fields.String(required=True, validate=validate.OneOf(ACTIONS))
+    note = ma.fields.String(load_default="", validate=validate.Length(max=1000))
+    reason = ma.fields.String(validate=validate.Length(1, 500))
+    duplicate_of = ma.fields.Integer(validate=validate.Range(1, 2**31 - 1))
+    to_org_id = ma.fields.Integer(validate=validate.Range(1, 2**31 - 1))
+    to_user_id = ma.fields.Integer(validate=validate.Range(1, 2**31 - 1))
+    hours = ma.fields.Float(validate=validate.Range(0.5, 24 * 60))
+    photo_ids = ma.fields.List(ma.fields.Integer(validate=validate.Range(1, 2**31 - 1)))
+
+
+class TransitionSchema(Schema):
+    id = ma.fields.Integer()
+    actor_id = ma.fields.Integer()
+    actor_role = ma.fields.String()
+    action = ma.fields.String()
+    from_state = ma.fields.String(allow_none=True)
+    to_state = ma.fields.String()
+    note = ma.fields.String()
+    data = ma.fields.Dict()
+    step = ma.fields.String(allow_none=True)
+    in_time = ma.fields.Boolean(allow_none=True)
+    created_at = AwareDateTime()
+
+
+class CommentInSchema(Schema):
+    body = ma.fields.String(required=True, validate=validate.Length(1, 1000))
+
+
+class CommentSchema(Schema):
+    id = ma.fields.Integer()
+    user_id = ma.fields.Integer()
+    body = ma.fields.String()
+    created_at = AwareDateTime()
+
+
+class FollowSchema(Schema):
+    note = ma.fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class TimelineSchema(Schema):
+    event_id = ma.fields.Integer()
+    transitions = ma.fields.List(ma.fields.Nested(TransitionSchema))
+    comments = ma.fields.List(ma.fields.Nested(CommentSchema))
+
+
+class EventListArgsSchema(PageArgsSchema):
+    state = ma.fields.String(validate=validate.OneOf(OPEN_STATES + FINAL_STATES))
+    category = ma.fields.String(validate=validate.Length(max=32))
+    grid_id = ma.fields.Integer(validate=validate.Range(1, 2**31 - 1))
+    community_id = ma.fields.Integer(validate=validate.Range(1, 2**31 - 1))
+    overdue = ma.fields.Boolean(load_default=False)
+    mine = ma.fields.Boolean(load_default=False)
+    assigned = ma.fields.Boolean(load_default=False, metadata={"description": "assigned to me"})
+    near = ma.fields.String(metadata={"description": "lat,lng"})
+    radius_m = ma.fields.Integer(load_default=1000, validate=validate.Range(10, 50_000))
+
+
+class GridStatsArgsSchema(Schema):
+    org_id = ma.fields.Integer(required=True)
+    from_ = AwareDateTime(data_key="from", required=True)
+    to = AwareDateTime(required=True)
+
+
+class GridStatsSchema(Schema):
+    org_id = ma.fields.Integer()
+    from_ = AwareDateTime(data_key="from", attribute="from")
+    to = AwareDateTime()
+    grids = ma.fields.Integer()
+    grid_party_groups = ma.fields.Integer()
+    events_by_state = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+    events_by_category = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+    closed_in_time = ma.fields.Integer()
+    closed_late = ma.fields.Integer()
+    average_seconds_to_close = ma.fields.Integer(allow_none=True)
+    rework = ma.fields.Integer()
+    escalations = ma.fields.Integer()
+
+
+GridPageSchema = page_schema(GridSchema, "GridPageSchema")
+EventPageSchema = page_schema(EventSchema, "EventPageSchema")

@@ -1,0 +1,713 @@
+"""Grids, their leaders, categories and time limits, and grid events.
+
+The lifecycle (each action says who may take it; an action the state does
+not allow answers 409 with the allowed ones):
+
+    unverified --confirm--> reported --accept--> accepted
+    reported --reject(reason)--> rejected / --duplicate(of)--> duplicate
+    accepted --handle_self--> in_progress / --dispatch(to org or person)--> dispatched
+    dispatched --take--> in_progress / --return(reason)--> accepted
+    in_progress --extend(hours)--> in_progress, approved by the dispatcher (approve_extension)
+    in_progress --resolve(note, photos)--> resolved
+    resolved --verify_ok--> closed / --verify_fail(reason)--> dispatched (rework + 1)
+    closed --reopen (the reporter, within 7 days)--> accepted
+    any open state --escalate(reason)--> same state, owned one level up
+
+Each event is in one timed step: ``accept`` (from the report), ``handle``
+(from acceptance, extended by approved extensions) and ``verify`` (from the
+resolution). Whether a step finished in time is frozen on the transition
+that finished it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+
+from app.auth.models import User
+from app.auth.permissions import can, grants_of, roles_over, scope_clause, subtree_clause
+from app.common.db import utcnow
+from app.common.geo import Point, bounding_box, contains, distance_m, polygon_ring, to_gcj02
+from app.common.pagination import Page, keyset_page
+from app.errors import ApiError, Conflict, Forbidden, NotFound, ValidationFailed, field_error
+from app.extensions import db
+from app.grid.models import (
+    FINAL_STATES, LEADER_ROLES, OPEN_STATES, EventCategory, EventComment, EventFollower, EventPhoto,
+    EventTransition, Grid, GridEvent, GridLeader, TimeLimit,
+)
+from app.orgs.models import OrgNode
+from app.orgs.services import grant_role, insert_node, visible_node
+from app.uploads import services as uploads
+
+DEFAULT_CATEGORIES = (
+    ("facilities", "设施损坏", "community"),
+    ("sanitation", "环境卫生", "community"),
+    ("safety", "安全隐患", "community"),
+    ("dispute", "邻里纠纷", "community"),
+    ("illegal_construction", "违章建筑", "street"),
+    ("epidemic", "疫情防控", "community"),
+    ("other", "其他", "community"),
+)
+# urgency -> hours for (accept, handle, verify), when a category has no row of its own
+DEFAULT_LIMITS = {"urgent": (1.0, 24.0, 24.0), "normal": (24.0, 120.0, 48.0)}
+DUPLICATE_RADIUS_M = 100
+DUPLICATE_DAYS = 7
+REOPEN_DAYS = 7
+MAX_PHOTOS = 9
+
+
+class NoGrid(ValidationFailed):
+    code = "no_grid"
+    zh = "该位置不在任何网格内，且您没有所属网格。"
+    en = "This location is in no grid, and you belong to none."
+
+
+class InvalidBoundary(ValidationFailed):
+    code = "invalid_boundary"
+    zh = "网格边界不是有效的 GeoJSON 多边形：{why}。"
+    en = "The boundary is not a valid GeoJSON Polygon: {why}."
+
+
+class TooManyPhotos(ValidationFailed):
+    code = "too_many_photos"
+    zh = "每次最多上传 {max} 张照片。"
+    en = "At most {max} photos per report."
+
+
+class UnknownCategory(ValidationFailed):
+    code = "unknown_category"
+    zh = "未知的事件类别。"
+    en = "Unknown event category."
+
+
+class ActionNotAllowed(Conflict):
+    code = "action_not_allowed"
+    zh = "事件当前为“{state}”状态，不能执行“{action}”。"
+    en = "The event is {state}; '{action}' is not possible now."
+
+
+class ReopenExpired(Conflict):
+    code = "reopen_expired"
+    zh = "结案超过 {days} 天，不能再重新打开，请重新上报。"
+    en = "Closed more than {days} days ago; report it again instead."
+
+
+class InvalidDuplicate(ValidationFailed):
+    code = "invalid_duplicate"
+    zh = "重复事件须指向同一社区内的另一个事件。"
+    en = "A duplicate must point at another event of the same community."
+
+
+class NoHigherLevel(Conflict):
+    code = "no_higher_level"
+    zh = "已是最高层级，不能再上报。"
+    en = "Already owned by the top level."
+
+
+class NoPendingExtension(Conflict):
+    code = "no_pending_extension"
+    zh = "没有待审批的延期申请。"
+    en = "There is no extension request to approve."
+
+
+class MissingField(ApiError):
+    status = 422
+    code = "validation_failed"
+    zh = "缺少“{field}”。"
+    en = "'{field}' is required for this action."
+
+    def __init__(self, field: str):
+        super().__init__({"field": field, "fields": {field: ["Required for this action."]}})
+
+
+# ---- grids ------------------------------------------------------------------------
+
+def _boundary(geojson: dict | None) -> tuple[dict | None, tuple | None]:
+    if geojson is None:
+        return None, None
+    try:
+        ring = polygon_ring(geojson)
+    except ValueError as error:
+        raise InvalidBoundary({"why": str(error)}) from None
+    lngs, lats = [p[0] for p in ring], [p[1] for p in ring]
+    return geojson, (min(lats), max(lats), min(lngs), max(lngs))
+
+
+def create_grid(actor: User, community_id: int, name: str, households: int,
+                boundary: dict | None) -> Grid:
+    """A grid of a community, with its grid Party group created beside it."""
+    community = visible_node(actor, community_id, "grid.manage")
+    if community.kind != "community":
+        raise field_error("community_id", "Grids belong to a community.")
+    geojson, box = _boundary(boundary)
+    group = insert_node("party_group", f"{name}党小组", community)
+    grid = Grid(community_id=community.id, party_group_id=group.id, name=name,
+                households=households, boundary=geojson)
+    if box:
+        grid.min_lat, grid.max_lat, grid.min_lng, grid.max_lng = box
+    db.session.add(grid)
+    db.session.commit()
+    return grid
+
+
+def get_grid(grid_id: int) -> Grid:
+    grid = db.session.get(Grid, grid_id)
+    if grid is None:
+        raise NotFound()
+    return grid
+
+
+def update_grid(actor: User, grid_id: int, fields: dict) -> Grid:
+    grid = get_grid(grid_id)
+    visible_node(actor, grid.community_id, "grid.manage")
+    if "name" in fields:
+        grid.name = fields["name"]
+    if "households" in fields:
+        grid.households = fields["households"]
+    if "boundary" in fields:
+        grid.boundary, box = _boundary(fields["boundary"])
+        grid.min_lat, grid.max_lat, grid.min_lng, grid.max_lng = box or (None, None, None, None)
+    db.session.commit()
+    return grid
+
+
+def grid_at(point: Point) -> Grid | None:
+    """The grid whose boundary holds the point (bounding boxes first, by index)."""
+    candidates = db.session.scalars(select(Grid).where(
+        Grid.min_lat <= point.lat, Grid.max_lat >= point.lat,
+        Grid.min_lng <= point.lng, Grid.max_lng >= point.lng).order_by(Grid.id)).all()
+    return next((g for g in candidates if contains(polygon_ring(g.boundary), point)), None)
+
+
+def list_grids(actor: User, community_id: int | None, at: Point | None, limit: int,
+               cursor: str | None) -> Page:
+    if at is not None:
+        grid = grid_at(at)
+        return Page([grid] if grid else [], None)
+    stmt = select(Grid).join(Grid.community)
+    if community_id is not None:
+        community = visible_node(actor, community_id, "org.view")
+        stmt = stmt.where(Grid.community_id == community.id)
+    else:
+        stmt = stmt.where(scope_clause(actor, "org.view", OrgNode.path))
+    return keyset_page(stmt, (Grid.id,), limit, cursor)
+
+
+def assign_leader(actor: User, grid_id: int, user_id: int, role: str, buildings: list[str],
+                  lanes: list[str]) -> GridLeader:
+    """A leader of the grid; the role is granted on the grid's Party group."""
+    grid = get_grid(grid_id)
+    visible_node(actor, grid.community_id, "grid.manage")
+    grant_role(actor, grid.party_group_id, user_id, role)
+    leader = db.session.scalar(select(GridLeader).where(
+        GridLeader.grid_id == grid.id, GridLeader.user_id == user_id, GridLeader.role == role))
+    if leader is None:
+        leader = GridLeader(grid_id=grid.id, user_id=user_id, role=role)
+        db.session.add(leader)
+    leader.buildings, leader.lanes = buildings, lanes
+    db.session.commit()
+    return leader
+
+
+def list_leaders(actor: User, grid_id: int) -> list[GridLeader]:
+    grid = get_grid(grid_id)
+    visible_node(actor, grid.community_id, "org.view")
+    return list(db.session.scalars(select(GridLeader).where(GridLeader.grid_id == grid.id)
+                                   .order_by(GridLeader.id)))
+
+
+def _leader_grids(user: User) -> list[int]:
+    return list(db.session.scalars(select(GridLeader.grid_id).where(GridLeader.user_id == user.id)
+                                   .distinct()))
+
+
+# ---- categories and limits --------------------------------------------------------------
+
+def ensure_default_categories() -> None:
+    """Insert the default categories that are missing (the migration does the same)."""
+    present = set(db.session.scalars(select(EventCategory.code)))
+    for code, name, level in DEFAULT_CATEGORIES:
+        if code not in present:
+            db.session.add(EventCategory(code=code, name=name, level=level))
+    db.session.commit()
+
+
+def list_categories() -> list[EventCategory]:
+    return list(db.session.scalars(select(EventCategory).order_by(EventCategory.code)))
+
+
+def _require_district_admin(actor: User) -> None:
+    if not any(role == "district_admin" for role, _ in grants_of(actor)):
+        raise Forbidden()
+
+
+def upsert_category(actor: User, code: str, name: str, level: str, active: bool) -> EventCategory:
+    _require_district_admin(actor)
+    category = db.session.get(EventCategory, code) or EventCategory(code=code)
+    category.name, category.level, category.active = name, level, active
+    db.session.add(category)
+    db.session.commit()
+    return category
+
+
+def limits_for(category: str, urgency: str) -> tuple[float, float, float]:
+    row = db.session.get(TimeLimit, (category, urgency))
+    if row is None:
+        return DEFAULT_LIMITS[urgency]
+    return row.accept_hours, row.handle_hours, row.verify_hours
+
+
+def set_limits(actor: User, category: str, urgency: str, hours: tuple[float, float, float]) -> TimeLimit:
+    _require_district_admin(actor)
+    if db.session.get(EventCategory, category) is None:
+        raise UnknownCategory()
+    row = db.session.get(TimeLimit, (category, urgency)) or TimeLimit(category=category, urgency=urgency)
+    row.accept_hours, row.handle_hours, row.verify_hours = hours
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def time_limits() -> list[dict]:
+    """The whole table: every active category × urgency, stored or default."""
+    rows = {(r.category, r.urgency): r for r in db.session.scalars(select(TimeLimit))}
+    table = []
+    for category in list_categories():
+        for urgency in DEFAULT_LIMITS:
+            row = rows.get((category.code, urgency))
+            hours = (row.accept_hours, row.handle_hours, row.verify_hours) if row else DEFAULT_LIMITS[urgency]
+            table.append({"category": category.code, "urgency": urgency, "accept_hours": hours[0],
+                          "handle_hours": hours[1], "verify_hours": hours[2], "default": row is None})
+    return table
+
+
+# ---- reporting ----------------------------------------------------------------------
+
+def _start_step(event: GridEvent, step: str | None, now: dt.datetime, hours: float | None = None) -> None:
+    event.step, event.step_started_at = step, now if step else None
+    if step is None:
+        event.deadline_at = None
+        return
+    limits = dict(zip(("accept", "handle", "verify"), limits_for(event.category, event.urgency)))
+    event.deadline_at = now + dt.timedelta(hours=hours if hours is not None else limits[step])
+
+
+def _finish_step(event: GridEvent, now: dt.datetime) -> tuple[str | None, bool | None]:
+    if event.step is None:
+        return None, None
+    in_time = event.deadline_at is None or now <= event.deadline_at
+    if not in_time:
+        event.late = True
+    return event.step, in_time
+
+
+@dataclass
+class Reported:
+    event: GridEvent
+    possible_duplicates: list[GridEvent]
+
+
+def possible_duplicates(category: str, point: Point, now: dt.datetime, exclude_id: int | None = None):
+    """Open events of the same category within 100 m in the last 7 days."""
+    min_lat, max_lat, min_lng, max_lng = bounding_box(point, DUPLICATE_RADIUS_M)
+    rows = db.session.scalars(select(GridEvent).where(
+        GridEvent.category == category, GridEvent.lat.between(min_lat, max_lat),
+        GridEvent.lng.between(min_lng, max_lng), GridEvent.is_open.is_(True),
+        GridEvent.created_at >= now - dt.timedelta(days=DUPLICATE_DAYS),
+        GridEvent.id != (exclude_id or 0))).all()
+    return sorted((e for e in rows if distance_m(point, Point(e.lat, e.lng)) <= DUPLICATE_RADIUS_M),
+                  key=lambda e: distance_m(point, Point(e.lat, e.lng)))
+
+
+def report_event(user: User, fields: dict) -> Reported:
+    """File a report. Leaders of the grid report straight to ``reported``;
+    members and residents to ``unverified`` (a leader confirms it). The grid
+    comes from the location, else from the reporter's own grid."""
+    category = db.session.get(EventCategory, fields["category"])
+    if category is None or not category.active:
+        raise UnknownCategory()
+    photo_ids = fields.get("photo_ids") or []
+    if len(photo_ids) > MAX_PHOTOS:
+        raise TooManyPhotos({"max": MAX_PHOTOS})
+    point = to_gcj02(fields["location"])
+    grid = grid_at(point)
+    if grid is None:
+        own = _leader_grids(user)
+        if len(own) != 1:
+            raise NoGrid()
+        grid = get_grid(own[0])
+    roles = roles_over(user, grid.party_group.path) & set(LEADER_ROLES)
+    role = sorted(roles)[0] if roles else _plain_role(user)
+    now = utcnow()
+    event = GridEvent(grid_id=grid.id, community_id=grid.community_id, owner_org_id=grid.community_id,
+                      category=category.code, title=fields["title"],
+                      description=fields.get("description", ""), lat=point.lat, lng=point.lng,
+                      urgency=fields["urgency"], state="reported" if roles else "unverified",
+                      is_open=True, reporter_id=user.id, reporter_role=role, created_at=now)
+    _start_step(event, "accept", now)
+    duplicates = possible_duplicates(category.code, point, now)
+    db.session.add(event)
+    db.session.flush()
+    db.session.add(EventTransition(event_id=event.id, actor_id=user.id, actor_role=role, action="report",
+                                   from_state=None, to_state=event.state, note="", created_at=now))
+    for upload in uploads.claim(user, photo_ids):
+        db.session.add(EventPhoto(event_id=event.id, upload_id=upload.id, stage="report"))
+    db.session.commit()
+    return Reported(event, duplicates)
+
+
+def _plain_role(user: User) -> str:
+    from app.members.services import identity_of
+
+    identity = identity_of(user.id)
+    return "member" if identity and identity.is_active else "resident"
+
+
+# ---- who may do what ------------------------------------------------------------------
+
+def _is_owner(user: User, event: GridEvent) -> bool:
+    return can(user, "grid.manage", event.owner)
+
+
+def _is_lead(user: User, event: GridEvent) -> bool:
+    return can(user, "grid.lead", event.grid.party_group)
+
+
+def _is_handler(user: User, event: GridEvent) -> bool:
+    if event.assignee_user_id is not None:
+        return event.assignee_user_id == user.id
+    if event.assignee_org_id is not None:
+        return can(user, "grid.manage", db.session.get(OrgNode, event.assignee_org_id))
+    return False
+
+
+def _can_see(user: User, event: GridEvent) -> bool:
+    return (event.reporter_id == user.id or event.assignee_user_id == user.id
+            or can(user, "grid.manage", event.community) or _is_owner(user, event)
+            or _is_lead(user, event) or _is_handler(user, event)
+            or db.session.scalar(select(exists().where(EventFollower.event_id == event.id,
+                                                       EventFollower.user_id == user.id))))
+
+
+def visible_event(user: User, event_id: int) -> GridEvent:
+    event = db.session.get(GridEvent, event_id)
+    if event is None or not _can_see(user, event):
+        raise NotFound()
+    return event
+
+
+WHO = {
+    "owner": _is_owner,
+    "lead": _is_lead,
+    "handler": _is_handler,
+    "verifier": lambda u, e: _is_owner(u, e) or _is_lead(u, e),
+    "reporter": lambda u, e: e.reporter_id == u.id,
+}
+# action -> (states it may be taken in, the state it leads to (None: unchanged), who may take it)
+ACTIONS: dict[str, tuple[tuple[str, ...], str | None, str]] = {
+    "confirm": (("unverified",), "reported", "lead"),
+    "accept": (("reported",), "accepted", "owner"),
+    "reject": (("unverified", "reported"), "rejected", "owner"),
+    "duplicate": (("unverified", "reported"), "duplicate", "owner"),
+    "handle_self": (("accepted",), "in_progress", "owner"),
+    "dispatch": (("accepted",), "dispatched", "owner"),
+    "take": (("dispatched",), "in_progress", "handler"),
+    "return": (("dispatched",), "accepted", "handler"),
+    "extend": (("in_progress",), None, "handler"),
+    "approve_extension": (("in_progress",), None, "owner"),
+    "resolve": (("in_progress",), "resolved", "handler"),
+    "verify_ok": (("resolved",), "closed", "verifier"),
+    "verify_fail": (("resolved",), "dispatched", "verifier"),
+    "reopen": (("closed",), "accepted", "reporter"),
+    "escalate": (OPEN_STATES, None, "owner"),
+}
+
+
+def allowed_actions(user: User, event: GridEvent) -> list[str]:
+    return [name for name, (states, _, who) in ACTIONS.items()
+            if event.state in states and WHO[who](user, event)]
+
+
+def _actor_role(user: User, event: GridEvent, who: str) -> str:
+    if who == "reporter":
+        return "reporter"
+    if who == "handler" and event.assignee_user_id == user.id:
+        return "handler"
+    path = (event.grid.party_group if who == "lead" else event.owner).path
+    roles = roles_over(user, path)
+    for role in ("district_admin", "org_admin", *LEADER_ROLES):
+        if role in roles:
+            return role
+    return who
+
+
+def _next_level(event: GridEvent) -> OrgNode | None:
+    """The street above the owning community, then the district above that."""
+    ancestors = db.session.scalars(select(OrgNode).where(
+        OrgNode.id.in_(event.owner.ancestor_ids[:-1]))).all()
+    wanted = {"community": "street", "street": "district"}.get(event.owner.kind)
+    return next((node for node in ancestors if node.kind == wanted), None)
+
+
+def transition(user: User, event_id: int, action: str, args: dict) -> GridEvent:
+    """Take ``action`` on an event, if its state allows it and the user may."""
+    event = visible_event(user, event_id)
+    states, target, who = ACTIONS[action]
+    if event.state not in states:
+        raise ActionNotAllowed({"state": event.state, "action": action,
+                                "allowed_actions": allowed_actions(user, event)})
+    if not WHO[who](user, event):
+        raise Forbidden({"allowed_actions": allowed_actions(user, event)})
+    now = utcnow()
+    before = event.state
+    note = args.get("note") or ""
+    data: dict = {}
+    finished_step, in_time = None, None
+
+    def need(field: str):
+        if not args.get(field):
+            raise MissingField(field)
+        return args[field]
+
+    if action in ("accept", "reject", "duplicate"):
+        finished_step, in_time = _finish_step(event, now)
+    if action == "reject":
+        data["reason"] = need("reason")
+    if action == "duplicate":
+        original = db.session.get(GridEvent, need("duplicate_of"))
+        if original is None or original.id == event.id or original.community_id != event.community_id:
+            raise InvalidDuplicate()
+        data["duplicate_of"] = original.id
+        event.duplicate_of_id = original.id
+    if action == "accept":
+        _start_step(event, "handle", now)
+    if action == "handle_self":
+        event.assignee_org_id, event.assignee_user_id, event.dispatcher_id = event.owner_org_id, None, user.id
+    if action == "dispatch":
+        to_org, to_user = args.get("to_org_id"), args.get("to_user_id")
+        if bool(to_org) == bool(to_user):
+            raise MissingField("to_org_id")
+        if to_org:
+            target_org = db.session.get(OrgNode, to_org)
+            if target_org is None:
+                raise field_error("to_org_id", "No such organization.")
+        elif db.session.get(User, to_user) is None:
+            raise field_error("to_user_id", "No such user.")
+        event.assignee_org_id, event.assignee_user_id, event.dispatcher_id = to_org, to_user, user.id
+        data.update({"to_org_id": to_org, "to_user_id": to_user})
+    if action == "return":
+        data["reason"] = need("reason")
+        event.assignee_org_id = event.assignee_user_id = None
+    if action == "extend":
+        hours = float(need("hours"))
+        event.pending_extension_hours = hours
+        data["hours"] = hours
+    if action == "approve_extension":
+        if not event.pending_extension_hours:
+            raise NoPendingExtension()
+        event.deadline_at = event.deadline_at + dt.timedelta(hours=event.pending_extension_hours)
+        data.update({"hours": event.pending_extension_hours, "deadline_at": event.deadline_at.isoformat()})
+        event.pending_extension_hours = None
+    if action == "resolve":
+        finished_step, in_time = _finish_step(event, now)
+        _start_step(event, "verify", now)
+    if action in ("verify_ok", "verify_fail"):
+        finished_step, in_time = _finish_step(event, now)
+    if action == "verify_ok":
+        _start_step(event, None, now)
+        event.closed_at = now
+    if action == "verify_fail":
+        data["reason"] = need("reason")
+        event.rework_count += 1
+        if event.assignee_org_id is None and event.assignee_user_id is None:
+            event.assignee_org_id = event.owner_org_id
+        _start_step(event, "handle", now)
+    if action == "reopen":
+        if event.closed_at is None or now - event.closed_at > dt.timedelta(days=REOPEN_DAYS):
+            raise ReopenExpired({"days": REOPEN_DAYS})
+        event.closed_at = None
+        event.assignee_org_id = event.assignee_user_id = None
+        _start_step(event, "handle", now)
+    if action == "escalate":
+        data["reason"] = need("reason")
+        higher = _next_level(event)
+        if higher is None:
+            raise NoHigherLevel()
+        data.update({"from_org_id": event.owner_org_id, "to_org_id": higher.id})
+        event.owner_org_id = higher.id
+        event.escalations += 1
+    if action in ("reject", "duplicate"):
+        _start_step(event, None, now)
+        event.closed_at = now
+
+    if target is not None:
+        event.state = target
+    event.is_open = event.state not in FINAL_STATES
+    if event.state == "closed" or event.state in ("rejected", "duplicate"):
+        event.is_open = False
+    record = EventTransition(event_id=event.id, actor_id=user.id, actor_role=_actor_role(user, event, who),
+                             action=action, from_state=before, to_state=event.state, note=note, data=data,
+                             step=finished_step, in_time=in_time, created_at=now)
+    db.session.add(record)
+    if action == "resolve":
+        photo_ids = args.get("photo_ids") or []
+        if len(photo_ids) > MAX_PHOTOS:
+            raise TooManyPhotos({"max": MAX_PHOTOS})
+        db.session.flush()
+        for upload in uploads.claim(user, photo_ids):
+            db.session.add(EventPhoto(event_id=event.id, upload_id=upload.id, stage="resolve",
+                                      transition_id=record.id))
+    db.session.commit()
+    if action in ("escalate",):
+        db.session.refresh(event)
+    return event
+
+
+def follow(user: User, event_id: int, note: str) -> GridEvent:
+    """Add your voice to an event instead of filing a duplicate (any user who
+    can find it: followers are counted, and may then see it)."""
+    event = db.session.get(GridEvent, event_id)
+    if event is None or not event.is_open:
+        raise NotFound()
+    db.session.add(EventFollower(event_id=event.id, user_id=user.id, note=note))
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        return event
+    event.followers = GridEvent.followers + 1
+    db.session.commit()
+    db.session.refresh(event)
+    return event
+
+
+def comment(user: User, event_id: int, body: str) -> EventComment:
+    event = visible_event(user, event_id)
+    entry = EventComment(event_id=event.id, user_id=user.id, body=body)
+    db.session.add(entry)
+    db.session.commit()
+    return entry
+
+
+def timeline(user: User, event_id: int) -> dict:
+    event = visible_event(user, event_id)
+    transitions = db.session.scalars(select(EventTransition).where(EventTransition.event_id == event.id)
+                                     .order_by(EventTransition.id)).all()
+    comments = db.session.scalars(select(EventComment).where(EventComment.event_id == event.id)
+                                  .order_by(EventComment.id)).all()
+    return {"event_id": event.id, "transitions": transitions, "comments": comments}
+
+
+def event_photo(user: User, event_id: int, upload_id: int):
+    event = visible_event(user, event_id)
+    if db.session.scalar(select(EventPhoto.id).where(EventPhoto.event_id == event.id,
+                                                     EventPhoto.upload_id == upload_id)) is None:
+        raise NotFound()
+    return uploads.get_upload(upload_id)
+
+
+def photos_of(event_ids: list[int]) -> dict[int, list[EventPhoto]]:
+    found: dict[int, list[EventPhoto]] = {i: [] for i in event_ids}
+    if event_ids:
+        for photo in db.session.scalars(select(EventPhoto).where(EventPhoto.event_id.in_(event_ids))
+                                        .order_by(EventPhoto.id)):
+            found[photo.event_id].append(photo)
+    return found
+
+
+def light(event: GridEvent, now: dt.datetime) -> str | None:
+    """green under 80 % of the step's time, yellow up to 100 %, red beyond."""
+    if not event.is_open or event.deadline_at is None or event.step_started_at is None:
+        return None
+    total = (event.deadline_at - event.step_started_at).total_seconds()
+    used = (now - event.step_started_at).total_seconds()
+    share = used / total if total > 0 else 1.0
+    return "green" if share < 0.8 else "yellow" if share <= 1.0 else "red"
+
+
+def list_events(user: User, filters: dict, limit: int, cursor: str | None) -> Page:
+    """Events the user may see: an admin's subtree, a leader's grid, the
+    reporter's own, the handler's assigned; filtered and keyset-paginated."""
+    community = aliased(OrgNode)
+    group = aliased(OrgNode)
+    stmt = (select(GridEvent).join(community, community.id == GridEvent.community_id)
+            .join(Grid, Grid.id == GridEvent.grid_id).join(group, group.id == Grid.party_group_id))
+    visible = [scope_clause(user, "grid.manage", community.path),
+               scope_clause(user, "grid.lead", group.path),
+               GridEvent.reporter_id == user.id, GridEvent.assignee_user_id == user.id]
+    managed_orgs = select(OrgNode.id).where(scope_clause(user, "grid.manage", OrgNode.path))
+    visible.append(GridEvent.assignee_org_id.in_(managed_orgs))
+    stmt = stmt.where(or_(*visible))
+    now = utcnow()
+    if filters.get("state"):
+        stmt = stmt.where(GridEvent.state == filters["state"])
+    if filters.get("category"):
+        stmt = stmt.where(GridEvent.category == filters["category"])
+    if filters.get("grid_id"):
+        stmt = stmt.where(GridEvent.grid_id == filters["grid_id"])
+    if filters.get("community_id"):
+        stmt = stmt.where(GridEvent.community_id == filters["community_id"])
+    if filters.get("overdue"):
+        stmt = stmt.where(GridEvent.is_open.is_(True), GridEvent.deadline_at < now)
+    if filters.get("mine"):
+        stmt = stmt.where(GridEvent.reporter_id == user.id)
+    if filters.get("assigned"):
+        stmt = stmt.where(or_(GridEvent.assignee_user_id == user.id,
+                              and_(GridEvent.assignee_user_id.is_(None),
+                                   GridEvent.assignee_org_id.in_(managed_orgs))))
+    if filters.get("near"):
+        point, radius = filters["near"], filters.get("radius_m", 1000)
+        min_lat, max_lat, min_lng, max_lng = bounding_box(point, radius)
+        stmt = stmt.where(GridEvent.lat.between(min_lat, max_lat), GridEvent.lng.between(min_lng, max_lng))
+    return keyset_page(stmt, (GridEvent.id,), limit, cursor, descending=True)
+
+
+def grid_stats(actor: User, org_id: int, day_from: dt.datetime, day_to: dt.datetime) -> dict:
+    """Grids and grid Party groups, events by state and category, closed in
+    time vs late, average time to close, rework and escalations — for a subtree."""
+    org = visible_node(actor, org_id, "stats.read")
+    community = aliased(OrgNode)
+    in_tree = subtree_clause(community.path, org.path)
+    grids = db.session.scalar(select(func.count(Grid.id))
+                              .join(community, community.id == Grid.community_id).where(in_tree))
+    base = (select(GridEvent).join(community, community.id == GridEvent.community_id)
+            .where(in_tree, GridEvent.created_at >= day_from, GridEvent.created_at < day_to)).subquery()
+    by_state = dict(db.session.execute(select(base.c.state, func.count()).group_by(base.c.state)).all())
+    by_category = dict(db.session.execute(select(base.c.category, func.count())
+                                          .group_by(base.c.category)).all())
+    in_time, late, rework, escalations = db.session.execute(select(
+        func.count().filter(and_(base.c.state == "closed", base.c.late.is_(False))),
+        func.count().filter(and_(base.c.state == "closed", base.c.late.is_(True))),
+        func.coalesce(func.sum(base.c.rework_count), 0),
+        func.coalesce(func.sum(base.c.escalations), 0))).one()
+    closed = db.session.execute(select(base.c.created_at, base.c.closed_at)
+                                .where(base.c.state == "closed")).all()
+    seconds = [(c - s).total_seconds() for s, c in closed if c is not None and s is not None]
+    return {
+        "org_id": org.id, "from": day_from, "to": day_to,
+        "grids": grids, "grid_party_groups": grids,
+        "events_by_state": by_state, "events_by_category": by_category,
+        "closed_in_time": in_time, "closed_late": late,
+        "average_seconds_to_close": round(sum(seconds) / len(seconds)) if seconds else None,
+        "rework": int(rework), "escalations": int(escalations),
+    }
+
+
+def present(user: User, events: list[GridEvent], with_actions: bool = False) -> list[GridEvent]:
+    """Attach what the answer shows beside the row: traffic light, photo links
+    (one query for the whole page) and, for a single event, the actions the
+    viewer may take."""
+    from flask import url_for
+
+    now = utcnow()
+    photos = photos_of([e.id for e in events])
+    for event in events:
+        event.light = light(event, now)
+        event.photos = [{"upload_id": p.upload_id, "stage": p.stage,
+                         "url": url_for("grid.event_photo", event_id=event.id, upload_id=p.upload_id)}
+                        for p in photos[event.id]]
+        event.allowed_actions = allowed_actions(user, event) if with_actions else None
+    return events

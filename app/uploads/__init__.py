@@ -1,0 +1,1 @@
+"""Photo uploads: type sniffed from content, size-limited, EXIF stripped, re-encoded."""
