@@ -537,7 +537,7 @@ def transition(user: User, event_id: int, action: str, args: dict) -> GridEvent:
         if higher is None:
             raise NoHigherLevel()
         data.update({"from_org_id": event.owner_org_id, "to_org_id": higher.id})
-        event.owner_org_id = higher.id
+        event.owner = higher
         event.escalations += 1
     if action in ("reject", "duplicate"):
         _start_step(event, None, now)
@@ -561,8 +561,6 @@ def transition(user: User, event_id: int, action: str, args: dict) -> GridEvent:
             db.session.add(EventPhoto(event_id=event.id, upload_id=upload.id, stage="resolve",
                                       transition_id=record.id))
     db.session.commit()
-    if action in ("escalate",):
-        db.session.refresh(event)
     return event
 
 

@@ -205,8 +205,8 @@ def require_active_member(user: User) -> MemberIdentity:
 def _issue_identity(user_id: int, entry: RosterEntry, previous: MemberIdentity | None) -> MemberIdentity:
     now = utcnow()
     identity = previous or MemberIdentity(user_id=user_id, identity_no=f"pending-{user_id}")
-    identity.roster_entry_id = entry.id
-    identity.branch_id = entry.branch_id
+    identity.roster_entry = entry
+    identity.branch = entry.branch
     identity.status = "active"
     identity.status_reason = None
     identity.status_changed_at = now

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from tests.conftest import assert_error
 
@@ -85,7 +86,7 @@ def test_openapi_document_lists_every_endpoint_with_its_errors(app, client):
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1/") or rule.endpoint.startswith("api-docs"):
             continue
-        path = rule.rule.replace("<int:", "{").replace("<", "{").replace(">", "}")
+        path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (path, method) in documented, f"{method} {path} is not in the OpenAPI document"
             operation = spec["paths"][path][method.lower()]
