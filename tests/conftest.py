@@ -256,11 +256,12 @@ def count_queries(app):
 
     @contextmanager
     def counting():
-        counter = SimpleNamespace(count=0, statements=[])
+        counter = SimpleNamespace(count=0, statements=[], calls=[])
 
         def before(conn, cursor, statement, parameters, context, executemany):
             counter.count += 1
             counter.statements.append(statement)
+            counter.calls.append((statement, parameters))
 
         event.listen(db.engine, "before_cursor_execute", before)
         try:
