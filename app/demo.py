@@ -47,9 +47,9 @@ ACCOUNTS = {
     "demo-street-admin": ("org_admin", "南恩街道"),
     "demo-community-admin": ("org_admin", "丰泽社区"),
     "demo-center-admin": ("center_admin", "丰泽社区"),
-    "demo-grid-leader": ("grid_leader", "丰泽社区"),
-    "demo-building-leader": ("building_leader", "丰泽社区"),
-    "demo-lane-leader": ("lane_leader", "丰泽社区"),
+    "demo-grid-leader": ("grid_leader", "丰泽社区第一网格党小组"),
+    "demo-building-leader": ("building_leader", "丰泽社区第一网格党小组"),
+    "demo-lane-leader": ("lane_leader", "丰泽社区第一网格党小组"),
     "demo-member": (None, None),
     "demo-resident": (None, None),
 }
@@ -138,10 +138,85 @@ def seed() -> list[str]:
     if db.session.scalar(select(OrgCommunityReport).where(
             OrgCommunityReport.org_id == unit.id)) is None:
         db.session.add(OrgCommunityReport(org_id=unit.id, community_id=community.id, state="confirmed"))
+    db.session.flush()
+    identity = db.session.scalar(select(MemberIdentity).where(MemberIdentity.user_id == member.id))
+    lines_more = _seed_services(nodes, users, identity)
     db.session.commit()
 
     lines = [f"organization tree: {len(nodes)} nodes ({len(created)} new)"]
     lines += [f"account {openid}: {role or 'no role'}" + (f" on {org} (org {nodes[org].id})" if org else "")
               for openid, (role, org) in ACCOUNTS.items()]
     lines.append(f"demo-member is {name}, phone {phones.mask(phone)}, of {branch_name}")
-    return lines
+    return lines + lines_more
+
+
+FENGZE = (21.8580, 111.9620)  # GCJ-02
+
+
+def _get_or_add(model, defaults: dict | None = None, **key):
+    row = db.session.scalar(select(model).filter_by(**key))
+    if row is None:
+        row = model(**key, **(defaults or {}))
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def _seed_services(nodes: dict, users: dict, identity: MemberIdentity) -> list[str]:
+    """Centers, a grid with its leaders, volunteers, a task, a post and a plate."""
+    from app.badges.models import MerchantPlate, PostAssignment, ServicePost
+    from app.checkin.models import ServiceCenter
+    from app.common import signed_codes
+    from app.common.db import utcnow
+    from app.grid.models import Grid, GridLeader
+    from app.grid.services import ensure_default_categories
+    from app.tasks.models import Task, Volunteer
+
+    lat, lng = FENGZE
+    every_day = {day: [["08:30", "21:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    fengze = nodes["丰泽社区"]
+    center = _get_or_add(ServiceCenter, {
+        "org_id": fengze.id, "address": "江城区丰泽路 1 号", "lat": lat, "lng": lng,
+        "opening_hours": every_day, "closed_days": [], "code_mode": "rotating",
+        "code_key": signed_codes.new_key()}, name="丰泽社区党群服务中心")
+    _get_or_add(ServiceCenter, {
+        "org_id": nodes["江城区"].id, "address": "江城区东风一路", "lat": 21.8590, "lng": 111.9820,
+        "opening_hours": every_day, "closed_days": [], "code_mode": "static",
+        "code_key": signed_codes.new_key()}, name="江城区党群服务中心")
+
+    ensure_default_categories()
+    square = {"type": "Polygon", "coordinates": [[[lng - .003, lat - .003], [lng + .003, lat - .003],
+                                                  [lng + .003, lat + .003], [lng - .003, lat + .003],
+                                                  [lng - .003, lat - .003]]]}
+    grid = _get_or_add(Grid, {"community_id": fengze.id, "households": 320, "boundary": square,
+                              "min_lat": lat - .003, "max_lat": lat + .003, "min_lng": lng - .003,
+                              "max_lng": lng + .003}, party_group_id=nodes["丰泽社区第一网格党小组"].id,
+                       name="丰泽社区第一网格")
+    for openid, role, extra in (("demo-grid-leader", "grid_leader", {}),
+                                ("demo-building-leader", "building_leader",
+                                 {"buildings": ["丰泽花园 1 栋", "丰泽花园 2 栋"]}),
+                                ("demo-lane-leader", "lane_leader", {"lanes": ["丰泽一巷"]})):
+        _get_or_add(GridLeader, {"buildings": [], "lanes": [], **extra},
+                    grid_id=grid.id, user_id=users[openid].id, role=role)
+
+    for openid, is_member in (("demo-member", True), ("demo-resident", False)):
+        _get_or_add(Volunteer, {"community_id": fengze.id, "skills": ["清扫", "陪护"],
+                                "availability": "周末", "is_member": is_member}, user_id=users[openid].id)
+    start = (utcnow() + dt.timedelta(days=3)).replace(hour=1, minute=0, second=0, microsecond=0)
+    _get_or_add(Task, {"community_id": fengze.id, "category": "community_service",
+                       "description": "清理丰泽花园周边绿化带垃圾", "address": "丰泽花园", "lat": lat,
+                       "lng": lng, "starts_at": start, "ends_at": start + dt.timedelta(hours=2),
+                       "places": 12, "places_taken": 0, "hours_credited": 2, "state": "published",
+                       "published_at": utcnow(), "code_key": signed_codes.new_key(), "required_skills": [],
+                       "members_only": False}, title="周末社区环境清扫")
+
+    post = _get_or_add(ServicePost, {"org_id": fengze.id, "unit": "丰泽社区党群服务中心", "window": "1 号窗口",
+                                     "lat": lat, "lng": lng, "service_items": ["证明开具", "政策咨询"],
+                                     "code_key": signed_codes.new_key()}, name="党员服务示范岗")
+    _get_or_add(PostAssignment, post_id=post.id, identity_id=identity.id)
+    _get_or_add(MerchantPlate, {"zone_id": nodes["金山商圈"].id, "address": "金山商圈 12 号",
+                                "lat": lat, "lng": lng, "state": "approved",
+                                "code_key": signed_codes.new_key()},
+                owner_identity_id=identity.id, shop_name="陈记粮油店")
+    return [f"service centers: {center.name} (rotating) and 江城区党群服务中心 (static)",
+            f"grid {grid.name} with its three leaders; volunteers, a published task, a post and a plate"]
