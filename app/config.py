@@ -65,6 +65,7 @@ class Config:
             "WITHDRAW_CUTOFF": _int(env, "WITHDRAW_CUTOFF", 2 * 3600),
             "UPLOAD_DIR": env.get("UPLOAD_DIR") or str(instance / "uploads"),
             "MAX_UPLOAD_BYTES": _int(env, "MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
+            "BENCH_ENDPOINT": env.get("BENCH_ENDPOINT", "0") == "1",
             "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "30/minute"),
             "RATELIMIT_REFRESH": env.get("RATELIMIT_REFRESH", "60/minute"),
             "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "1") != "0",

@@ -61,6 +61,10 @@ def init_api(app: Flask) -> None:
     from app.tasks.routes import blp as tasks_blp
     from app.uploads.routes import blp as uploads_blp
 
+    if app.config.get("BENCH_ENDPOINT"):
+        from app.api.bench import blp as bench_blp
+
+        api.register_blueprint(bench_blp, url_prefix="/api/v1")
     app.register_blueprint(health_blp)  # /healthz, /readyz: outside /api/v1 and the docs
     app.register_blueprint(display_blp)  # the center screen's HTML page
     for blueprint in (auth_blp, orgs_blp, members_blp, checkin_blp, badges_blp, tasks_blp,
