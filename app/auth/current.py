@@ -4,6 +4,8 @@ from __future__ import annotations
 import functools
 
 from flask import g, request
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.auth import tokens
 from app.auth.models import User
@@ -25,7 +27,9 @@ def authenticate() -> User:
     """The active user behind the request's access token, or 401."""
     claims = tokens.decode(_bearer_token(), "access")
     tokens.check_not_revoked(claims)
-    user = db.session.get(User, int(claims["sub"]))
+    user = db.session.scalar(
+        select(User).options(joinedload(User.identity)).where(User.id == int(claims["sub"]))
+        .execution_options(populate_existing=True))
     if user is None or not user.is_active:
         raise InvalidToken()
     g.current_user = user

@@ -27,6 +27,10 @@ class User(db.Model):
     grants: Mapped[list[RoleGrant]] = relationship(
         back_populates="user", foreign_keys="RoleGrant.user_id", lazy="raise"
     )
+    # Loaded with the user on every authenticated request (one statement), so
+    # member-only actions need no second query for it.
+    identity = relationship("MemberIdentity", uselist=False, viewonly=True,
+                            primaryjoin="User.id == foreign(MemberIdentity.user_id)")
 
     @property
     def is_active(self) -> bool:

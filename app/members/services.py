@@ -193,8 +193,10 @@ def identity_of(user_id: int) -> MemberIdentity | None:
 
 
 def require_active_member(user: User) -> MemberIdentity:
-    """The user's identity if it is active; else 403 ``not_a_member``/``identity_inactive``."""
-    identity = identity_of(user.id)
+    """The user's identity if it is active; else 403 ``not_a_member``/``identity_inactive``.
+    Read from the request's own user row (loaded with it), so a revocation
+    takes effect on the member's very next request."""
+    identity = user.identity
     if identity is None:
         raise NotAMember()
     if not identity.is_active:
