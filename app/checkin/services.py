@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.auth.models import User
@@ -325,8 +325,8 @@ def _scan_time(scanned_at: dt.datetime | None, now: dt.datetime) -> tuple[dt.dat
 
 def _insert_ignoring_duplicate(values: dict):
     dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (insert(Checkin).values(**values)
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (upsert(Checkin).values(**values)
             .on_conflict_do_nothing(index_elements=["center_id", "user_id", "window_key"])
             .returning(Checkin))
     return db.session.scalars(stmt, execution_options={"populate_existing": True}).first()
@@ -334,8 +334,8 @@ def _insert_ignoring_duplicate(values: dict):
 
 def _count_daily(center_id: int, day: dt.date, purpose: str) -> None:
     dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(CheckinDailyCount).values(center_id=center_id, day=day, purpose=purpose, count=1)
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = upsert(CheckinDailyCount).values(center_id=center_id, day=day, purpose=purpose, count=1)
     db.session.execute(stmt.on_conflict_do_update(
         index_elements=["center_id", "day", "purpose"],
         set_={"count": CheckinDailyCount.count + 1}))
@@ -358,14 +358,22 @@ def check_in(scan: Scan) -> tuple[str, Checkin]:
     except CheckinRejected as rejection:
         db.session.rollback()
         attempt.result = rejection.code
-        db.session.add(attempt)
+        _record(attempt)
         db.session.commit()
         raise
     attempt.result = status
     attempt.checkin_id = checkin.id
-    db.session.add(attempt)
+    _record(attempt)
     db.session.commit()
     return status, checkin
+
+
+_ATTEMPT_COLUMNS = [c.key for c in CheckinAttempt.__table__.columns if c.key != "id"]
+
+
+def _record(attempt: CheckinAttempt) -> None:
+    # A plain INSERT, not a unit-of-work flush: the hot path's cheapest write.
+    db.session.execute(insert(CheckinAttempt), [{k: getattr(attempt, k) for k in _ATTEMPT_COLUMNS}])
 
 
 def _check_in(scan: Scan, attempt: CheckinAttempt, now: dt.datetime) -> tuple[str, Checkin]:
