@@ -60,8 +60,8 @@ def list_grids(args):
 @blp.response(200, GridSchema)
 @blp.errors(NotFound)
 def get_grid(grid_id):
-    """One grid."""
-    return services.get_grid(grid_id)
+    """One grid (its community's admins and above, and its leaders)."""
+    return services.visible_grid(current_user(), grid_id)
 
 
 @blp.route("/grids/<int:grid_id>", methods=["PATCH"])

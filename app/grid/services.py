@@ -21,6 +21,8 @@ that finished it.
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import and_, exists, func, or_, select
@@ -30,7 +32,9 @@ from sqlalchemy.orm import aliased
 from app.auth.models import User
 from app.auth.permissions import can, grants_of, roles_over, scope_clause, subtree_clause
 from app.common.db import utcnow
-from app.common.geo import Point, bounding_box, contains, distance_m, polygon_ring, to_gcj02
+from app.common.geo import (
+    EARTH_RADIUS_M, Point, bounding_box, contains, distance_m, polygon_ring, to_gcj02,
+)
 from app.common.pagination import Page, keyset_page
 from app.errors import ApiError, Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from app.extensions import db
@@ -57,6 +61,7 @@ DUPLICATE_RADIUS_M = 100
 DUPLICATE_DAYS = 7
 REOPEN_DAYS = 7
 MAX_PHOTOS = 9
+CATEGORY_CODE = re.compile(r"[a-z][a-z0-9_]{1,31}")  # as CategorySchema.code
 
 
 class NoGrid(ValidationFailed):
@@ -160,6 +165,15 @@ def get_grid(grid_id: int) -> Grid:
     return grid
 
 
+def visible_grid(actor: User, grid_id: int) -> Grid:
+    """The grid, if the actor holds a role over it: an admin of the community
+    or above, or one of its leaders (their role is on the grid's Party group)."""
+    grid = get_grid(grid_id)
+    if not roles_over(actor, grid.party_group.path):
+        raise NotFound()
+    return grid
+
+
 def update_grid(actor: User, grid_id: int, fields: dict) -> Grid:
     grid = get_grid(grid_id)
     visible_node(actor, grid.community_id, "grid.manage")
@@ -213,8 +227,7 @@ def assign_leader(actor: User, grid_id: int, user_id: int, role: str, buildings:
 
 
 def list_leaders(actor: User, grid_id: int) -> list[GridLeader]:
-    grid = get_grid(grid_id)
-    visible_node(actor, grid.community_id, "org.view")
+    grid = visible_grid(actor, grid_id)
     return list(db.session.scalars(select(GridLeader).where(GridLeader.grid_id == grid.id)
                                    .order_by(GridLeader.id)))
 
@@ -246,6 +259,8 @@ def _require_district_admin(actor: User) -> None:
 
 def upsert_category(actor: User, code: str, name: str, level: str, active: bool) -> EventCategory:
     _require_district_admin(actor)
+    if not CATEGORY_CODE.fullmatch(code):
+        raise field_error("code", "Use 2-32 lower-case letters, digits or _, starting with a letter.")
     category = db.session.get(EventCategory, code) or EventCategory(code=code)
     category.name, category.level, category.active = name, level, active
     db.session.add(category)
@@ -260,7 +275,7 @@ def limits_for(category: str, urgency: str) -> tuple[float, float, float]:
     return row.accept_hours, row.handle_hours, row.verify_hours
 
 
-def set_limits(actor: User, category: str, urgency: str, hours: tuple[float, float, float]) -> TimeLimit:
+def set_limits(actor: User, category: str, urgency: str, hours: tuple[float, float, float]) -> dict:
     _require_district_admin(actor)
     if db.session.get(EventCategory, category) is None:
         raise UnknownCategory()
@@ -268,7 +283,8 @@ def set_limits(actor: User, category: str, urgency: str, hours: tuple[float, flo
     row.accept_hours, row.handle_hours, row.verify_hours = hours
     db.session.add(row)
     db.session.commit()
-    return row
+    return {"category": row.category, "urgency": row.urgency, "accept_hours": row.accept_hours,
+            "handle_hours": row.handle_hours, "verify_hours": row.verify_hours, "default": False}
 
 
 def time_limits() -> list[dict]:
@@ -325,7 +341,16 @@ def possible_duplicates(category: str, point: Point, now: dt.datetime, exclude_i
 def report_event(user: User, fields: dict) -> Reported:
     """File a report. Leaders of the grid report straight to ``reported``;
     members and residents to ``unverified`` (a leader confirms it). The grid
-    comes from the location, else from the reporter's own grid."""
+    comes from the location, else from the reporter's own grid. A report that
+    fails stores nothing (its photos stay unattached)."""
+    try:
+        return _report_event(user, fields)
+    except ApiError:
+        db.session.rollback()
+        raise
+
+
+def _report_event(user: User, fields: dict) -> Reported:
     category = db.session.get(EventCategory, fields["category"])
     if category is None or not category.active:
         raise UnknownCategory()
@@ -432,12 +457,22 @@ def allowed_actions(user: User, event: GridEvent) -> list[str]:
 
 
 def _actor_role(user: User, event: GridEvent, who: str) -> str:
+    """The role the user acts in: taken where the permission came from (the
+    grid's Party group for leaders, the owner for admins, the assignee org for
+    a handling org), before the action changes any of them."""
     if who == "reporter":
         return "reporter"
-    if who == "handler" and event.assignee_user_id == user.id:
-        return "handler"
-    path = (event.grid.party_group if who == "lead" else event.owner).path
-    roles = roles_over(user, path)
+    if who == "handler":
+        if event.assignee_user_id == user.id:
+            return "handler"
+        nodes = [db.session.get(OrgNode, event.assignee_org_id)] if event.assignee_org_id else []
+    elif who == "lead":
+        nodes = [event.grid.party_group]
+    elif who == "verifier":
+        nodes = [event.owner, event.grid.party_group]
+    else:
+        nodes = [event.owner]
+    roles = set().union(*(roles_over(user, node.path) for node in nodes))
     for role in ("district_admin", "org_admin", *LEADER_ROLES):
         if role in roles:
             return role
@@ -453,7 +488,16 @@ def _next_level(event: GridEvent) -> OrgNode | None:
 
 
 def transition(user: User, event_id: int, action: str, args: dict) -> GridEvent:
-    """Take ``action`` on an event, if its state allows it and the user may."""
+    """Take ``action`` on an event, if its state allows it and the user may.
+    An action that fails changes nothing (nor claims its photos)."""
+    try:
+        return _transition(user, event_id, action, args)
+    except ApiError:
+        db.session.rollback()
+        raise
+
+
+def _transition(user: User, event_id: int, action: str, args: dict) -> GridEvent:
     event = visible_event(user, event_id)
     states, target, who = ACTIONS[action]
     if event.state not in states:
@@ -463,6 +507,7 @@ def transition(user: User, event_id: int, action: str, args: dict) -> GridEvent:
         raise Forbidden({"allowed_actions": allowed_actions(user, event)})
     now = utcnow()
     before = event.state
+    actor_role = _actor_role(user, event, who)
     note = args.get("note") or ""
     data: dict = {}
     finished_step, in_time = None, None
@@ -548,7 +593,7 @@ def transition(user: User, event_id: int, action: str, args: dict) -> GridEvent:
     event.is_open = event.state not in FINAL_STATES
     if event.state == "closed" or event.state in ("rejected", "duplicate"):
         event.is_open = False
-    record = EventTransition(event_id=event.id, actor_id=user.id, actor_role=_actor_role(user, event, who),
+    record = EventTransition(event_id=event.id, actor_id=user.id, actor_role=actor_role,
                              action=action, from_state=before, to_state=event.state, note=note, data=data,
                              step=finished_step, in_time=in_time, created_at=now)
     db.session.add(record)
@@ -659,7 +704,13 @@ def list_events(user: User, filters: dict, limit: int, cursor: str | None) -> Pa
     if filters.get("near"):
         point, radius = filters["near"], filters.get("radius_m", 1000)
         min_lat, max_lat, min_lng, max_lng = bounding_box(point, radius)
-        stmt = stmt.where(GridEvent.lat.between(min_lat, max_lat), GridEvent.lng.between(min_lng, max_lng))
+        # the box (by index), then the circle: metres on a local flat projection,
+        # exact enough at these radii and plain arithmetic on every backend
+        per_lat = math.pi * EARTH_RADIUS_M / 180
+        per_lng = per_lat * math.cos(math.radians(point.lat))
+        d_north, d_east = (GridEvent.lat - point.lat) * per_lat, (GridEvent.lng - point.lng) * per_lng
+        stmt = stmt.where(GridEvent.lat.between(min_lat, max_lat), GridEvent.lng.between(min_lng, max_lng),
+                          d_north * d_north + d_east * d_east <= radius * radius)
     return keyset_page(stmt, (GridEvent.id,), limit, cursor, descending=True)
 
 
