@@ -57,6 +57,10 @@ DEFAULT_CATEGORIES = (
 )
 # urgency -> hours for (accept, handle, verify), when a category has no row of its own
 DEFAULT_LIMITS = {"urgent": (1.0, 24.0, 24.0), "normal": (24.0, 120.0, 48.0)}
+# Who reports straight to "reported" (everyone else: "unverified"), in the
+# order the role is named on the record.
+ROLE_ORDER = ("district_admin", "org_admin", "grid_leader", "building_leader", "lane_leader")
+REPORTS_CONFIRMED = frozenset(ROLE_ORDER)
 DUPLICATE_RADIUS_M = 100
 DUPLICATE_DAYS = 7
 REOPEN_DAYS = 7
@@ -326,11 +330,13 @@ class Reported:
     possible_duplicates: list[GridEvent]
 
 
-def possible_duplicates(category: str, point: Point, now: dt.datetime, exclude_id: int | None = None):
-    """Open events of the same category within 100 m in the last 7 days."""
+def possible_duplicates(category: str, point: Point, now: dt.datetime, community_id: int,
+                        exclude_id: int | None = None):
+    """Open events of the same category within 100 m in the last 7 days, of
+    the same community (another community's events are never shown)."""
     min_lat, max_lat, min_lng, max_lng = bounding_box(point, DUPLICATE_RADIUS_M)
     rows = db.session.scalars(select(GridEvent).where(
-        GridEvent.category == category, GridEvent.lat.between(min_lat, max_lat),
+        GridEvent.category == category, GridEvent.community_id == community_id, GridEvent.lat.between(min_lat, max_lat),
         GridEvent.lng.between(min_lng, max_lng), GridEvent.is_open.is_(True),
         GridEvent.created_at >= now - dt.timedelta(days=DUPLICATE_DAYS),
         GridEvent.id != (exclude_id or 0))).all()
@@ -364,16 +370,17 @@ def _report_event(user: User, fields: dict) -> Reported:
         if len(own) != 1:
             raise NoGrid()
         grid = get_grid(own[0])
-    roles = roles_over(user, grid.party_group.path) & set(LEADER_ROLES)
-    role = sorted(roles)[0] if roles else _plain_role(user)
+    roles = roles_over(user, grid.party_group.path) & REPORTS_CONFIRMED
+    role = next((r for r in ROLE_ORDER if r in roles), None) or _plain_role(user)
     now = utcnow()
-    event = GridEvent(grid_id=grid.id, community_id=grid.community_id, owner_org_id=grid.community_id,
+    owner = _level_above(grid.community, category.level)
+    event = GridEvent(grid_id=grid.id, community_id=grid.community_id, owner_org_id=owner.id,
                       category=category.code, title=fields["title"],
                       description=fields.get("description", ""), lat=point.lat, lng=point.lng,
                       urgency=fields["urgency"], state="reported" if roles else "unverified",
                       is_open=True, reporter_id=user.id, reporter_role=role, created_at=now)
     _start_step(event, "accept", now)
-    duplicates = possible_duplicates(category.code, point, now)
+    duplicates = possible_duplicates(category.code, point, now, grid.community_id)
     db.session.add(event)
     db.session.flush()
     db.session.add(EventTransition(event_id=event.id, actor_id=user.id, actor_role=role, action="report",
@@ -429,6 +436,7 @@ WHO = {
     "lead": _is_lead,
     "handler": _is_handler,
     "verifier": lambda u, e: _is_owner(u, e) or _is_lead(u, e),
+    "dispatcher": lambda u, e: e.dispatcher_id == u.id or _is_owner(u, e),
     "reporter": lambda u, e: e.reporter_id == u.id,
 }
 # action -> (states it may be taken in, the state it leads to (None: unchanged), who may take it)
@@ -442,7 +450,7 @@ ACTIONS: dict[str, tuple[tuple[str, ...], str | None, str]] = {
     "take": (("dispatched",), "in_progress", "handler"),
     "return": (("dispatched",), "accepted", "handler"),
     "extend": (("in_progress",), None, "handler"),
-    "approve_extension": (("in_progress",), None, "owner"),
+    "approve_extension": (("in_progress",), None, "dispatcher"),
     "resolve": (("in_progress",), "resolved", "handler"),
     "verify_ok": (("resolved",), "closed", "verifier"),
     "verify_fail": (("resolved",), "dispatched", "verifier"),
@@ -479,12 +487,22 @@ def _actor_role(user: User, event: GridEvent, who: str) -> str:
     return who
 
 
+def _level_above(node: OrgNode, kind: str) -> OrgNode:
+    """``node`` itself, or its nearest ancestor of ``kind`` (a category's
+    handling level); the node when there is no such ancestor."""
+    if node.kind == kind:
+        return node
+    ancestors = db.session.scalars(select(OrgNode).where(OrgNode.id.in_(node.ancestor_ids[:-1]))).all()
+    return next((a for a in sorted(ancestors, key=lambda a: -a.depth) if a.kind == kind), node)
+
+
 def _next_level(event: GridEvent) -> OrgNode | None:
     """The street above the owning community, then the district above that."""
-    ancestors = db.session.scalars(select(OrgNode).where(
-        OrgNode.id.in_(event.owner.ancestor_ids[:-1]))).all()
     wanted = {"community": "street", "street": "district"}.get(event.owner.kind)
-    return next((node for node in ancestors if node.kind == wanted), None)
+    if wanted is None:
+        return None
+    higher = _level_above(event.owner, wanted)
+    return higher if higher.id != event.owner.id else None
 
 
 def transition(user: User, event_id: int, action: str, args: dict) -> GridEvent:
@@ -610,10 +628,11 @@ def _transition(user: User, event_id: int, action: str, args: dict) -> GridEvent
 
 
 def follow(user: User, event_id: int, note: str) -> GridEvent:
-    """Add your voice to an event instead of filing a duplicate (any user who
-    can find it: followers are counted, and may then see it)."""
+    """Add your voice to an event instead of filing a duplicate. Open to those
+    who can see it and to people of its community (who reported there or
+    reported their residence there); followers may then see it."""
     event = db.session.get(GridEvent, event_id)
-    if event is None or not event.is_open:
+    if event is None or not event.is_open or not (_can_see(user, event) or _belongs_to(user, event)):
         raise NotFound()
     db.session.add(EventFollower(event_id=event.id, user_id=user.id, note=note))
     try:
@@ -625,6 +644,17 @@ def follow(user: User, event_id: int, note: str) -> GridEvent:
     db.session.commit()
     db.session.refresh(event)
     return event
+
+
+def _belongs_to(user: User, event: GridEvent) -> bool:
+    from app.orgs.models import MemberCommunityReport
+
+    reported_here = select(GridEvent.id).where(GridEvent.reporter_id == user.id,
+                                               GridEvent.community_id == event.community_id).exists()
+    lives_here = select(MemberCommunityReport.id).where(
+        MemberCommunityReport.user_id == user.id, MemberCommunityReport.community_id == event.community_id,
+        MemberCommunityReport.state == "confirmed").exists()
+    return bool(db.session.scalar(select(or_(reported_here, lives_here))))
 
 
 def comment(user: User, event_id: int, body: str) -> EventComment:

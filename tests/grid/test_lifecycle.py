@@ -394,12 +394,14 @@ def test_leader_of_another_grid_cannot_confirm(admin, leader, grid, make_grid, m
     # they cannot see it at all...
     assert_error(act(other_leader, eid, "confirm"), 404, "not_found")
     assert_error(act(leader_b, eid, "confirm"), 404, "not_found")
-    # ... and once they see it (by following it) they still may not confirm it
+    # ... and once they see it (by following it: they reported in this community) they still may not
+    own = reported(resident, location=INSIDE_A2)
+    assert_error(other_leader.post(f"{EVENTS}/{eid}/follow", json={}), 404, "not_found")
+    reported(other_leader, location=INSIDE_A2, category="sanitation")
     assert other_leader.post(f"{EVENTS}/{eid}/follow", json={}).status_code == 200
     refused(act(other_leader, eid, "confirm"), 403, "forbidden", [])
     assert acted(leader, eid, "confirm")["state"] == "reported"
     # their own grid's reports are theirs to confirm
-    own = reported(resident, location=INSIDE_A2)
     assert own["grid_id"] == other_grid.id
     assert acted(other_leader, own["id"], "confirm")["state"] == "reported"
 
@@ -509,3 +511,51 @@ def test_wrong_state_lists_what_is_allowed(admin, leader, grid):
     assert error["details"]["allowed_actions"] == ["accept", "reject", "duplicate", "escalate"]
     assert error["details"]["state"] == "reported" and error["details"]["action"] == "resolve"
     refused(act(leader, eid, "take"), 409, "action_not_allowed", [])
+
+
+# ---- who owns a report, who reports straight through, who approves extensions ------------------
+
+def test_a_category_handled_by_the_street_is_owned_by_the_street_from_the_start(
+        admin, leader, grid, street_admin, tree):
+    event = reported(leader, category="illegal_construction", title="违章搭建")
+    assert event["owner"]["id"] == tree.street
+    assert event["community"]["id"] == tree.a
+    # the community cannot accept it; the street can
+    refused_code = act(admin, event["id"], "accept")
+    assert refused_code.status_code == 403
+    assert acted(street_admin, event["id"], "accept")["state"] == "accepted"
+
+
+def test_a_community_admin_reports_straight_to_reported(admin, grid):
+    event = reported(admin)
+    assert event["state"] == "reported" and event["reporter_role"] == "org_admin"
+
+
+def test_the_dispatcher_approves_an_extension(admin, leader, grid, login, tree):
+    from app.orgs.services import grant_role
+
+    dispatcher = login("o-dispatcher")
+    grant_role(None, tree.a, dispatcher.user_id, "org_admin")
+    handler = login("o-handler")
+    eid = reported(leader)["id"]
+    acted(dispatcher, eid, "accept")
+    acted(dispatcher, eid, "dispatch", to_user_id=handler.user_id)
+    acted(handler, eid, "take")
+    before = acted(handler, eid, "extend", hours=24)
+    assert before["pending_extension_hours"] == 24
+    # the reporter (a leader) may not approve; the dispatcher may
+    assert act(leader, eid, "approve_extension").status_code == 403
+    after = acted(dispatcher, eid, "approve_extension")
+    assert at(after["deadline_at"]) - at(before["deadline_at"]) == dt.timedelta(hours=24)
+    assert after["pending_extension_hours"] is None
+
+
+def test_possible_duplicates_never_show_another_communitys_events(leader_b, grid_b, tree):
+    from app.common.db import utcnow
+    from app.common.geo import Point
+    from app.grid.services import possible_duplicates
+
+    theirs = reported(leader_b, location=INSIDE_B)
+    here = Point(INSIDE_B["lat"] + 0.0002, INSIDE_B["lng"])  # about 22 m away
+    assert [e.id for e in possible_duplicates("facilities", here, utcnow(), tree.b)] == [theirs["id"]]
+    assert possible_duplicates("facilities", here, utcnow(), tree.a) == []
