@@ -150,9 +150,10 @@ def main(out: Path) -> None:
     with app.app_context():
         started = time.perf_counter()
         district, communities, branches = _tree("基准区", 5, 10)
-        control, control_communities, _ = _tree("对照区", 1, 5)
+        # the same shape (30 centers), a history 100 times smaller
+        control, control_communities, _ = _tree("对照区", 3, 10)
         centers = _centers(communities, CENTERS)
-        control_centers = _centers(control_communities, 5)
+        control_centers = _centers(control_communities, CENTERS)
         user_ids = _members(branches, communities)
         admin = User(openid="bench-admin")
         db.session.add(admin)

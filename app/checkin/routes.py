@@ -244,5 +244,7 @@ def occupancy(center_id):
 @blp.response(200, CheckinStatsSchema)
 @blp.errors(NotFound, Forbidden, ValidationFailed)
 def checkin_stats(args):
-    """Check-ins per center and per day for the subtree of ``org_id``."""
-    return services.checkin_stats(current_user(), args["org_id"], args["from_"], args["to"])
+    """Check-ins per center and per day for the subtree of ``org_id``
+    (``center_days=true`` adds each center's days)."""
+    return services.checkin_stats(current_user(), args["org_id"], args["from_"], args["to"],
+                                  args["center_days"])

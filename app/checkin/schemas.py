@@ -207,6 +207,8 @@ class StatsArgsSchema(Schema):
     org_id = ma.fields.Integer(required=True)
     from_ = ma.fields.Date(data_key="from", required=True)
     to = ma.fields.Date(required=True)
+    center_days = ma.fields.Boolean(load_default=False, metadata={
+        "description": "Also give each center's days (centers × days rows)"})
 
 
 class DayCountSchema(Schema):
@@ -218,7 +220,8 @@ class CenterCountSchema(Schema):
     center_id = ma.fields.Integer()
     name = ma.fields.String()
     checkins = ma.fields.Integer()
-    days = ma.fields.List(ma.fields.Nested(DayCountSchema), metadata={"description": "This center's days"})
+    days = ma.fields.List(ma.fields.Nested(DayCountSchema), metadata={
+        "description": "This center's days (with center_days=true)"})
 
 
 class CheckinStatsSchema(Schema):

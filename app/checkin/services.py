@@ -543,9 +543,11 @@ def center_attempts(actor: User, center_id: int, *, day: dt.date | None, purpose
 SUCCESS_RESULTS = ("ok", "already_checked_in", "checked_out", "already_checked_out")
 
 
-def checkin_stats(actor: User, org_id: int, day_from: dt.date, day_to: dt.date) -> dict:
-    """Check-ins per center and per day for a subtree, from the daily counts
-    (cost: centers × days in range, whatever the size of the history)."""
+def checkin_stats(actor: User, org_id: int, day_from: dt.date, day_to: dt.date,
+                  center_days: bool = False) -> dict:
+    """Check-ins per center and per day for a subtree (and, with
+    ``center_days``, each center's days), from the daily counts: the cost is
+    centers × days in range, whatever the size of the history."""
     org = visible_node(actor, org_id, "stats.read")
     if day_to < day_from:
         raise field_error("to", "Must not be before 'from'.")
@@ -564,10 +566,10 @@ def checkin_stats(actor: User, org_id: int, day_from: dt.date, day_to: dt.date) 
     centers: dict[int, dict] = {}
     days: dict[dt.date, int] = {}
     for center_id, name, day, count in rows:
-        entry = centers.setdefault(center_id, {"center_id": center_id, "name": name, "checkins": 0,
-                                               "days": []})
+        entry = centers.setdefault(center_id, {"center_id": center_id, "name": name, "checkins": 0})
         entry["checkins"] += int(count)
-        entry["days"].append({"day": day, "checkins": int(count)})
+        if center_days:
+            entry.setdefault("days", []).append({"day": day, "checkins": int(count)})
         days[day] = days.get(day, 0) + int(count)
     return {
         "org_id": org.id, "from": day_from, "to": day_to,

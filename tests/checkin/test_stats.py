@@ -77,7 +77,8 @@ def two_days(admin, street_admin, tree, make_center, new_member, scan, clock):
 
 def test_counts_per_center_and_day_for_the_whole_subtree(street_admin, tree, two_days):
     a1, a2, b = two_days
-    response = street_admin.get(STATS, query_string={"org_id": tree.street, "from": DAY1, "to": DAY2})
+    response = street_admin.get(STATS, query_string={"org_id": tree.street, "from": DAY1, "to": DAY2,
+                                                     "center_days": "true"})
     assert response.status_code == 200, response.json
     stats = response.json
     assert stats["org_id"] == tree.street and (stats["from"], stats["to"]) == (DAY1, DAY2)
@@ -97,6 +98,7 @@ def test_an_admin_of_a_sees_only_a(admin, login_as, tree, two_days):
     stats = admin.get(STATS, query_string={"org_id": tree.a, "from": DAY1, "to": DAY2}).json
     assert stats["total"] == 4
     assert [(c["center_id"], c["checkins"]) for c in stats["centers"]] == [(a1, 3), (a2, 1)]
+    assert all("days" not in c for c in stats["centers"])  # per-center days only when asked
     assert stats["days"] == [{"day": DAY1, "checkins": 3}, {"day": DAY2, "checkins": 1}]
     # A sub-node of A narrows it further.
     stats = admin.get(STATS, query_string={"org_id": tree.a1, "from": DAY1, "to": DAY2}).json
