@@ -159,18 +159,32 @@ def accept_task(user: User, task_id: int, waitlist: bool = False) -> tuple[Parti
         identity = identity_of(user.id)
         if identity is None or not identity.is_active:
             raise MembersOnly()
+    # One volunteer's acceptances run one at a time (a no-op UPDATE of their row: PostgreSQL's
+    # row lock, SQLite's write lock), so the overlap check sees the ones just committed.
+    db.session.execute(update(Volunteer).where(Volunteer.id == volunteer)
+                       .values(user_id=Volunteer.user_id).execution_options(synchronize_session=False))
     if db.session.scalar(select(overlapping(user.id, task).exists())):
+        db.session.rollback()
         raise ScheduleConflict()
     if _take_place(task.id):
         state = "accepted"
     elif waitlist:
         state = "waitlisted"
     else:
+        db.session.rollback()
         raise TaskFull({"waitlist_available": True})
-    participation = existing or Participation(task_id=task.id, user_id=user.id)
-    participation.state = state
-    participation.starts_at, participation.ends_at = task.starts_at, task.ends_at
-    participation.accepted_at = utcnow()
+    values = {"state": state, "starts_at": task.starts_at, "ends_at": task.ends_at,
+              "accepted_at": utcnow()}
+    if existing is not None:
+        # Coming back after withdrawing: only if no concurrent request of theirs did it first.
+        if db.session.execute(update(Participation).where(
+                Participation.id == existing.id, Participation.state == existing.state)
+                .values(**values)).rowcount != 1:
+            db.session.rollback()  # gives the place back
+            return _participation(task.id, user.id), False
+        db.session.commit()
+        return existing, True
+    participation = Participation(task=task, user_id=user.id, **values)  # no reload to answer
     db.session.add(participation)
     try:
         db.session.commit()
@@ -192,8 +206,12 @@ def withdraw(user: User, task_id: int) -> Participation:
     if participation.state == "accepted" and utcnow() > task.starts_at - cutoff:
         raise WithdrawCutoffPassed({"cutoff_hours": round(cutoff.total_seconds() / 3600, 1)})
     held = participation.state == "accepted"
-    participation.state = "withdrawn"
-    db.session.flush()
+    # Conditional, so that concurrent withdrawals free one place, not one each.
+    if db.session.execute(update(Participation).where(
+            Participation.id == participation.id, Participation.state == participation.state)
+            .values(state="withdrawn")).rowcount != 1:
+        db.session.rollback()
+        raise NotFound()
     if held:
         _free_place(task.id)
         _promote_waitlist(task)
@@ -363,8 +381,14 @@ def confirm(user: User, participation_id: int, score: int, comment: str) -> Part
         raise InvalidState({"state": participation.state})
     if participation.needs_review:
         raise NeedsReview()
-    participation.state, participation.score, participation.comment = "confirmed", score, comment
-    participation.confirmed_by_id, participation.confirmed_at = user.id, utcnow()
+    # Conditional, so that a double tap (two concurrent confirms) credits once.
+    if db.session.execute(update(Participation).where(
+            Participation.id == participation.id, Participation.state == "checked_out",
+            Participation.needs_review.is_(False))
+            .values(state="confirmed", score=score, comment=comment, confirmed_by_id=user.id,
+                    confirmed_at=utcnow())).rowcount != 1:
+        db.session.rollback()
+        raise InvalidState({"state": "confirmed"})
     db.session.add(HoursEntry(user_id=participation.user_id, task_id=task.id,
                               participation_id=participation.id, community_id=task.community_id,
                               kind="credit", hours=credited_hours(participation),
@@ -385,18 +409,28 @@ def correct_hours(actor: User, participation_id: int, hours: Decimal, reason: st
     participation = _managed(actor, participation_id)
     if participation.state != "confirmed":
         raise InvalidState({"state": participation.state})
-    delta = _hours(hours) - Decimal(_ledger_total(participation.id))
-    entry = HoursEntry(user_id=participation.user_id, task_id=participation.task_id,
-                       participation_id=participation.id, community_id=participation.task.community_id,
-                       kind="correction", hours=delta, reason=reason, recorded_by_id=actor.id)
-    db.session.add(entry)
-    if request_id is not None:
+    request = None
+    if request_id is not None:  # checked before anything is written
         request = db.session.get(CorrectionRequest, request_id)
         if request is None or request.participation_id != participation.id:
             raise NotFound()
         if request.state != "pending":
             raise InvalidState({"state": request.state})
-        request.state, request.decided_at = "applied", utcnow()
+    # Lock the participation's row before reading its total, so that concurrent
+    # corrections apply one after another (a no-op UPDATE: PostgreSQL's row lock,
+    # SQLite's write lock) and each computes its difference from the latest total.
+    db.session.execute(update(Participation).where(Participation.id == participation.id)
+                       .values(state=Participation.state).execution_options(synchronize_session=False))
+    if request is not None and db.session.execute(update(CorrectionRequest).where(
+            CorrectionRequest.id == request.id, CorrectionRequest.state == "pending")
+            .values(state="applied", decided_at=utcnow())).rowcount != 1:
+        db.session.rollback()  # applied by a concurrent correction
+        raise InvalidState({"state": "applied"})
+    delta = _hours(hours) - _hours(_ledger_total(participation.id))
+    entry = HoursEntry(user_id=participation.user_id, task_id=participation.task_id,
+                       participation_id=participation.id, community_id=participation.task.community_id,
+                       kind="correction", hours=delta, reason=reason, recorded_by_id=actor.id)
+    db.session.add(entry)
     notify([participation.user_id], "hours_corrected", task_id=participation.task_id,
            hours=str(_hours(hours)), reason=reason)
     db.session.commit()

@@ -170,7 +170,7 @@ class SetTimesSchema(Schema):
 
 
 class ConfirmSchema(Schema):
-    score = ma.fields.Integer(required=True, validate=validate.Range(1, 5))
+    score = ma.fields.Integer(required=True, strict=True, validate=validate.Range(1, 5))
     comment = ma.fields.String(load_default="", validate=validate.Length(max=200))
 
 

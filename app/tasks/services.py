@@ -16,7 +16,7 @@ import base64
 import json
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists, select, update
 
 from app.auth.models import User
 from app.auth.permissions import authorize, can, scope_clause, subtree_clause
@@ -78,7 +78,7 @@ def register_volunteer(user: User, community_id: int, skills: list[str],
     if created:
         volunteer = Volunteer(user_id=user.id)
         db.session.add(volunteer)
-    volunteer.community_id = community.id
+    volunteer.community = community  # the relationship too: sessions keep objects after commit
     volunteer.skills = sorted(set(skills))
     volunteer.availability = availability
     volunteer.is_member = bool(identity and identity.is_active)
@@ -131,13 +131,23 @@ def visible_help_request(user: User, request_id: int) -> HelpRequest:
     return request
 
 
+def _decide(request: HelpRequest, state: str, **values) -> None:
+    """Move a submitted request on, only if it still is: of concurrent decisions
+    (dispatch, reject, the resident's cancel) exactly one wins."""
+    if db.session.execute(update(HelpRequest).where(
+            HelpRequest.id == request.id, HelpRequest.state == "submitted")
+            .values(state=state, decided_at=utcnow(), **values)).rowcount != 1:
+        db.session.rollback()
+        raise InvalidState({"state": db.session.get(HelpRequest, request.id).state})
+
+
 def cancel_help_request(user: User, request_id: int) -> HelpRequest:
     request = db.session.get(HelpRequest, request_id)
     if request is None or request.requester_id != user.id:
         raise NotFound()
     if request.state != "submitted":
         raise InvalidState({"state": request.state})
-    request.state, request.decided_at = "cancelled", utcnow()
+    _decide(request, "cancelled")
     db.session.commit()
     return request
 
@@ -149,7 +159,7 @@ def reject_help_request(actor: User, request_id: int, reason: str) -> HelpReques
     authorize(actor, "tasks.manage", request.community)
     if request.state != "submitted":
         raise InvalidState({"state": request.state})
-    request.state, request.reject_reason, request.decided_at = "rejected", reason, utcnow()
+    _decide(request, "rejected", reject_reason=reason)
     notify([request.requester_id], "help_request_rejected", request_id=request.id, reason=reason)
     db.session.commit()
     return request
@@ -215,7 +225,7 @@ def create_task(actor: User, fields: dict) -> Task:
                 lat=point.lat, lng=point.lng, code_key=signed_codes.new_key(),
                 created_by_id=actor.id, state="draft", places_taken=0, **values)
     if request is not None:
-        request.state, request.decided_at = "dispatched", utcnow()
+        _decide(request, "dispatched")
     db.session.add(task)
     db.session.commit()
     return task
@@ -276,6 +286,7 @@ def update_task(actor: User, task_id: int, fields: dict) -> Task:
     task = managed_task(actor, task_id)
     if task.state not in ("draft", "published"):
         raise InvalidState({"state": task.state})
+    more_places = fields.get("places") is not None and fields["places"] > task.places
     for key in TASK_FIELDS:
         if fields.get(key) is not None:
             setattr(task, key, fields[key])
@@ -291,7 +302,15 @@ def update_task(actor: User, task_id: int, fields: dict) -> Task:
     if fields.get("starts_at") or fields.get("ends_at"):
         for participation in db.session.scalars(select(Participation).where(Participation.task_id == task.id)):
             participation.starts_at, participation.ends_at = task.starts_at, task.ends_at
+    if more_places and task.state == "published":
+        # New places go to the waitlist first, in order, as freed ones do.
+        from app.tasks.participations import _promote_waitlist  # (that module imports this one)
+
+        db.session.flush()
+        _promote_waitlist(task)
     db.session.commit()
+    if more_places:
+        db.session.refresh(task)  # places_taken moved in SQL
     return task
 
 

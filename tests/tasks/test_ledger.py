@@ -1,0 +1,514 @@
+"""Confirmation and rating (评单), the append-only hours ledger, corrections,
+records, statistics that equal the ledger, and list query counts."""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.tasks.models import CorrectionRequest, HoursEntry, Participation, Task
+from tests.conftest import assert_error
+from tests.tasks.conftest import END, HERE, START, iso
+from tests.tasks.test_accept_race import fire_at_once
+
+URL = "/api/v1/tasks"
+P = "/api/v1/participations"
+
+
+def ledger_rows():
+    db.session.expire_all()
+    return db.session.execute(select(HoursEntry.id, HoursEntry.participation_id, HoursEntry.kind,
+                                     HoursEntry.hours, HoursEntry.reason).order_by(HoursEntry.id)).all()
+
+
+def serve(api, task_id, travel, check_in_at, check_out_at):
+    """Check in and out at these times (the clock only moves forward)."""
+    travel(check_in_at)
+    assert api.post(f"{URL}/{task_id}/check-in", json={"location": HERE}).status_code == 200
+    travel(check_out_at)
+    response = api.post(f"{URL}/{task_id}/check-out", json={"location": HERE})
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+@pytest.fixture
+def served(make_task, volunteer, travel):
+    """A task without a request (2 h, credits 1.5 h) and one volunteer who served 1 h 50 min."""
+    task = make_task(hours_credited=1.5)
+    v = volunteer()
+    v.post(f"{URL}/{task.id}/accept", json={})
+    participation = serve(v, task.id, travel, START, START + dt.timedelta(hours=1, minutes=50))
+    return SimpleNamespace(task=task, v=v, participation=participation, url=f"{P}/{participation['id']}")
+
+
+# ---- confirm ---------------------------------------------------------------------------------
+
+def test_the_organizer_confirms_a_task_without_a_request(served, admin):
+    assert ledger_rows() == []
+    response = admin.post(f"{served.url}/confirm", json={"score": 5, "comment": "认真负责"})
+    assert response.status_code == 200, response.json
+    assert (response.json["state"], response.json["score"], response.json["comment"]) == ("confirmed", 5, "认真负责")
+    assert response.json["confirmed_at"] is not None
+    rows = ledger_rows()
+    assert [(r.participation_id, r.kind, r.hours, r.reason) for r in rows] == [
+        (served.participation["id"], "credit", Decimal("1.50"), None)]  # 1 h 50 min, at most 1.5 credited
+    record = served.v.get("/api/v1/me/volunteer-record").json
+    assert record["total_hours"] == "1.50" and record["person_times"] == 1
+    assert record["ratings"] == {"count": 1, "average": 5.0}
+    assert [(e["kind"], e["hours"], e["task_id"]) for e in record["ledger"]] == [("credit", "1.50", served.task.id)]
+    assert record["ledger"][0]["recorded_by_id"] == admin.user_id
+
+
+def test_hours_are_the_actual_time_when_shorter(make_task, volunteer, admin, travel):
+    task = make_task()  # credits its duration: 2 h
+    v = volunteer()
+    v.post(f"{URL}/{task.id}/accept", json={})
+    p = serve(v, task.id, travel, START + dt.timedelta(minutes=10), START + dt.timedelta(minutes=50))
+    assert admin.post(f"{P}/{p['id']}/confirm", json={"score": 4}).status_code == 200
+    assert [r.hours for r in ledger_rows()] == [Decimal("0.67")]
+
+
+def test_only_the_organizer_confirms_a_task_without_a_request(served, admin_b, login, login_as, tree):
+    for api in (served.v, admin_b, login("o-resident"), login_as("center_admin", tree.a)):
+        assert_error(api.post(f"{served.url}/confirm", json={"score": 5}), 403, "not_your_task")
+    assert login_as("org_admin", tree.street).post(f"{served.url}/confirm", json={"score": 5}).status_code == 200
+
+
+def test_the_resident_who_asked_confirms_a_task_from_a_request(admin, login, volunteer, travel, tree):
+    resident, neighbour = login("o-resident"), login("o-neighbour")
+    request = resident.post("/api/v1/help-requests", json={
+        "community_id": tree.a, "category": "repairs", "description": "修水龙头", "location": HERE,
+        "window_start": iso(START), "window_end": iso(END), "contact_phone": "13900001111"}).json
+    task = admin.post(URL, json={"help_request_id": request["id"], "title": "修水龙头",
+                                 "starts_at": iso(START), "ends_at": iso(END), "places": 1}).json
+    admin.post(f"{URL}/{task['id']}/publish", json={})
+    v = volunteer()
+    v.post(f"{URL}/{task['id']}/accept", json={})
+    p = serve(v, task["id"], travel, START, START + dt.timedelta(hours=1))
+    url = f"{P}/{p['id']}/confirm"
+    for api in (admin, neighbour, v):
+        assert_error(api.post(url, json={"score": 5}), 403, "not_your_task")
+    response = resident.post(url, json={"score": 3, "comment": "来晚了一点"})
+    assert response.status_code == 200, response.json
+    assert [(r.kind, r.hours) for r in ledger_rows()] == [("credit", Decimal("1.00"))]
+
+
+@pytest.mark.parametrize("body", [{"score": 0}, {"score": 6}, {"score": -1}, {"score": "five"}, {},
+                                  {"score": 5, "comment": "长" * 201}, {"score": 4.5}])
+def test_a_rating_outside_one_to_five_is_422_and_credits_nothing(served, admin, body):
+    error = assert_error(admin.post(f"{served.url}/confirm", json=body), 422, "validation_failed")
+    assert set(error["details"]["fields"]) <= {"score", "comment"}
+    assert ledger_rows() == []
+    db.session.expire_all()
+    assert db.session.get(Participation, served.participation["id"]).state == "checked_out"
+
+
+def test_confirming_twice_or_too_early_is_a_conflict(make_task, volunteer, admin, travel):
+    task = make_task()
+    waiting, came, left = volunteer(), volunteer(), volunteer()
+    ids = {v: v.post(f"{URL}/{task.id}/accept", json={}).json["id"] for v in (waiting, came, left)}
+    travel(START)
+    came.post(f"{URL}/{task.id}/check-in", json={"location": HERE})
+    left.post(f"{URL}/{task.id}/check-in", json={"location": HERE})
+    travel(START + dt.timedelta(hours=1))
+    left.post(f"{URL}/{task.id}/check-out", json={"location": HERE})
+    for v, state in ((waiting, "accepted"), (came, "checked_in")):
+        error = assert_error(admin.post(f"{P}/{ids[v]}/confirm", json={"score": 5}), 409, "invalid_state")
+        assert error["details"]["state"] == state
+    assert admin.post(f"{P}/{ids[left]}/confirm", json={"score": 5}).status_code == 200
+    assert_error(admin.post(f"{P}/{ids[left]}/confirm", json={"score": 1}), 409, "invalid_state")
+    assert len(ledger_rows()) == 1
+    assert_error(admin.post(f"{P}/424242/confirm", json={"score": 5}), 404, "not_found")
+
+
+def test_a_retried_confirm_with_an_idempotency_key_is_replayed(served, admin):
+    headers = {"Idempotency-Key": "confirm-1"}
+    first = admin.post(f"{served.url}/confirm", json={"score": 5}, headers=headers)
+    again = admin.post(f"{served.url}/confirm", json={"score": 5}, headers=headers)
+    assert (first.status_code, again.status_code) == (200, 200) and again.json == first.json
+    assert len(ledger_rows()) == 1
+
+
+def test_a_flagged_check_out_credits_nothing_until_the_organizer_sets_times(make_task, volunteer, admin, travel, clock):
+    from app.jobs import close_forgotten_checkouts
+
+    task = make_task()
+    v = volunteer()
+    p = v.post(f"{URL}/{task.id}/accept", json={}).json
+    travel(START)
+    v.post(f"{URL}/{task.id}/check-in", json={"location": HERE})
+    clock.move_to(END + dt.timedelta(hours=13))
+    assert close_forgotten_checkouts() == 1
+    travel(END + dt.timedelta(hours=14))
+    assert_error(admin.post(f"{P}/{p['id']}/confirm", json={"score": 5}), 409, "needs_review")
+    assert ledger_rows() == []
+    admin.post(f"{P}/{p['id']}/set-times", json={"checked_out_at": iso(START + dt.timedelta(minutes=45))})
+    assert admin.post(f"{P}/{p['id']}/confirm", json={"score": 5}).status_code == 200
+    assert [r.hours for r in ledger_rows()] == [Decimal("0.75")]
+
+
+def test_concurrent_confirms_credit_once(live_url, served, admin):
+    responses = fire_at_once(f"{live_url}{served.url}/confirm", [({"score": 5}, admin.headers)] * 20)
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {200: 1, 409: 19}, statuses
+    assert {r.json()["error"]["code"] for r in responses if r.status_code == 409} == {"invalid_state"}
+    assert [(r.kind, r.hours) for r in ledger_rows()] == [("credit", Decimal("1.50"))]
+    assert served.v.get("/api/v1/me/volunteer-record").json["person_times"] == 1
+
+
+# ---- corrections -----------------------------------------------------------------------------
+
+def test_a_correction_is_a_new_entry_and_the_old_one_stays(served, admin):
+    admin.post(f"{served.url}/confirm", json={"score": 5})
+    [credit] = ledger_rows()
+    response = admin.post(f"{served.url}/corrections", json={"hours": 2.25, "reason": "漏记了搬运时间"})
+    assert response.status_code == 201, response.json
+    entry = response.json
+    assert (entry["kind"], entry["hours"], entry["reason"], entry["participation_id"]) == (
+        "correction", "0.75", "漏记了搬运时间", served.participation["id"])
+    assert entry["recorded_by_id"] == admin.user_id
+    rows = ledger_rows()
+    assert rows[0] == credit  # untouched
+    assert [(r.kind, r.hours) for r in rows] == [("credit", Decimal("1.50")), ("correction", Decimal("0.75"))]
+    record = served.v.get("/api/v1/me/volunteer-record").json
+    assert record["total_hours"] == "2.25"
+    assert record["person_times"] == 1  # a correction is not another person-time
+    assert [e["kind"] for e in record["ledger"]] == ["correction", "credit"]  # newest first
+    down = admin.post(f"{served.url}/corrections", json={"hours": 1, "reason": "按实际签到时间"})
+    assert down.json["hours"] == "-1.25"
+    assert served.v.get("/api/v1/me/volunteer-record").json["total_hours"] == "1.00"
+    assert ledger_rows()[:2] == rows
+    notices = served.v.get("/api/v1/me/notices").json["items"]
+    assert [(n["kind"], n["data"]["hours"]) for n in notices] == [("hours_corrected", "1.00"),
+                                                                  ("hours_corrected", "2.25")]
+
+
+def test_corrections_need_a_confirmed_participation_a_reason_and_the_organizer(served, admin, admin_b):
+    url = f"{served.url}/corrections"
+    assert_error(admin.post(url, json={"hours": 2, "reason": "x"}), 409, "invalid_state")  # not confirmed
+    admin.post(f"{served.url}/confirm", json={"score": 5})
+    assert_error(admin.post(url, json={"hours": 2}), 422, "validation_failed")
+    assert_error(admin.post(url, json={"hours": 2, "reason": ""}), 422, "validation_failed")
+    assert_error(admin.post(url, json={"hours": -1, "reason": "x"}), 422, "validation_failed")
+    assert_error(admin.post(url, json={"hours": 25, "reason": "x"}), 422, "validation_failed")
+    assert_error(admin_b.post(url, json={"hours": 2, "reason": "x"}), 404, "not_found")
+    assert_error(served.v.post(url, json={"hours": 2, "reason": "x"}), 404, "not_found")
+    assert_error(admin.post(f"{P}/424242/corrections", json={"hours": 2, "reason": "x"}), 404, "not_found")
+    assert [r.kind for r in ledger_rows()] == ["credit"]
+
+
+def test_concurrent_corrections_to_one_total_land_on_that_total(live_url, served, admin):
+    admin.post(f"{served.url}/confirm", json={"score": 5})
+    responses = fire_at_once(f"{live_url}{served.url}/corrections",
+                             [({"hours": 3, "reason": "补录"}, admin.headers)] * 10)
+    assert Counter(r.status_code for r in responses) == {201: 10}
+    assert sum(r.hours for r in ledger_rows()) == Decimal("3.00")
+    assert served.v.get("/api/v1/me/volunteer-record").json["total_hours"] == "3.00"
+
+
+def test_a_volunteer_asks_for_a_correction_and_the_organizer_applies_it(served, admin, admin_b, volunteer):
+    url = f"{served.url}/correction-requests"
+    assert_error(served.v.post(url, json={"hours": 2, "reason": "我待到了最后"}), 409, "invalid_state")
+    admin.post(f"{served.url}/confirm", json={"score": 4})
+    assert_error(volunteer().post(url, json={"hours": 2, "reason": "x"}), 404, "not_found")  # not yours
+    assert_error(served.v.post(url, json={"hours": 2}), 422, "validation_failed")
+    response = served.v.post(url, json={"hours": 2, "reason": "我待到了最后"})
+    assert response.status_code == 201, response.json
+    asked = response.json
+    assert (asked["state"], asked["requested_hours"], asked["user_id"]) == ("pending", "2.00", served.v.user_id)
+    assert response.headers["Location"].endswith(f"{URL}/{served.task.id}/correction-requests")
+    listed = admin.get(f"{URL}/{served.task.id}/correction-requests")
+    assert listed.status_code == 200 and [r["id"] for r in listed.json] == [asked["id"]]
+    assert_error(admin_b.get(f"{URL}/{served.task.id}/correction-requests"), 404, "not_found")
+    assert [r.kind for r in ledger_rows()] == ["credit"]  # asking changes nothing
+    applied = admin.post(f"{served.url}/corrections", json={"hours": 1.75, "reason": "核实后按 1.75 小时",
+                                                           "request_id": asked["id"]})
+    assert applied.status_code == 201, applied.json
+    assert applied.json["hours"] == "0.25"
+    assert admin.get(f"{URL}/{served.task.id}/correction-requests").json[0]["state"] == "applied"
+    assert served.v.get("/api/v1/me/volunteer-record").json["total_hours"] == "1.75"
+    # a request is applied once: a second use fails and writes nothing
+    assert_error(admin.post(f"{served.url}/corrections", json={"hours": 3, "reason": "again",
+                                                              "request_id": asked["id"]}), 409, "invalid_state")
+    assert len(ledger_rows()) == 2
+    assert_error(admin.post(f"/api/v1/correction-requests/{asked['id']}/reject"), 409, "invalid_state")
+
+
+def test_a_correction_request_can_be_declined(served, admin, admin_b):
+    admin.post(f"{served.url}/confirm", json={"score": 4})
+    asked = served.v.post(f"{served.url}/correction-requests", json={"hours": 5, "reason": "多算点"}).json
+    assert_error(admin_b.post(f"/api/v1/correction-requests/{asked['id']}/reject"), 404, "not_found")
+    assert_error(served.v.post(f"/api/v1/correction-requests/{asked['id']}/reject"), 404, "not_found")
+    response = admin.post(f"/api/v1/correction-requests/{asked['id']}/reject")
+    assert response.status_code == 200 and response.json["state"] == "rejected"
+    assert_error(admin.post(f"{served.url}/corrections", json={"hours": 5, "reason": "x", "request_id": asked["id"]}),
+                 409, "invalid_state")
+    assert [r.kind for r in ledger_rows()] == ["credit"]
+
+
+def test_a_correction_request_of_another_participation_is_not_found(served, make_task, volunteer, admin, travel):
+    admin.post(f"{served.url}/confirm", json={"score": 4})
+    asked = served.v.post(f"{served.url}/correction-requests", json={"hours": 2, "reason": "x"}).json
+    other_task = make_task(starts_at=iso(END + dt.timedelta(hours=1)), ends_at=iso(END + dt.timedelta(hours=2)))
+    other = volunteer()
+    other.post(f"{URL}/{other_task.id}/accept", json={})
+    p = serve(other, other_task.id, travel, END + dt.timedelta(hours=1), END + dt.timedelta(hours=2))
+    admin.post(f"{P}/{p['id']}/confirm", json={"score": 5})
+    assert_error(admin.post(f"{P}/{p['id']}/corrections", json={"hours": 0.5, "reason": "x",
+                                                               "request_id": asked["id"]}), 404, "not_found")
+    assert [r.kind for r in ledger_rows()] == ["credit", "credit"]
+    db.session.expire_all()
+    assert db.session.get(CorrectionRequest, asked["id"]).state == "pending"
+
+
+# ---- statistics equal the ledger -------------------------------------------------------------
+
+def _stats(api, org_id, start=None, end=None):
+    response = api.get("/api/v1/stats/volunteers", query_string={
+        "org_id": org_id, "from": iso(start or START - dt.timedelta(days=2)),
+        "to": iso(end or START + dt.timedelta(days=2))})
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def _expected_from_the_ledger(tree, until=None):
+    """Sums over ledger rows and confirmed participations, by community; street = A + B."""
+    db.session.expire_all()
+    hours, times, scores = defaultdict(Decimal), Counter(), defaultdict(list)
+    entries = select(HoursEntry.community_id, HoursEntry.hours, HoursEntry.created_at)
+    for community_id, h, created_at in db.session.execute(entries):
+        if until is None or created_at < until:
+            hours[community_id] += Decimal(h)
+    confirmed = select(Task.community_id, Participation.score).join(Task, Task.id == Participation.task_id) \
+        .where(Participation.state == "confirmed")
+    for community_id, score in db.session.execute(confirmed):
+        times[community_id] += 1
+        scores[community_id].append(score)
+    for key in (tree.street, tree.district):
+        hours[key] = hours[tree.a] + hours[tree.b]
+        times[key] = times[tree.a] + times[tree.b]
+        scores[key] = scores[tree.a] + scores[tree.b]
+    return hours, times, scores
+
+
+def test_statistics_equal_the_ledger_for_every_subtree(make_task, volunteer, member_volunteer, admin, admin_b,
+                                                       login, login_as, travel, tree):
+    street = login_as("org_admin", tree.street)
+    resident = login("o-resident")
+    v1, v2 = volunteer(), volunteer()
+    v3 = member_volunteer()
+    v4 = volunteer(community_id=tree.b)
+    v5 = member_volunteer(community_id=tree.b, branch_id=tree.b1)
+    volunteer(community_id=tree.b)  # registered, never served
+    later = {"starts_at": iso(START + dt.timedelta(hours=3)), "ends_at": iso(START + dt.timedelta(hours=4))}
+    a1 = make_task(places=3)
+    a2 = make_task(places=1, hours_credited=1)
+    b1 = make_task(api=admin_b, community_id=tree.b, places=2)
+    request = resident.post("/api/v1/help-requests", json={
+        "community_id": tree.b, "category": "errands", "description": "代买药", "location": HERE,
+        "window_start": later["starts_at"], "window_end": later["ends_at"], "contact_phone": "13900002222"}).json
+    b2 = admin_b.post(URL, json={"help_request_id": request["id"], "title": "代买药", "places": 2, **later}).json
+    admin_b.post(f"{URL}/{b2['id']}/publish", json={})
+    resident.post("/api/v1/help-requests", json={  # one more request, rejected
+        "community_id": tree.a, "category": "other", "description": "帮忙搬家", "location": HERE,
+        "window_start": later["starts_at"], "window_end": later["ends_at"], "contact_phone": "13900002222"})
+    make_task(publish=False)  # a draft
+    cancelled = make_task(places=1, **later)
+    admin.post(f"{URL}/{cancelled.id}/cancel", json={"reason": "下雨"})
+    for v, t in ((v1, a1.id), (v2, a1.id), (v3, a2.id), (v4, b1.id), (v5, b1.id), (v1, b2["id"]), (v4, b2["id"])):
+        assert v.post(f"{URL}/{t}/accept", json={}).status_code == 201
+
+    def check(vs, task_id, action):
+        for v in vs:
+            assert v.post(f"{URL}/{task_id}/{action}", json={"location": HERE}).status_code == 200
+
+    travel(START)
+    check((v1, v2), a1.id, "check-in")
+    check((v3,), a2.id, "check-in")
+    check((v4, v5), b1.id, "check-in")
+    travel(START + dt.timedelta(hours=1, minutes=20))
+    check((v2,), a1.id, "check-out")
+    check((v5,), b1.id, "check-out")
+    travel(END)
+    check((v1,), a1.id, "check-out")
+    check((v3,), a2.id, "check-out")
+    check((v4,), b1.id, "check-out")
+    travel(START + dt.timedelta(hours=3, minutes=5))
+    check((v1, v4), b2["id"], "check-in")
+    travel(START + dt.timedelta(hours=3, minutes=50))
+    check((v1, v4), b2["id"], "check-out")
+    travel(START + dt.timedelta(hours=5))
+    ids = {(p["user_id"], p["task_id"]): p["id"]
+           for api, t in ((admin, a1.id), (admin, a2.id), (admin_b, b1.id), (admin_b, b2["id"]))
+           for p in api.get(f"{URL}/{t}/participants").json["items"]}
+
+    def confirm(api, v, task_id, score):
+        response = api.post(f"{P}/{ids[(v.user_id, task_id)]}/confirm", json={"score": score})
+        assert response.status_code == 200, response.json
+
+    confirm(admin, v1, a1.id, 5)
+    confirm(admin, v2, a1.id, 4)
+    confirm(admin, v3, a2.id, 3)
+    confirm(admin_b, v4, b1.id, 5)
+    # v5 (b1) checked out but is never confirmed: counts nothing
+    confirm(resident, v1, b2["id"], 4)
+    confirm(resident, v4, b2["id"], 2)
+    admin.post(f"{URL}/{a1.id}/complete", json={})
+    admin_b.post(f"{URL}/{b2['id']}/complete", json={})
+    correction_day = START + dt.timedelta(days=3)
+    travel(correction_day)
+    admin.post(f"{P}/{ids[(v2.user_id, a1.id)]}/corrections", json={"hours": 2, "reason": "核实"})
+
+    hours, times, scores = _expected_from_the_ledger(tree)
+    assert hours[tree.a] == Decimal("2.00") + Decimal("2.00") + Decimal("1.00")  # v1 2h, v2 corrected 2h, v3 cap 1h
+    assert hours[tree.b] == Decimal("2.00") + Decimal("0.75") + Decimal("0.75")
+    window = {"start": START - dt.timedelta(days=2), "end": START + dt.timedelta(days=5)}
+    for api, org in ((admin, tree.a), (admin_b, tree.b), (street, tree.street), (street, tree.a),
+                     (street, tree.b), (login_as("district_admin", tree.district), tree.district)):
+        stats = _stats(api, org, **window)
+        assert Decimal(stats["hours"]) == hours[org], org
+        assert stats["person_times"] == times[org], org
+        expected_avg = round(sum(scores[org]) / len(scores[org]), 2) if scores[org] else None
+        assert stats["average_rating"] == expected_avg, org
+        assert stats["org_id"] == org
+
+    a, b, s = (_stats(street, org, **window) for org in (tree.a, tree.b, tree.street))
+    assert a["volunteers"] == {"members": 1, "others": 2, "total": 3}
+    assert b["volunteers"] == {"members": 1, "others": 2, "total": 3}
+    assert s["volunteers"] == {"members": 2, "others": 4, "total": 6}
+    assert a["person_times"] == 3 and b["person_times"] == 3 and s["person_times"] == 6
+    assert a["requests_by_state"] == {"submitted": 1} and b["requests_by_state"] == {"closed": 1}
+    assert s["requests_by_state"] == {"submitted": 1, "closed": 1}
+    assert a["tasks_by_state"] == {"completed": 1, "in_progress": 1, "draft": 1, "cancelled": 1}
+    assert b["tasks_by_state"] == {"in_progress": 1, "completed": 1}
+    assert s["average_rating"] == round((5 + 4 + 3 + 5 + 4 + 2) / 6, 2)
+
+    # a window that ends before the correction leaves it out, exactly as the ledger does
+    before = _stats(street, tree.street, START - dt.timedelta(days=2), correction_day)
+    early_hours, _, _ = _expected_from_the_ledger(tree, until=correction_day)
+    assert Decimal(before["hours"]) == early_hours[tree.street] == hours[tree.street] - Decimal("0.67")
+    # and a window before anything happened is empty
+    empty = _stats(street, tree.street, START - dt.timedelta(days=10), START - dt.timedelta(days=9))
+    assert (empty["hours"], empty["person_times"], empty["average_rating"]) == ("0.00", 0, None)
+    assert empty["volunteers"]["total"] == 0
+
+    # each volunteer's own record is their ledger rows
+    for v in (v1, v2, v3, v4, v5):
+        record = v.get("/api/v1/me/volunteer-record").json
+        mine = [r for r in ledger_rows() if r.participation_id in
+                {pid for (uid, _), pid in ids.items() if uid == v.user_id}]
+        assert Decimal(record["total_hours"]) == sum((r.hours for r in mine), Decimal("0"))
+        assert len(record["ledger"]) == len(mine)
+    assert v1.get("/api/v1/me/volunteer-record").json["person_times"] == 2
+    assert v1.get("/api/v1/me/volunteer-record").json["ratings"] == {"count": 2, "average": 4.5}
+    assert v5.get("/api/v1/me/volunteer-record").json == {
+        "total_hours": "0.00", "person_times": 0, "ratings": {"count": 0, "average": None},
+        "ledger": [], "next_cursor": None}
+
+
+def test_statistics_are_for_those_who_may_read_them(admin, admin_b, volunteer, login_as, tree):
+    assert_error(admin_b.get("/api/v1/stats/volunteers", query_string={
+        "org_id": tree.a, "from": iso(START), "to": iso(END)}), 404, "not_found")
+    assert_error(admin.get("/api/v1/stats/volunteers", query_string={
+        "org_id": tree.street, "from": iso(START), "to": iso(END)}), 404, "not_found")
+    assert_error(volunteer().get("/api/v1/stats/volunteers", query_string={
+        "org_id": tree.a, "from": iso(START), "to": iso(END)}), 404, "not_found")
+    assert login_as("center_admin", tree.a).get("/api/v1/stats/volunteers", query_string={
+        "org_id": tree.a, "from": iso(START), "to": iso(END)}).status_code == 200
+    assert_error(admin.get("/api/v1/stats/volunteers", query_string={"org_id": tree.a, "to": iso(END)}),
+                 422, "validation_failed")
+    assert_error(admin.get("/api/v1/stats/volunteers", query_string={
+        "org_id": tree.a, "from": "2026-11-01", "to": iso(END)}), 422, "validation_failed")
+
+
+def test_the_record_ledger_is_paged(make_task, volunteer, admin, travel):
+    v = volunteer()
+    tasks = [make_task(starts_at=iso(START + dt.timedelta(hours=2 * i)),
+                       ends_at=iso(START + dt.timedelta(hours=2 * i + 1))) for i in range(3)]
+    for t in tasks:
+        v.post(f"{URL}/{t.id}/accept", json={})
+    for i, t in enumerate(tasks):
+        p = serve(v, t.id, travel, START + dt.timedelta(hours=2 * i), START + dt.timedelta(hours=2 * i + 1))
+        admin.post(f"{P}/{p['id']}/confirm", json={"score": 5})
+    first = v.get("/api/v1/me/volunteer-record", query_string={"limit": 2}).json
+    assert first["total_hours"] == "3.00" and len(first["ledger"]) == 2 and first["next_cursor"]
+    rest = v.get("/api/v1/me/volunteer-record", query_string={"limit": 2, "cursor": first["next_cursor"]}).json
+    assert [e["task_id"] for e in first["ledger"] + rest["ledger"]] == [t.id for t in reversed(tasks)]
+    assert rest["next_cursor"] is None
+
+
+# ---- list endpoints cost the same for 3 rows as for 15 -----------------------------------------
+
+def _counted(count_queries, api, url, **query):
+    with count_queries() as q:
+        response = api.get(url, query_string={"limit": 100, **query})
+    assert response.status_code == 200, response.json
+    return len(response.json["items"]), q.count
+
+
+def test_listing_tasks_costs_the_same_for_3_and_15(make_task, volunteer, count_queries, tree):
+    v = volunteer()
+    for _ in range(3):
+        make_task()
+    few = _counted(count_queries, v, URL, community_id=tree.a)
+    few_near = _counted(count_queries, v, URL, near=f"{HERE['lat']},{HERE['lng']}")
+    for _ in range(12):
+        make_task()
+    many = _counted(count_queries, v, URL, community_id=tree.a)
+    many_near = _counted(count_queries, v, URL, near=f"{HERE['lat']},{HERE['lng']}")
+    assert (few[0], many[0], few_near[0], many_near[0]) == (3, 15, 3, 15)
+    assert few[1] == many[1] and few_near[1] == many_near[1]
+
+
+def test_listing_my_tasks_costs_the_same_for_3_and_15(make_task, volunteer, count_queries):
+    v = volunteer()
+
+    def accept(hours):
+        for h in hours:
+            t = make_task(starts_at=iso(START + dt.timedelta(hours=h)),
+                          ends_at=iso(START + dt.timedelta(hours=h, minutes=30)))
+            assert v.post(f"{URL}/{t.id}/accept", json={}).status_code == 201
+
+    accept(range(3))
+    few = _counted(count_queries, v, "/api/v1/me/tasks")
+    accept(range(3, 15))
+    many = _counted(count_queries, v, "/api/v1/me/tasks")
+    assert (few[0], many[0]) == (3, 15) and few[1] == many[1]
+
+
+def test_listing_participants_costs_the_same_for_3_and_15(make_task, volunteer, admin, count_queries):
+    task = make_task(places=20)
+
+    def join(n):
+        for _ in range(n):
+            assert volunteer().post(f"{URL}/{task.id}/accept", json={}).status_code == 201
+
+    join(3)
+    few = _counted(count_queries, admin, f"{URL}/{task.id}/participants")
+    join(12)
+    many = _counted(count_queries, admin, f"{URL}/{task.id}/participants")
+    assert (few[0], many[0]) == (3, 15) and few[1] == many[1]
+
+
+def test_listing_help_requests_costs_the_same_for_3_and_15(login, admin, count_queries, tree):
+    resident = login("o-resident")
+
+    def ask(n):
+        for _ in range(n):
+            assert resident.post("/api/v1/help-requests", json={
+                "community_id": tree.a, "category": "errands", "description": "代买菜", "location": HERE,
+                "window_start": iso(START), "window_end": iso(END), "contact_phone": "13900003333"}).status_code == 201
+
+    ask(3)
+    few, few_mine = (_counted(count_queries, admin, "/api/v1/help-requests"),
+                     _counted(count_queries, resident, "/api/v1/help-requests", mine="true"))
+    ask(12)
+    many, many_mine = (_counted(count_queries, admin, "/api/v1/help-requests"),
+                       _counted(count_queries, resident, "/api/v1/help-requests", mine="true"))
+    assert (few[0], many[0], few_mine[0], many_mine[0]) == (3, 15, 3, 15)
+    assert few[1] == many[1] and few_mine[1] == many_mine[1]
