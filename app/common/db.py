@@ -19,6 +19,10 @@ class UtcDateTime(TypeDecorator):
     impl = DateTime
     cache_ok = True
 
+    @property
+    def python_type(self) -> type:
+        return dt.datetime  # keyset cursors decode their datetime values by it
+
     def process_bind_param(self, value, dialect):
         if value is None:
             return None

@@ -23,7 +23,7 @@ import datetime as dt
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import or_, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
@@ -34,6 +34,7 @@ from app.common.geo import Point, distance_m, to_gcj02
 from app.common.pagination import keyset_page
 from app.errors import ApiError, Conflict, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
+from app.members.models import MemberIdentity
 from app.members.services import identity_of
 from app.notices.services import notify
 from app.orgs.models import OrgNode
@@ -155,6 +156,8 @@ def accept_task(user: User, task_id: int, waitlist: bool = False) -> tuple[Parti
         return existing, False
     if task.state != "published":
         raise TaskNotOpen({"state": task.state})
+    if utcnow() >= task.starts_at:
+        raise TaskNotOpen({"state": "started"})  # a place is taken before the work begins
     if task.members_only:
         identity = identity_of(user.id)
         if identity is None or not identity.is_active:
@@ -488,10 +491,16 @@ def volunteer_stats(actor: User, org_id: int, day_from: dt.datetime, day_to: dt.
     """The district's figures for a subtree and period, each an indexed query."""
     org = visible_node(actor, org_id, "stats.read")
     in_tree = subtree_clause(OrgNode.path, org.path)
+    if day_to <= day_from:
+        raise ValidationFailed({"fields": {"to": ["Must be after 'from'."]}})
+    # a member volunteer is one whose identity is active now (not when they registered)
+    active_member = MemberIdentity.status == "active"
     members, others = db.session.execute(
-        select(func.count(Volunteer.id).filter(Volunteer.is_member),
-               func.count(Volunteer.id).filter(~Volunteer.is_member))
-        .join(Volunteer.community).where(in_tree, Volunteer.created_at < day_to)).one()
+        select(func.count(Volunteer.id).filter(active_member),
+               func.count(Volunteer.id).filter(or_(MemberIdentity.id.is_(None), ~active_member)))
+        .join(Volunteer.community)
+        .outerjoin(MemberIdentity, MemberIdentity.user_id == Volunteer.user_id)
+        .where(in_tree, Volunteer.created_at < day_to)).one()
     hours = db.session.scalar(
         select(func.coalesce(func.sum(HoursEntry.hours), 0))
         .join(OrgNode, OrgNode.id == HoursEntry.community_id)

@@ -371,3 +371,11 @@ def test_more_places_go_to_the_waitlist_first(make_task, admin, volunteer, clock
                                    w2.user_id: "accepted", w3.user_id: "waitlisted"})
     assert [n["kind"] for n in w2.get("/api/v1/me/notices").json["items"]] == ["waitlist_promoted"]
     assert_error(accept(volunteer(), task.id), 409, "task_full")  # no jumping the queue
+
+
+def test_a_task_that_has_begun_cannot_be_accepted(make_task, volunteer, travel):
+    task = make_task()
+    v = volunteer()
+    travel(START + dt.timedelta(minutes=1))
+    assert_error(accept(v, task.id), 409, "task_not_open")
+    assert stored(task.id) == (0, {})

@@ -512,3 +512,18 @@ def test_listing_help_requests_costs_the_same_for_3_and_15(login, admin, count_q
                        _counted(count_queries, resident, "/api/v1/help-requests", mine="true"))
     assert (few[0], many[0], few_mine[0], many_mine[0]) == (3, 15, 3, 15)
     assert few[1] == many[1] and few_mine[1] == many_mine[1]
+
+
+def test_statistics_refuse_an_empty_period_and_count_members_as_they_are_now(admin, volunteer,
+                                                                            member_volunteer, tree):
+    assert_error(admin.get("/api/v1/stats/volunteers", query_string={
+        "org_id": tree.a, "from": iso(END), "to": iso(START)}), 422, "validation_failed")
+    volunteer(), volunteer()
+    m = member_volunteer()
+    assert _stats(admin, tree.a)["volunteers"] == {"members": 1, "others": 2, "total": 3}
+    # revoking the member's identity makes them count as another volunteer at once
+    from app.members.models import MemberIdentity
+
+    identity = db.session.scalar(select(MemberIdentity).where(MemberIdentity.user_id == m.user_id))
+    assert admin.post(f"/api/v1/members/{identity.id}/revoke", json={}).status_code == 200
+    assert _stats(admin, tree.a)["volunteers"] == {"members": 0, "others": 3, "total": 3}
