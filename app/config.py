@@ -57,6 +57,9 @@ class Config:
             "WECHAT_TIMEOUT": float(env.get("WECHAT_TIMEOUT", "5")),
             # QR codes are URLs on this base, so WeChat's camera opens the mini-program.
             "QR_BASE_URL": env.get("QR_BASE_URL", "https://dj.example.cn").rstrip("/"),
+            # Seconds a worker may judge scans by its copy of a center's settings
+            # (key rotation and deletion are still immediate); 0 turns it off.
+            "CENTER_CACHE_SECONDS": _int(env, "CENTER_CACHE_SECONDS", 30),
             "CHECKIN_CLOCK_SKEW": _int(env, "CHECKIN_CLOCK_SKEW", 120),
             "CHECKIN_OFFLINE_MAX_AGE": _int(env, "CHECKIN_OFFLINE_MAX_AGE", 24 * 3600),
             "BADGE_TTL": _int(env, "BADGE_TTL", 60),

@@ -107,6 +107,7 @@ def app(_app, wechat_server):
         _clean_database()
         get_redis().flushdb()
         limiter.reset()
+        _app.extensions.get("center_cache", {}).clear()  # ids restart with every test
     wechat_server.state.reset()
 
 

@@ -9,7 +9,8 @@ center's key (a new key version) invalidates every code and poster at once.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, fields
 
 from flask import current_app
 
@@ -94,8 +95,64 @@ def poster_code(center: ServiceCenter) -> str:
     return signed_codes.qr_text(token, _base_url())
 
 
-def center_for_code(text: str, at: dt.datetime) -> ServiceCenter:
-    """The center a scanned code belongs to, if the code is valid at ``at``.
+@dataclass(frozen=True)
+class CenterSnapshot:
+    """What a scan is judged by: a center's settings, copied out of the session
+    so that it can be kept between requests."""
+
+    id: int
+    org_id: int
+    lat: float
+    lng: float
+    radius_m: int
+    timezone: str
+    opening_hours: dict
+    closed_days: list
+    code_mode: str
+    rotation_seconds: int
+    grace_seconds: int
+    duplicate_window_seconds: int | None
+    code_key: str
+    key_version: int
+
+    @classmethod
+    def of(cls, center: ServiceCenter) -> CenterSnapshot:
+        return cls(**{f.name: getattr(center, f.name) for f in fields(cls)})
+
+
+def _cache() -> dict:
+    return current_app.extensions.setdefault("center_cache", {})
+
+
+def forget_center(center_id: int) -> None:
+    """Drop this process's copy after a change (other processes' copies expire)."""
+    _cache().pop(center_id, None)
+
+
+def center_snapshot(center_id: int, fresh: bool) -> CenterSnapshot | None:
+    """The center's settings: from this process's cache (at most
+    ``CENTER_CACHE_SECONDS`` old) unless ``fresh``, else from the database.
+    Whatever a cached copy says, the check-in's own INSERT re-checks the key
+    version, the mode and deletion, so rotating a key is still immediate."""
+    ttl = current_app.config["CENTER_CACHE_SECONDS"]
+    cache = _cache()
+    if not fresh and ttl > 0:
+        hit = cache.get(center_id)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+    center = db.session.get(ServiceCenter, center_id, populate_existing=True) if center_id < 2**31 else None
+    if center is None or center.deleted_at is not None:
+        cache.pop(center_id, None)
+        return None
+    snapshot = CenterSnapshot.of(center)
+    if ttl > 0:
+        cache[center_id] = (time.monotonic() + ttl, snapshot)
+    return snapshot
+
+
+def center_for_code(text: str, at: dt.datetime, fresh: bool = True) -> CenterSnapshot:
+    """The center a scanned code belongs to, if the code is valid at ``at``
+    (judged by a cached copy of the center unless ``fresh``).
 
     Raises :class:`InvalidCode` (with ``details.why``) or :class:`ExpiredCode`.
     """
@@ -105,9 +162,8 @@ def center_for_code(text: str, at: dt.datetime) -> ServiceCenter:
         raise invalid("not_our_code" if "URL" in str(error) else "malformed") from None
     if code.kind not in ("center_rotating", "center_static"):
         raise invalid("not_a_checkin_code")
-    # a forged token may carry an id no INTEGER column holds
-    center = db.session.get(ServiceCenter, code.subject_id) if code.subject_id < 2**31 else None
-    if center is None or center.deleted_at is not None:
+    center = center_snapshot(code.subject_id, fresh)  # a forged id beyond INTEGER is simply unknown
+    if center is None:
         raise invalid("unknown_center")
     if code.key_version != center.key_version:
         raise invalid("key_rotated")
@@ -127,6 +183,6 @@ def center_for_code(text: str, at: dt.datetime) -> ServiceCenter:
     return center
 
 
-def _at_center(error: CheckinRejected, center: ServiceCenter) -> CheckinRejected:
+def _at_center(error: CheckinRejected, center: CenterSnapshot) -> CheckinRejected:
     error.center = center
     return error

@@ -160,6 +160,7 @@ def update_center(actor: User, center_id: int, fields: dict) -> ServiceCenter:
     center = managed_center(actor, center_id)
     _apply(center, fields)
     db.session.commit()
+    codes.forget_center(center.id)
     return center
 
 
@@ -168,6 +169,7 @@ def delete_center(actor: User, center_id: int) -> None:
     center = managed_center(actor, center_id)
     center.deleted_at = utcnow()
     db.session.commit()
+    codes.forget_center(center.id)
 
 
 class StaticModeRequired(Conflict):
@@ -190,6 +192,7 @@ def rotate_key(actor: User, center_id: int) -> ServiceCenter:
     center.code_key = signed_codes.new_key()
     center.key_version = center.key_version % 65535 + 1
     db.session.commit()
+    codes.forget_center(center.id)
     return center
 
 
@@ -377,10 +380,17 @@ def _record(attempt: CheckinAttempt) -> None:
     db.session.execute(insert(CheckinAttempt), [{k: getattr(attempt, k) for k in _ATTEMPT_COLUMNS}])
 
 
-def _check_in(scan: Scan, attempt: CheckinAttempt, now: dt.datetime) -> tuple[str, Checkin]:
+def _on_postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _check_in(scan: Scan, attempt: CheckinAttempt, now: dt.datetime,
+              fresh: bool = False) -> tuple[str, Checkin]:
     at, offline = _scan_time(scan.scanned_at, now)
+    # A cached copy of the center is only trusted where the INSERT re-checks it.
+    fresh = fresh or not _on_postgresql()
     try:
-        center = codes.center_for_code(scan.code, at)
+        center = codes.center_for_code(scan.code, at, fresh=fresh)
     except CheckinRejected as rejection:
         # A genuine code of a center, expired or not yet valid: the center's record shows it.
         if getattr(rejection, "center", None) is not None:
@@ -418,13 +428,19 @@ def _check_in(scan: Scan, attempt: CheckinAttempt, now: dt.datetime) -> tuple[st
         "checked_in_at": at, "received_at": now, "offline": offline,
         "lat": point.lat, "lng": point.lng, "accuracy_m": accuracy,
         "distance_m": round(distance, 1), "exit_offline": False,
-    }, attempt)
+    }, attempt, center)
+    if checkin is None and not fresh:
+        # A duplicate, or the cached center is out of date: judge again on fresh data.
+        return _check_in(scan, attempt, now, fresh=True)
     if checkin is None:
-        return "already_checked_in", _natural(center.id, scan.user.id, window_key)
+        existing = _natural(center.id, scan.user.id, window_key)
+        if existing is None:  # the center changed under us (deleted, key rotated)
+            raise codes.invalid("unknown_center")
+        return "already_checked_in", existing
     return "ok", checkin
 
 
-def _enter(values: dict, attempt: CheckinAttempt) -> Checkin | None:
+def _enter(values: dict, attempt: CheckinAttempt, center: codes.CenterSnapshot) -> Checkin | None:
     """Write a new check-in, its daily count and its attempt; None (and
     nothing written) when the member already checked in in this window.
 
@@ -432,12 +448,19 @@ def _enter(values: dict, attempt: CheckinAttempt) -> Checkin | None:
     trip on the hottest path; elsewhere three statements in the same
     transaction.
     """
-    if db.session.get_bind().dialect.name != "postgresql":
+    if not _on_postgresql():
         checkin = _insert_ignoring_duplicate(values)
         if checkin is not None:
             _count_daily(values["center_id"], values["local_day"], values["purpose"])
         return checkin
-    entry = (postgresql.insert(Checkin).values(**values)
+    # Written only while the center still has this key version and mode and is
+    # not deleted: a cached copy of the center can never let a dead code in.
+    current = select(ServiceCenter.id).where(
+        ServiceCenter.id == center.id, ServiceCenter.key_version == center.key_version,
+        ServiceCenter.code_mode == center.code_mode, ServiceCenter.deleted_at.is_(None)).exists()
+    columns = Checkin.__table__.c
+    row = select(*(literal(value, columns[key].type) for key, value in values.items())).where(current)
+    entry = (postgresql.insert(Checkin).from_select(list(values), row)
              .on_conflict_do_nothing(index_elements=["center_id", "user_id", "window_key"])
              .returning(*Checkin.__table__.columns).cte("entry"))
     daily = (postgresql.insert(CheckinDailyCount)

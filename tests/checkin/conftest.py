@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from types import SimpleNamespace
 
 import pytest
@@ -64,3 +65,10 @@ def scan():
         return api.post("/api/v1/checkins", json=body)
 
     return do
+
+
+@pytest.fixture
+def new_member(member):
+    """A fresh active member on every call (distinct phones)."""
+    numbers = itertools.count(1)
+    return lambda: member(phone=f"1390000{next(numbers):04d}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import itertools
 
 import pytest
 from sqlalchemy import func, select
@@ -50,13 +49,6 @@ def count(model) -> int:
 
 def daily_total() -> int:
     return db.session.scalar(select(func.coalesce(func.sum(CheckinDailyCount.count), 0)))
-
-
-@pytest.fixture
-def new_member(member):
-    """A fresh active member on every call (distinct phones)."""
-    numbers = itertools.count(1)
-    return lambda: member(phone=f"1390000{next(numbers):04d}")
 
 
 def key_of(center_id: int) -> bytes:
