@@ -422,37 +422,38 @@ def _check_in(scan: Scan, attempt: CheckinAttempt, now: dt.datetime,
     window_key = _window_key(center, at, local)
     if scan.type == "exit":
         return _check_out(center, scan.user, window_key, at, offline)
-    checkin = _enter({
+    checkin, current = _enter({
         "center_id": center.id, "user_id": scan.user.id, "identity_id": identity.id,
         "purpose": scan.purpose, "window_key": window_key, "local_day": local.date(),
         "checked_in_at": at, "received_at": now, "offline": offline,
         "lat": point.lat, "lng": point.lng, "accuracy_m": accuracy,
         "distance_m": round(distance, 1), "exit_offline": False,
     }, attempt, center)
-    if checkin is None and not fresh:
-        # A duplicate, or the cached center is out of date: judge again on fresh data.
-        return _check_in(scan, attempt, now, fresh=True)
-    if checkin is None:
-        existing = _natural(center.id, scan.user.id, window_key)
-        if existing is None:  # the center changed under us (deleted, key rotated)
+    if not current:
+        if fresh:  # the center changed between reading it and writing (deleted, key rotated)
             raise codes.invalid("unknown_center")
-        return "already_checked_in", existing
+        return _check_in(scan, attempt, now, fresh=True)  # the cached copy is out of date
+    if checkin is None:
+        return "already_checked_in", _natural(center.id, scan.user.id, window_key)
     return "ok", checkin
 
 
-def _enter(values: dict, attempt: CheckinAttempt, center: codes.CenterSnapshot) -> Checkin | None:
-    """Write a new check-in, its daily count and its attempt; None (and
-    nothing written) when the member already checked in in this window.
+def _enter(values: dict, attempt: CheckinAttempt,
+           center: codes.CenterSnapshot) -> tuple[Checkin | None, bool]:
+    """Write a new check-in, its daily count and its attempt. Returns the
+    check-in (None, and nothing written, when the member already checked in
+    in this window) and whether the center is still as ``center`` says (key
+    version, mode, not deleted); when it is not, nothing is written either.
 
     On PostgreSQL this is one statement of data-modifying CTEs, one round
     trip on the hottest path; elsewhere three statements in the same
     transaction.
     """
-    if not _on_postgresql():
+    if not _on_postgresql():  # here the center was read fresh in this transaction
         checkin = _insert_ignoring_duplicate(values)
         if checkin is not None:
             _count_daily(values["center_id"], values["local_day"], values["purpose"])
-        return checkin
+        return checkin, True
     # Written only while the center still has this key version and mode and is
     # not deleted: a cached copy of the center can never let a dead code in.
     current = select(ServiceCenter.id).where(
@@ -477,11 +478,16 @@ def _enter(values: dict, attempt: CheckinAttempt, center: codes.CenterSnapshot) 
                              select(*(literal(getattr(attempt, k), table.c[k].type) for k in fields),
                                     entry.c.id))
                 .cte("recorded"))
-    row = db.session.execute(select(entry).add_cte(daily).add_cte(recorded)).first()
-    if row is None:
-        return None
+    guard = select(current.label("current")).cte("guard")
+    row = db.session.execute(
+        select(guard.c.current, entry).select_from(guard.outerjoin(entry, literal(True)))
+        .add_cte(daily).add_cte(recorded)).one()
+    values = dict(row._mapping)
+    still_current = values.pop("current")
+    if values["id"] is None:
+        return None, still_current
     attempt.recorded = True
-    return Checkin(**row._mapping)
+    return Checkin(**values), True
 
 
 def _natural(center_id: int, user_id: int, window_key: str) -> Checkin | None:
