@@ -7,11 +7,13 @@ real on a free port, and the app talks to it over HTTP.
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import threading
 from types import SimpleNamespace
 
 import pytest
+import time_machine
 from sqlalchemy import event, select, text
 from werkzeug.serving import make_server
 
@@ -182,14 +184,67 @@ def wx(client, wechat_server):
 
 @pytest.fixture
 def login(client, wx):
-    """Log in through HTTP and the mock WeChat; returns an authenticated ApiClient."""
+    """Log in through HTTP and the mock WeChat; returns an authenticated
+    ApiClient. Every client made is remembered (``login.made``) so that
+    ``travel`` can renew their tokens."""
+    made: list[ApiClient] = []
 
     def do_login(openid: str) -> ApiClient:
         response = client.post("/api/v1/auth/wechat/login", json={"code": wx.code(openid)})
         assert response.status_code == 200, response.json
-        return ApiClient(client, response.json, response.json["user"]["id"])
+        api = ApiClient(client, response.json, response.json["user"]["id"])
+        made.append(api)
+        return api
 
+    do_login.made = made
     return do_login
+
+
+@pytest.fixture
+def clock():
+    """A frozen clock; feature packages override it (autouse) with their own T0,
+    started before any login since tokens issued in the future are refused."""
+    with time_machine.travel(dt.datetime.now(dt.timezone.utc), tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def travel(clock, login):
+    """``travel(when)`` or ``travel(hours=...)``: move the frozen clock forward
+    and renew every client's tokens (access tokens live 15 minutes)."""
+
+    def go(when: dt.datetime | None = None, **delta) -> dt.datetime:
+        now = dt.datetime.now(dt.timezone.utc)
+        target = when or now + dt.timedelta(**delta)
+        assert target >= now, "tokens issued later would be refused: travel forward only"
+        clock.move_to(target)
+        for api in login.made:
+            api.refresh()
+        return target
+
+    return go
+
+
+@pytest.fixture
+def admin(login_as, tree):
+    """An org admin of community A."""
+    return login_as("org_admin", tree.a)
+
+
+@pytest.fixture
+def admin_b(login_as, tree):
+    """An org admin of community B."""
+    return login_as("org_admin", tree.b)
+
+
+@pytest.fixture
+def street_admin(login_as, tree):
+    return login_as("org_admin", tree.street)
+
+
+@pytest.fixture
+def district_admin(login_as, tree):
+    return login_as("district_admin", tree.district)
 
 
 @pytest.fixture

@@ -40,11 +40,6 @@ def resident(login):
     return login("o-resident")
 
 
-@pytest.fixture
-def admin(login_as, tree):
-    return login_as("org_admin", tree.a)
-
-
 def badge(api) -> dict:
     response = api.get(BADGE)
     assert response.status_code == 200, response.json

@@ -40,16 +40,6 @@ def clock():
 
 
 @pytest.fixture
-def admin(login_as, tree):
-    return login_as("org_admin", tree.a)
-
-
-@pytest.fixture
-def admin_b(login_as, tree):
-    return login_as("org_admin", tree.b)
-
-
-@pytest.fixture
 def post(admin, tree):
     return make_post(admin, tree.a)
 

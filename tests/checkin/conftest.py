@@ -27,11 +27,6 @@ def clock():
 
 
 @pytest.fixture
-def admin(login_as, tree):
-    return login_as("org_admin", tree.a)
-
-
-@pytest.fixture
 def make_center(admin, tree):
     def make(**fields):
         body = {"org_id": tree.a, "name": "丰泽社区党群服务中心", "address": "江城区丰泽路 1 号",

@@ -47,57 +47,6 @@ def clock():
 
 
 @pytest.fixture
-def login(login):
-    """The root ``login``, remembering every client so that ``travel`` can renew tokens."""
-    made = []
-
-    def do(openid: str):
-        api = login(openid)
-        made.append(api)
-        return api
-
-    do.made = made
-    return do
-
-
-@pytest.fixture
-def travel(clock, login):
-    """``travel(hours=...)`` or ``travel(when)``: move the clock and renew every
-    client's tokens (access tokens live 15 minutes)."""
-
-    def go(when: dt.datetime | None = None, **delta) -> dt.datetime:
-        now = dt.datetime.now(dt.UTC)
-        target = when or now + dt.timedelta(**delta)
-        assert target >= now, "tokens issued later would be refused: travel forward only"
-        clock.move_to(target)
-        for api in login.made:
-            api.refresh()
-        return target
-
-    return go
-
-
-@pytest.fixture
-def admin(login_as, tree):
-    return login_as("org_admin", tree.a)
-
-
-@pytest.fixture
-def admin_b(login_as, tree):
-    return login_as("org_admin", tree.b)
-
-
-@pytest.fixture
-def street_admin(login_as, tree):
-    return login_as("org_admin", tree.street)
-
-
-@pytest.fixture
-def district_admin(login_as, tree):
-    return login_as("district_admin", tree.district)
-
-
-@pytest.fixture
 def make_grid():
     def make(api, community_id: int, name: str = "第二网格", boundary: dict | None = None,
              households: int = 100) -> SimpleNamespace:

@@ -26,11 +26,6 @@ def members_url(org_id):
     return f"/api/v1/orgs/{org_id}/members"
 
 
-@pytest.fixture
-def admin(login_as, tree):
-    return login_as("org_admin", tree.a)
-
-
 def act(api, tree):
     """The member-only action these tests use: reporting to community A."""
     return api.post(REPORT, json={"community_id": tree.a})

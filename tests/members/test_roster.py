@@ -70,11 +70,6 @@ GOOD = [
 
 
 @pytest.fixture
-def admin(login_as, tree):
-    return login_as("org_admin", tree.a)
-
-
-@pytest.fixture
 def bodies(app):
     """Every response body the app sends during the test."""
     seen: list[str] = []

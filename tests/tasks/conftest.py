@@ -39,42 +39,6 @@ def clock():
 
 
 @pytest.fixture
-def login(login):
-    """The root ``login``, remembering every client so ``travel`` can renew tokens."""
-    made = []
-
-    def do(openid: str):
-        api = login(openid)
-        made.append(api)
-        return api
-
-    do.made = made
-    return do
-
-
-@pytest.fixture
-def travel(clock, login):
-    """``travel(when)``: move the clock and renew every client's tokens."""
-
-    def go(when: dt.datetime) -> None:
-        clock.move_to(when)
-        for api in login.made:
-            api.refresh()
-
-    return go
-
-
-@pytest.fixture
-def admin(login_as, tree):
-    return login_as("org_admin", tree.a)
-
-
-@pytest.fixture
-def admin_b(login_as, tree):
-    return login_as("org_admin", tree.b)
-
-
-@pytest.fixture
 def volunteer(login, tree):
     """``volunteer(openid, community_id=A, skills=...)``: a registered (non-member) volunteer."""
     counter = iter(range(1, 100_000))
