@@ -3,7 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.common.schemas import AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
+from app.common.schemas import ID_RANGE, AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
 from app.members import phones
 from app.orgs.schemas import OrgRefSchema
 
@@ -51,7 +51,7 @@ class VerificationSchema(Schema):
 
 class ShownSchema(Schema):
     id = ma.fields.Integer()
-    verifier_id = ma.fields.Integer()
+    verifier_id = ma.fields.Integer(validate=ID_RANGE)
     shown_at = AwareDateTime()
     lat = ma.fields.Float(allow_none=True)
     lng = ma.fields.Float(allow_none=True)
@@ -67,7 +67,7 @@ class PostInSchema(Schema):
 
 
 class PostCreateSchema(PostInSchema):
-    org_id = ma.fields.Integer(required=True)
+    org_id = ma.fields.Integer(required=True, validate=ID_RANGE)
     name = ma.fields.String(required=True, validate=validate.Length(1, 100))
 
 
@@ -84,15 +84,15 @@ class PostSchema(Schema):
 
 
 class PostListArgsSchema(PageArgsSchema):
-    org_id = ma.fields.Integer(required=True)
+    org_id = ma.fields.Integer(required=True, validate=ID_RANGE)
 
 
 class AssignSchema(Schema):
-    identity_id = ma.fields.Integer(required=True)
+    identity_id = ma.fields.Integer(required=True, validate=ID_RANGE)
 
 
 class MaskedMemberSchema(Schema):
-    identity_id = ma.fields.Integer(attribute="identity.id")
+    identity_id = ma.fields.Integer(attribute="identity.id", validate=ID_RANGE)
     display_name = ma.fields.Function(lambda obj: phones.mask_name(obj.identity.roster_entry.name))
     branch = ma.fields.String(attribute="identity.branch.name")
 
@@ -151,7 +151,7 @@ class RatingInSchema(Schema):
 
 class RatingSchema(Schema):
     id = ma.fields.Integer()
-    post_id = ma.fields.Integer()
+    post_id = ma.fields.Integer(validate=ID_RANGE)
     score = ma.fields.Integer()
     comment = ma.fields.String()
     day = ma.fields.Date()
@@ -165,7 +165,7 @@ class RatingPageSchema(Schema):
 
 
 class PlateApplySchema(Schema):
-    zone_id = ma.fields.Integer(required=True)
+    zone_id = ma.fields.Integer(required=True, validate=ID_RANGE)
     shop_name = ma.fields.String(required=True, validate=validate.Length(1, 100))
     address = ma.fields.String(required=True, validate=validate.Length(1, 200))
     location = ma.fields.Nested(CoordinateSchema, load_default=None, allow_none=True)
@@ -176,7 +176,7 @@ class DecisionSchema(Schema):
 
 
 class PlateListArgsSchema(PageArgsSchema):
-    zone_id = ma.fields.Integer(required=True)
+    zone_id = ma.fields.Integer(required=True, validate=ID_RANGE)
     state = ma.fields.String(validate=validate.OneOf(["pending", "approved", "rejected", "revoked"]))
 
 
@@ -187,18 +187,18 @@ class FeedbackInSchema(Schema):
 
 class FeedbackSchema(Schema):
     id = ma.fields.Integer()
-    plate_id = ma.fields.Integer()
+    plate_id = ma.fields.Integer(validate=ID_RANGE)
     score = ma.fields.Integer(allow_none=True)
     comment = ma.fields.String()
     created_at = AwareDateTime()
 
 
 class BadgeStatsArgsSchema(Schema):
-    org_id = ma.fields.Integer(required=True)
+    org_id = ma.fields.Integer(required=True, validate=ID_RANGE)
 
 
 class BadgeStatsSchema(Schema):
-    org_id = ma.fields.Integer()
+    org_id = ma.fields.Integer(validate=ID_RANGE)
     identities_shown = ma.fields.Integer()
     posts = ma.fields.Integer()
     on_duty_now = ma.fields.Integer()

@@ -7,7 +7,7 @@ import marshmallow as ma
 from marshmallow import ValidationError, validate, validates, validates_schema
 
 from app.checkin.models import CODE_MODES, PURPOSES, WEEKDAYS
-from app.common.schemas import AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
+from app.common.schemas import ID_RANGE, AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
 from app.orgs.schemas import OrgRefSchema
 
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
@@ -63,7 +63,7 @@ class CenterInSchema(Schema):
 
 
 class CenterCreateSchema(CenterInSchema):
-    org_id = ma.fields.Integer(required=True)
+    org_id = ma.fields.Integer(required=True, validate=ID_RANGE)
 
     @validates_schema
     def _required(self, data, **kwargs):
@@ -101,7 +101,7 @@ class CenterSchema(Schema):
 
 
 class CenterListArgsSchema(PageArgsSchema):
-    org_id = ma.fields.Integer()
+    org_id = ma.fields.Integer(validate=ID_RANGE)
     near = ma.fields.String(metadata={"description": "lat,lng in GCJ-02"})
     radius_m = ma.fields.Integer(load_default=5000, validate=validate.Range(10, 50_000))
 
@@ -157,7 +157,7 @@ class CheckinCreateSchema(Schema):
 
 class CheckinSchema(Schema):
     id = ma.fields.Integer()
-    center_id = ma.fields.Integer()
+    center_id = ma.fields.Integer(validate=ID_RANGE)
     purpose = ma.fields.String()
     checked_in_at = AwareDateTime()
     local_day = ma.fields.Date()
@@ -175,8 +175,8 @@ class CheckinResultSchema(Schema):
 
 class AttemptSchema(Schema):
     id = ma.fields.Integer()
-    user_id = ma.fields.Integer()
-    checkin_id = ma.fields.Integer(allow_none=True)
+    user_id = ma.fields.Integer(validate=ID_RANGE)
+    checkin_id = ma.fields.Integer(allow_none=True, validate=ID_RANGE)
     type = ma.fields.String()
     purpose = ma.fields.String(allow_none=True)
     result = ma.fields.String()
@@ -197,14 +197,14 @@ class AttemptListArgsSchema(PageArgsSchema):
 
 
 class OccupancySchema(Schema):
-    center_id = ma.fields.Integer()
+    center_id = ma.fields.Integer(validate=ID_RANGE)
     inside = ma.fields.Integer()
     day = ma.fields.Date()
     as_of = AwareDateTime()
 
 
 class StatsArgsSchema(Schema):
-    org_id = ma.fields.Integer(required=True)
+    org_id = ma.fields.Integer(required=True, validate=ID_RANGE)
     from_ = ma.fields.Date(data_key="from", required=True)
     to = ma.fields.Date(required=True)
     center_days = ma.fields.Boolean(load_default=False, metadata={
@@ -217,7 +217,7 @@ class DayCountSchema(Schema):
 
 
 class CenterCountSchema(Schema):
-    center_id = ma.fields.Integer()
+    center_id = ma.fields.Integer(validate=ID_RANGE)
     name = ma.fields.String()
     checkins = ma.fields.Integer()
     days = ma.fields.List(ma.fields.Nested(DayCountSchema), metadata={
@@ -225,7 +225,7 @@ class CenterCountSchema(Schema):
 
 
 class CheckinStatsSchema(Schema):
-    org_id = ma.fields.Integer()
+    org_id = ma.fields.Integer(validate=ID_RANGE)
     from_ = ma.fields.Date(data_key="from", attribute="from")
     to = ma.fields.Date()
     total = ma.fields.Integer()

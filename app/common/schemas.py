@@ -7,6 +7,8 @@ import marshmallow as ma
 from marshmallow import validate
 
 UTC = dt.timezone.utc
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: a larger one names nothing
+ID_RANGE = validate.Range(1, MAX_ID)
 
 
 class Schema(ma.Schema):

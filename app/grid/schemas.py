@@ -3,7 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.common.schemas import AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
+from app.common.schemas import ID_RANGE, AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
 from app.grid.models import FINAL_STATES, LEADER_ROLES, LEVELS, OPEN_STATES, URGENCIES
 from app.orgs.schemas import OrgRefSchema
 
@@ -19,7 +19,7 @@ class GridInSchema(Schema):
 
 
 class GridCreateSchema(GridInSchema):
-    community_id = ma.fields.Integer(required=True)
+    community_id = ma.fields.Integer(required=True, validate=ID_RANGE)
     name = ma.fields.String(required=True, validate=validate.Length(1, 100))
     households = ma.fields.Integer(load_default=0, validate=validate.Range(0, 1_000_000))
     boundary = ma.fields.Dict(load_default=None, allow_none=True)
@@ -36,12 +36,12 @@ class GridSchema(Schema):
 
 
 class GridListArgsSchema(PageArgsSchema):
-    community_id = ma.fields.Integer()
+    community_id = ma.fields.Integer(validate=ID_RANGE)
     at = ma.fields.String(metadata={"description": "lat,lng: the grid containing this point"})
 
 
 class LeaderInSchema(Schema):
-    user_id = ma.fields.Integer(required=True)
+    user_id = ma.fields.Integer(required=True, validate=ID_RANGE)
     role = ma.fields.String(required=True, validate=validate.OneOf(LEADER_ROLES))
     buildings = ma.fields.List(ma.fields.String(validate=validate.Length(1, 50)), load_default=list)
     lanes = ma.fields.List(ma.fields.String(validate=validate.Length(1, 50)), load_default=list)
@@ -49,8 +49,8 @@ class LeaderInSchema(Schema):
 
 class LeaderSchema(Schema):
     id = ma.fields.Integer()
-    grid_id = ma.fields.Integer()
-    user_id = ma.fields.Integer()
+    grid_id = ma.fields.Integer(validate=ID_RANGE)
+    user_id = ma.fields.Integer(validate=ID_RANGE)
     role = ma.fields.String()
     buildings = ma.fields.List(ma.fields.String())
     lanes = ma.fields.List(ma.fields.String())
@@ -86,7 +86,7 @@ class EventInSchema(Schema):
 
 class EventSchema(Schema):
     id = ma.fields.Integer()
-    grid_id = ma.fields.Integer()
+    grid_id = ma.fields.Integer(validate=ID_RANGE)
     community = ma.fields.Nested(OrgRefSchema)
     owner = ma.fields.Nested(OrgRefSchema, metadata={"description": "The level that owns it now"})
     category = ma.fields.String()
@@ -95,11 +95,11 @@ class EventSchema(Schema):
     location = ma.fields.Function(lambda e: {"lat": e.lat, "lng": e.lng, "coord_system": "gcj02"})
     urgency = ma.fields.String()
     state = ma.fields.String(metadata={"enum": list(OPEN_STATES + FINAL_STATES)})
-    reporter_id = ma.fields.Integer()
+    reporter_id = ma.fields.Integer(validate=ID_RANGE)
     reporter_role = ma.fields.String()
-    assignee_org_id = ma.fields.Integer(allow_none=True)
-    assignee_user_id = ma.fields.Integer(allow_none=True)
-    duplicate_of_id = ma.fields.Integer(allow_none=True)
+    assignee_org_id = ma.fields.Integer(allow_none=True, validate=ID_RANGE)
+    assignee_user_id = ma.fields.Integer(allow_none=True, validate=ID_RANGE)
+    duplicate_of_id = ma.fields.Integer(allow_none=True, validate=ID_RANGE)
     rework_count = ma.fields.Integer()
     escalations = ma.fields.Integer()
     followers = ma.fields.Integer()
@@ -131,7 +131,7 @@ class TransitionInSchema(Schema):
 
 class TransitionSchema(Schema):
     id = ma.fields.Integer()
-    actor_id = ma.fields.Integer()
+    actor_id = ma.fields.Integer(validate=ID_RANGE)
     actor_role = ma.fields.String()
     action = ma.fields.String()
     from_state = ma.fields.String(allow_none=True)
@@ -149,7 +149,7 @@ class CommentInSchema(Schema):
 
 class CommentSchema(Schema):
     id = ma.fields.Integer()
-    user_id = ma.fields.Integer()
+    user_id = ma.fields.Integer(validate=ID_RANGE)
     body = ma.fields.String()
     created_at = AwareDateTime()
 
@@ -159,7 +159,7 @@ class FollowSchema(Schema):
 
 
 class TimelineSchema(Schema):
-    event_id = ma.fields.Integer()
+    event_id = ma.fields.Integer(validate=ID_RANGE)
     transitions = ma.fields.List(ma.fields.Nested(TransitionSchema))
     comments = ma.fields.List(ma.fields.Nested(CommentSchema))
 
@@ -177,13 +177,13 @@ class EventListArgsSchema(PageArgsSchema):
 
 
 class GridStatsArgsSchema(Schema):
-    org_id = ma.fields.Integer(required=True)
+    org_id = ma.fields.Integer(required=True, validate=ID_RANGE)
     from_ = AwareDateTime(data_key="from", required=True)
     to = AwareDateTime(required=True)
 
 
 class GridStatsSchema(Schema):
-    org_id = ma.fields.Integer()
+    org_id = ma.fields.Integer(validate=ID_RANGE)
     from_ = AwareDateTime(data_key="from", attribute="from")
     to = AwareDateTime()
     grids = ma.fields.Integer()

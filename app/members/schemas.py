@@ -24,7 +24,7 @@ class IdentitySchema(Schema):
 
 
 class MemberAdminSchema(IdentitySchema):
-    user_id = ma.fields.Integer()
+    user_id = ma.fields.Integer(validate=ID_RANGE)
     status_reason = ma.fields.String(allow_none=True)
     status_changed_at = AwareDateTime(allow_none=True)
 
@@ -58,7 +58,7 @@ class BindingCreateSchema(Schema):
 
 class BindingRequestSchema(Schema):
     id = ma.fields.Integer()
-    user_id = ma.fields.Integer()
+    user_id = ma.fields.Integer(validate=ID_RANGE)
     name = ma.fields.String()
     phone = ma.fields.String(attribute="phone_masked")
     org = ma.fields.Nested(OrgRefSchema)

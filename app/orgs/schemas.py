@@ -4,11 +4,10 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.auth.permissions import ROLES
-from app.common.schemas import AwareDateTime, PageArgsSchema, Schema, page_schema
-from app.orgs.models import MAX_ID, ORG_KINDS
+from app.common.schemas import ID_RANGE, AwareDateTime, PageArgsSchema, Schema, page_schema
+from app.orgs.models import ORG_KINDS
 
 Name = ma.fields.String(required=True, validate=validate.Length(1, 100))
-ID_RANGE = validate.Range(1, MAX_ID)
 
 
 class OrgRefSchema(Schema):

@@ -3,7 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.common.schemas import AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
+from app.common.schemas import ID_RANGE, AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
 from app.orgs.schemas import OrgRefSchema
 from app.tasks.models import HELP_CATEGORIES, PARTICIPATION_STATES, REQUEST_STATES, TASK_STATES
 
@@ -11,14 +11,14 @@ Skill = ma.fields.String(validate=validate.Length(1, 30))
 
 
 class VolunteerInSchema(Schema):
-    community_id = ma.fields.Integer(required=True)
+    community_id = ma.fields.Integer(required=True, validate=ID_RANGE)
     skills = ma.fields.List(Skill, load_default=list, validate=validate.Length(max=20))
     availability = ma.fields.String(load_default="", validate=validate.Length(max=200))
 
 
 class VolunteerSchema(Schema):
     id = ma.fields.Integer()
-    user_id = ma.fields.Integer()
+    user_id = ma.fields.Integer(validate=ID_RANGE)
     community = ma.fields.Nested(OrgRefSchema)
     skills = ma.fields.List(ma.fields.String())
     availability = ma.fields.String()
@@ -27,7 +27,7 @@ class VolunteerSchema(Schema):
 
 
 class HelpRequestInSchema(Schema):
-    community_id = ma.fields.Integer(required=True)
+    community_id = ma.fields.Integer(required=True, validate=ID_RANGE)
     category = ma.fields.String(required=True, validate=validate.OneOf(HELP_CATEGORIES))
     description = ma.fields.String(required=True, validate=validate.Length(1, 1000))
     address = ma.fields.String(load_default="", validate=validate.Length(max=200))
@@ -39,7 +39,7 @@ class HelpRequestInSchema(Schema):
 
 class HelpRequestSchema(Schema):
     id = ma.fields.Integer()
-    requester_id = ma.fields.Integer()
+    requester_id = ma.fields.Integer(validate=ID_RANGE)
     community = ma.fields.Nested(OrgRefSchema)
     category = ma.fields.String()
     description = ma.fields.String()
@@ -57,7 +57,7 @@ class HelpRequestSchema(Schema):
 
 
 class HelpRequestListArgsSchema(PageArgsSchema):
-    community_id = ma.fields.Integer()
+    community_id = ma.fields.Integer(validate=ID_RANGE)
     state = ma.fields.String(validate=validate.OneOf(REQUEST_STATES))
     mine = ma.fields.Boolean(load_default=False)
 
@@ -86,8 +86,8 @@ class TaskInSchema(Schema):
 
 
 class TaskCreateSchema(TaskInSchema):
-    community_id = ma.fields.Integer(load_default=None)
-    help_request_id = ma.fields.Integer(load_default=None)
+    community_id = ma.fields.Integer(load_default=None, validate=ID_RANGE)
+    help_request_id = ma.fields.Integer(load_default=None, validate=ID_RANGE)
     title = ma.fields.String(required=True, validate=validate.Length(1, 100))
     starts_at = AwareDateTime(required=True)
     ends_at = AwareDateTime(required=True)
@@ -97,7 +97,7 @@ class TaskCreateSchema(TaskInSchema):
 class TaskSchema(Schema):
     id = ma.fields.Integer()
     community = ma.fields.Nested(OrgRefSchema)
-    help_request_id = ma.fields.Integer(allow_none=True)
+    help_request_id = ma.fields.Integer(allow_none=True, validate=ID_RANGE)
     title = ma.fields.String()
     description = ma.fields.String()
     category = ma.fields.String()
@@ -119,7 +119,7 @@ class TaskSchema(Schema):
 
 
 class TaskListArgsSchema(PageArgsSchema):
-    community_id = ma.fields.Integer()
+    community_id = ma.fields.Integer(validate=ID_RANGE)
     state = ma.fields.String(validate=validate.OneOf(TASK_STATES))
     category = ma.fields.String(validate=validate.Length(max=32))
     open = ma.fields.Boolean(load_default=False)
@@ -139,8 +139,8 @@ class PresenceSchema(Schema):
 
 class ParticipationSchema(Schema):
     id = ma.fields.Integer()
-    task_id = ma.fields.Integer()
-    user_id = ma.fields.Integer()
+    task_id = ma.fields.Integer(validate=ID_RANGE)
+    user_id = ma.fields.Integer(validate=ID_RANGE)
     task_title = ma.fields.String(attribute="task.title")
     state = ma.fields.String(metadata={"enum": list(PARTICIPATION_STATES)})
     starts_at = AwareDateTime()
@@ -178,7 +178,7 @@ class CorrectionSchema(Schema):
     hours = ma.fields.Decimal(required=True, places=2, validate=validate.Range(0, 24), as_string=False,
                               metadata={"description": "The corrected total for this participation"})
     reason = ma.fields.String(required=True, validate=validate.Length(1, 200))
-    request_id = ma.fields.Integer(load_default=None)
+    request_id = ma.fields.Integer(load_default=None, validate=ID_RANGE)
 
 
 class CorrectionRequestInSchema(Schema):
@@ -188,8 +188,8 @@ class CorrectionRequestInSchema(Schema):
 
 class CorrectionRequestSchema(Schema):
     id = ma.fields.Integer()
-    participation_id = ma.fields.Integer()
-    user_id = ma.fields.Integer()
+    participation_id = ma.fields.Integer(validate=ID_RANGE)
+    user_id = ma.fields.Integer(validate=ID_RANGE)
     requested_hours = ma.fields.Decimal(places=2, as_string=True)
     reason = ma.fields.String()
     state = ma.fields.String()
@@ -198,12 +198,12 @@ class CorrectionRequestSchema(Schema):
 
 class HoursEntrySchema(Schema):
     id = ma.fields.Integer()
-    task_id = ma.fields.Integer()
-    participation_id = ma.fields.Integer()
+    task_id = ma.fields.Integer(validate=ID_RANGE)
+    participation_id = ma.fields.Integer(validate=ID_RANGE)
     kind = ma.fields.String(metadata={"enum": ["credit", "correction"]})
     hours = ma.fields.Decimal(places=2, as_string=True)
     reason = ma.fields.String(allow_none=True)
-    recorded_by_id = ma.fields.Integer(allow_none=True)
+    recorded_by_id = ma.fields.Integer(allow_none=True, validate=ID_RANGE)
     created_at = AwareDateTime()
 
 
@@ -221,7 +221,7 @@ class VolunteerRecordSchema(Schema):
 
 
 class VolunteerStatsArgsSchema(Schema):
-    org_id = ma.fields.Integer(required=True)
+    org_id = ma.fields.Integer(required=True, validate=ID_RANGE)
     from_ = AwareDateTime(data_key="from", required=True)
     to = AwareDateTime(required=True)
 
@@ -233,7 +233,7 @@ class VolunteerCountsSchema(Schema):
 
 
 class VolunteerStatsSchema(Schema):
-    org_id = ma.fields.Integer()
+    org_id = ma.fields.Integer(validate=ID_RANGE)
     from_ = AwareDateTime(data_key="from", attribute="from")
     to = AwareDateTime()
     volunteers = ma.fields.Nested(VolunteerCountsSchema)

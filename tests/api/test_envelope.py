@@ -104,3 +104,19 @@ def test_docs_page_is_served(client):
     response = client.get("/api/v1/docs")
     assert response.status_code == 200
     assert b"swagger" in response.data.lower()
+
+
+def test_ids_beyond_an_integer_in_bodies_are_422_everywhere(login_as, tree):
+    admin = login_as("org_admin", tree.a)
+    here = {"lat": 21.858, "lng": 111.962}
+    for method, path, body, field in [
+        ("post", "/api/v1/centers", {"org_id": 2**31, "name": "x", "location": here}, "org_id"),
+        ("post", "/api/v1/grids", {"community_id": 2**31, "name": "x"}, "community_id"),
+        ("post", "/api/v1/tasks", {"community_id": 2**31, "title": "x", "places": 1,
+                                   "starts_at": "2030-01-01T09:00:00+08:00",
+                                   "ends_at": "2030-01-01T10:00:00+08:00"}, "community_id"),
+        ("put", "/api/v1/me/volunteer", {"community_id": 2**31}, "community_id"),
+        ("post", "/api/v1/orgs", {"parent_id": 2**31, "kind": "street", "name": "x"}, "parent_id"),
+    ]:
+        error = assert_error(getattr(admin, method)(path, json=body), 422, "validation_failed")
+        assert field in error["details"]["fields"], (path, error)

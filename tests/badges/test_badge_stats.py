@@ -133,7 +133,7 @@ def test_admin_of_a_sees_only_a(admins, world, tree, login_as):
     assert_error(world.resident.get(STATS, query_string={"org_id": tree.a}), 404, "not_found")
     assert_error(world.m_a1.get(STATS, query_string={"org_id": tree.a}), 404, "not_found")
     assert_error(admins.a.get(STATS, query_string={"org_id": 999999}), 404, "not_found")
-    assert_error(admins.a.get(STATS, query_string={"org_id": 2**31}), 404, "not_found")
+    assert_error(admins.a.get(STATS, query_string={"org_id": 2**31}), 422, "validation_failed")
     assert_error(admins.a.get(STATS), 422, "validation_failed")
 
 

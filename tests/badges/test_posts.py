@@ -108,7 +108,7 @@ def test_invalid_posts_are_422_and_nothing_is_stored(admin, tree, body, field):
 def test_only_admins_of_the_subtree_create_posts(admin, login_as, tree, member):
     assert_error(admin.post(POSTS, json={"org_id": tree.b, "name": "x"}), 404, "not_found")
     assert_error(admin.post(POSTS, json={"org_id": tree.street, "name": "x"}), 404, "not_found")
-    assert_error(admin.post(POSTS, json={"org_id": 2**31, "name": "x"}), 404, "not_found")
+    assert_error(admin.post(POSTS, json={"org_id": 2**31, "name": "x"}), 422, "validation_failed")
     assert_error(login_as(None).post(POSTS, json={"org_id": tree.a, "name": "x"}), 404, "not_found")
     assert_error(member().post(POSTS, json={"org_id": tree.a, "name": "x"}), 404, "not_found")
     assert_error(login_as("center_admin", tree.a).post(POSTS, json={"org_id": tree.a, "name": "x"}),
@@ -210,7 +210,7 @@ def test_assign_needs_a_member_of_the_admins_subtree(admin, post, member, tree):
     outsider = member("李四", "13900139000", branch_id=tree.b1)
     assert_error(admin.post(url, json={"identity_id": outsider.identity["id"]}), 404, "not_found")
     assert_error(admin.post(url, json={"identity_id": 999999}), 404, "not_found")
-    assert_error(admin.post(url, json={"identity_id": 2**31}), 404, "not_found")
+    assert_error(admin.post(url, json={"identity_id": 2**31}), 422, "validation_failed")
     assert_error(admin.post(url, json={}), 422, "validation_failed")
     assert count(PostAssignment) == 0
 
