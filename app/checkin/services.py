@@ -19,13 +19,14 @@ repeat answers ``already_checked_in`` with the first check-in.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, func, insert, literal, select, update
+from sqlalchemy import and_, bindparam, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.auth.models import User
@@ -373,6 +374,7 @@ def check_in(scan: Scan) -> tuple[str, Checkin]:
 
 
 _ATTEMPT_COLUMNS = [c.key for c in CheckinAttempt.__table__.columns if c.key != "id"]
+_ATTEMPT_FIELDS = tuple(k for k in _ATTEMPT_COLUMNS if k != "checkin_id")
 
 
 def _record(attempt: CheckinAttempt) -> None:
@@ -454,40 +456,53 @@ def _enter(values: dict, attempt: CheckinAttempt,
         if checkin is not None:
             _count_daily(values["center_id"], values["local_day"], values["purpose"])
         return checkin, True
-    # Written only while the center still has this key version and mode and is
-    # not deleted: a cached copy of the center can never let a dead code in.
-    current = select(ServiceCenter.id).where(
-        ServiceCenter.id == center.id, ServiceCenter.key_version == center.key_version,
-        ServiceCenter.code_mode == center.code_mode, ServiceCenter.deleted_at.is_(None)).exists()
+    attempt.result = "ok"
+    params = {**values, "guard_key_version": center.key_version, "guard_code_mode": center.code_mode,
+              **{f"attempt_{k}": getattr(attempt, k) for k in _ATTEMPT_FIELDS}}
+    row = db.session.execute(_entry_statement(tuple(values)), params).one()
+    found = dict(row._mapping)
+    still_current = found.pop("current")
+    if found["id"] is None:
+        return None, still_current
+    attempt.recorded = True
+    return Checkin(**found), True
+
+
+@functools.cache
+def _entry_statement(keys: tuple[str, ...]):
+    """The one statement of a first check-in on PostgreSQL, built once with bound
+    parameters (so each scan only binds values): insert the check-in unless the
+    member already has one in this window, count it, record the attempt, and
+    say whether the center is still current.
+
+    Written only while the center still has this key version and mode and is
+    not deleted, so a cached copy of the center can never let a dead code in.
+    """
     columns = Checkin.__table__.c
-    row = select(*(literal(value, columns[key].type) for key, value in values.items())).where(current)
-    entry = (postgresql.insert(Checkin).from_select(list(values), row)
+    current = select(ServiceCenter.id).where(
+        ServiceCenter.id == bindparam("center_id"),
+        ServiceCenter.key_version == bindparam("guard_key_version"),
+        ServiceCenter.code_mode == bindparam("guard_code_mode"),
+        ServiceCenter.deleted_at.is_(None)).exists()
+    row = select(*(bindparam(key, type_=columns[key].type) for key in keys)).where(current)
+    entry = (postgresql.insert(Checkin).from_select(list(keys), row)
              .on_conflict_do_nothing(index_elements=["center_id", "user_id", "window_key"])
-             .returning(*Checkin.__table__.columns).cte("entry"))
+             .returning(*columns).cte("entry"))
     daily = (postgresql.insert(CheckinDailyCount)
              .from_select(["center_id", "day", "purpose", "count"],
                           select(entry.c.center_id, entry.c.local_day, entry.c.purpose, literal(1)))
              .on_conflict_do_update(index_elements=["center_id", "day", "purpose"],
                                     set_={"count": CheckinDailyCount.count + 1})
              .cte("daily"))
-    attempt.result = "ok"
-    table = CheckinAttempt.__table__
-    fields = [k for k in _ATTEMPT_COLUMNS if k != "checkin_id"]
+    attempts = CheckinAttempt.__table__.c
     recorded = (insert(CheckinAttempt)
-                .from_select([*fields, "checkin_id"],
-                             select(*(literal(getattr(attempt, k), table.c[k].type) for k in fields),
-                                    entry.c.id))
+                .from_select([*_ATTEMPT_FIELDS, "checkin_id"],
+                             select(*(bindparam(f"attempt_{k}", type_=attempts[k].type)
+                                      for k in _ATTEMPT_FIELDS), entry.c.id))
                 .cte("recorded"))
     guard = select(current.label("current")).cte("guard")
-    row = db.session.execute(
-        select(guard.c.current, entry).select_from(guard.outerjoin(entry, literal(True)))
-        .add_cte(daily).add_cte(recorded)).one()
-    values = dict(row._mapping)
-    still_current = values.pop("current")
-    if values["id"] is None:
-        return None, still_current
-    attempt.recorded = True
-    return Checkin(**values), True
+    return (select(guard.c.current, entry).select_from(guard.outerjoin(entry, literal(True)))
+            .add_cte(daily).add_cte(recorded))
 
 
 def _natural(center_id: int, user_id: int, window_key: str) -> Checkin | None:
