@@ -49,7 +49,10 @@ function response(status, headers, body)
 end
 
 if rate > 0 then
+  -- Pacing: each connection waits connections / rate between requests, less
+  -- the expected response time (wrk adds its wait after each response).
+  local wait = math.max(0, connections * 1000 / rate - tonumber(os.getenv("BENCH_LATENCY_MS") or "5"))
   function delay()
-    return connections * 1000 / rate
+    return wait
   end
 end
