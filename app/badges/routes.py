@@ -261,21 +261,16 @@ def list_plates(args):
                                 args["limit"], args["cursor"])
 
 
-def _decision_route(action: str, doc: str):
-    def view(body, plate_id):
-        return services.decide_plate(current_user(), plate_id, action, body["reason"])
-
-    view.__name__ = f"{action}_plate"
-    view.__doc__ = doc
-    blp.route(f"/merchant-plates/<int:plate_id>/{action}", methods=["POST"])(
-        login_required(blp.arguments(DecisionSchema)(blp.response(200, MerchantPlateSchema)(
-            blp.errors(NotFound, Forbidden, services.PlateNotPending, services.PlateNotApproved,
-                       ValidationFailed)(view)))))
-
-
-_decision_route("approve", "Approve a pending application (the zone's admins).")
-_decision_route("reject", "Reject a pending application, with a reason.")
-_decision_route("revoke", "Revoke an approved plate: scans show it as revoked at once.")
+for action, doc in (("approve", "Approve a pending application (the zone's admins)."),
+                    ("reject", "Reject a pending application, with a reason."),
+                    ("revoke", "Revoke an approved plate: scans show it as revoked at once.")):
+    blp.action(
+        f"/merchant-plates/<int:plate_id>/{action}", f"{action}_plate", doc,
+        lambda body, plate_id, action=action:
+            services.decide_plate(current_user(), plate_id, action, body["reason"]),
+        auth=login_required, schema=DecisionSchema, response=MerchantPlateSchema,
+        errors=(NotFound, Forbidden, services.PlateNotPending, services.PlateNotApproved,
+                ValidationFailed))
 
 
 @blp.route("/merchant-plates/<int:plate_id>/plate.png", methods=["GET"])

@@ -144,18 +144,14 @@ def reject_binding(body, request_id):
     return services.reject_binding(current_user(), request_id, body["reason"])
 
 
-def _status_route(action: str, doc: str):
-    def view(body, identity_id):
-        return services.change_identity_status(current_user(), identity_id, action, body["reason"])
-
-    view.__name__ = f"{action}_member"
-    view.__doc__ = doc
-    blp.route(f"/members/<int:identity_id>/{action}", methods=["POST"])(
-        login_required(blp.arguments(StatusChangeSchema)(blp.response(200, MemberAdminSchema)(
-            blp.errors(NotFound, Forbidden, services.IdentityRevoked,
-                       services.InvalidStatusChange, ValidationFailed)(view)))))
-
-
-_status_route("suspend", "Suspend an active identity (member-only actions stop).")
-_status_route("reinstate", "Reinstate a suspended identity.")
-_status_route("revoke", "Revoke an identity for good; it takes effect on the member's next request.")
+for action, doc in (
+        ("suspend", "Suspend an active identity (member-only actions stop)."),
+        ("reinstate", "Reinstate a suspended identity."),
+        ("revoke", "Revoke an identity for good; it takes effect on the member's next request.")):
+    blp.action(
+        f"/members/<int:identity_id>/{action}", f"{action}_member", doc,
+        lambda body, identity_id, action=action:
+            services.change_identity_status(current_user(), identity_id, action, body["reason"]),
+        auth=login_required, schema=StatusChangeSchema, response=MemberAdminSchema,
+        errors=(NotFound, Forbidden, services.IdentityRevoked, services.InvalidStatusChange,
+                ValidationFailed))

@@ -141,20 +141,16 @@ def list_member_reports(args, org_id):
                                        args["limit"], args["cursor"])
 
 
-def _decision_routes(kind: str, decide, schema):
+for kind, decide, schema in (("community-report", reports.decide_org_report, OrgReportSchema),
+                             ("member-report", reports.decide_member_report, MemberReportSchema)):
     for verb, confirm in (("confirm", True), ("decline", False)):
-        def view(body, report_id, _confirm=confirm):
-            return decide(current_user(), report_id, _confirm, body.get("reason"))
-
-        view.__name__ = f"{verb}_{kind.replace('-', '_')}"
-        view.__doc__ = f"{verb.capitalize()} a pending {kind.replace('-', ' ')} (the community's admins)."
-        blp.route(f"/{kind}s/<int:report_id>/{verb}", methods=["POST"])(
-            login_required(blp.arguments(DecideSchema)(blp.response(200, schema)(
-                blp.errors(NotFound, Forbidden, reports.ReportNotPending, ValidationFailed)(view)))))
-
-
-_decision_routes("community-report", reports.decide_org_report, OrgReportSchema)
-_decision_routes("member-report", reports.decide_member_report, MemberReportSchema)
+        blp.action(
+            f"/{kind}s/<int:report_id>/{verb}", f"{verb}_{kind.replace('-', '_')}",
+            f"{verb.capitalize()} a pending {kind.replace('-', ' ')} (the community's admins).",
+            lambda body, report_id, decide=decide, confirm=confirm:
+                decide(current_user(), report_id, confirm, body.get("reason")),
+            auth=login_required, schema=DecideSchema, response=schema,
+            errors=(NotFound, Forbidden, reports.ReportNotPending, ValidationFailed))
 
 
 @blp.route("/me/community-report", methods=["POST"])

@@ -152,21 +152,16 @@ def update_task(body, task_id):
     return services.update_task(current_user(), task_id, body)
 
 
-def _transition_route(action: str, doc: str, schema=OptionalReasonSchema):
-    def view(body, task_id):
-        return services.transition_task(current_user(), task_id, action, body.get("reason"))
-
-    view.__name__ = f"{action}_task"
-    view.__doc__ = doc
-    blp.route(f"/tasks/<int:task_id>/{action}", methods=["POST"])(
-        login_required(blp.arguments(schema)(blp.response(200, TaskSchema)(
-            blp.errors(NotFound, Forbidden, *STATE, ValidationFailed)(view)))))
-
-
-_transition_route("publish", "Publish a draft: volunteers can now accept it.")
-_transition_route("start", "Mark the task under way.")
-_transition_route("complete", "Mark the task done (its help request closes).")
-_transition_route("cancel", "Cancel the task; everyone who accepted or waits is told.")
+for action, doc in (("publish", "Publish a draft: volunteers can now accept it."),
+                    ("start", "Mark the task under way."),
+                    ("complete", "Mark the task done (its help request closes)."),
+                    ("cancel", "Cancel the task; everyone who accepted or waits is told.")):
+    blp.action(
+        f"/tasks/<int:task_id>/{action}", f"{action}_task", doc,
+        lambda body, task_id, action=action:
+            services.transition_task(current_user(), task_id, action, body.get("reason")),
+        auth=login_required, schema=OptionalReasonSchema, response=TaskSchema,
+        errors=(NotFound, Forbidden, *STATE, ValidationFailed))
 
 
 @blp.route("/tasks/<int:task_id>/accept", methods=["POST"])
