@@ -13,7 +13,6 @@ from app.checkin.schemas import (
 )
 from app.common import qr
 from app.common.blueprint import Blueprint
-from app.common.geo import Point
 from app.common.idempotency import idempotent
 from app.common.schemas import PageArgsSchema
 from app.errors import Forbidden, NotFound, ValidationFailed
@@ -43,8 +42,7 @@ def create_center(body):
 def list_centers(args):
     """Centers under an org (``org_id``) or near a point (``near=lat,lng``,
     within ``radius_m``, nearest first)."""
-    near = Point(*map(float, args["near"].split(","))) if args.get("near") else None
-    return services.list_centers(org_id=args.get("org_id"), near=near, radius_m=args["radius_m"],
+    return services.list_centers(org_id=args.get("org_id"), near=args["near"], radius_m=args["radius_m"],
                                  limit=args["limit"], cursor=args["cursor"])
 
 

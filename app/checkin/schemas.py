@@ -7,7 +7,7 @@ import marshmallow as ma
 from marshmallow import ValidationError, validate, validates, validates_schema
 
 from app.checkin.models import CODE_MODES, PURPOSES, WEEKDAYS
-from app.common.schemas import ID_RANGE, AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
+from app.common.schemas import LatLng, ID_RANGE, AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
 from app.orgs.schemas import OrgRefSchema
 
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
@@ -102,17 +102,8 @@ class CenterSchema(Schema):
 
 class CenterListArgsSchema(PageArgsSchema):
     org_id = ma.fields.Integer(validate=ID_RANGE)
-    near = ma.fields.String(metadata={"description": "lat,lng in GCJ-02"})
+    near = LatLng(load_default=None)
     radius_m = ma.fields.Integer(load_default=5000, validate=validate.Range(10, 50_000))
-
-    @validates("near")
-    def _near(self, value, **kwargs):
-        try:
-            lat, lng = (float(part) for part in value.split(","))
-        except ValueError:
-            raise ValidationError("Use near=lat,lng.") from None
-        if not (-90 <= lat <= 90 and -180 <= lng <= 180):
-            raise ValidationError("Coordinates out of range.")
 
 
 class DeviceCreateSchema(Schema):

@@ -39,6 +39,25 @@ class CoordinateSchema(Schema):
     accuracy = ma.fields.Float(validate=validate.Range(min=0), allow_none=True)
 
 
+class LatLng(ma.fields.Field):
+    """A ``lat,lng`` query parameter (GCJ-02), loaded as a :class:`Point`."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {}).setdefault("description", "lat,lng (GCJ-02)")
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from app.common.geo import Point
+
+        try:
+            lat, lng = (float(part) for part in str(value).split(","))
+        except ValueError:
+            raise ma.ValidationError("Use lat,lng.") from None
+        if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+            raise ma.ValidationError("Coordinates out of range.")
+        return Point(lat, lng)
+
+
 class PageArgsSchema(Schema):
     limit = ma.fields.Integer(load_default=20, validate=validate.Range(1, 100))
     cursor = ma.fields.String(load_default=None, validate=validate.Length(max=512))

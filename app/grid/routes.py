@@ -5,7 +5,6 @@ from flask import Response, url_for
 
 from app.auth.current import current_user, login_required
 from app.common.blueprint import Blueprint
-from app.common.geo import Point
 from app.common.idempotency import idempotent
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.grid import services
@@ -19,16 +18,6 @@ from app.orgs.services import RoleNotGrantable, UserNotFound
 from app.uploads.services import UploadNotUsable
 
 blp = Blueprint("grid", __name__, description="Grid governance and grid events")
-
-
-def _point(text: str, field: str) -> Point:
-    try:
-        lat, lng = (float(v) for v in text.split(","))
-    except ValueError:
-        raise ValidationFailed({"fields": {field: ["Use lat,lng."]}}) from None
-    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
-        raise ValidationFailed({"fields": {field: ["Coordinates out of range."]}})
-    return Point(lat, lng)
 
 
 @blp.route("/grids", methods=["POST"])
@@ -51,8 +40,8 @@ def create_grid(body):
 def list_grids(args):
     """Grids of a community or of your scope; ``at=lat,lng`` finds the grid
     that contains the point."""
-    at = _point(args["at"], "at") if args.get("at") else None
-    return services.list_grids(current_user(), args.get("community_id"), at, args["limit"], args["cursor"])
+    return services.list_grids(current_user(), args.get("community_id"), args["at"], args["limit"],
+                               args["cursor"])
 
 
 @blp.route("/grids/<int:grid_id>", methods=["GET"])
@@ -160,8 +149,6 @@ def list_events(args):
     """Events you may see (your subtree, your grid, your reports, assigned to
     you), newest first, by state, category, grid, community, overdue, mine,
     assigned, near."""
-    if args.get("near"):
-        args["near"] = _point(args["near"], "near")
     user = current_user()
     page = services.list_events(user, args, args["limit"], args["cursor"])
     services.present(user, page.items)

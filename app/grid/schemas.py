@@ -3,7 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.common.schemas import ID_RANGE, AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
+from app.common.schemas import LatLng, ID_RANGE, AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
 from app.grid.models import FINAL_STATES, LEADER_ROLES, LEVELS, OPEN_STATES, URGENCIES
 from app.orgs.schemas import OrgRefSchema
 
@@ -37,7 +37,7 @@ class GridSchema(Schema):
 
 class GridListArgsSchema(PageArgsSchema):
     community_id = ma.fields.Integer(validate=ID_RANGE)
-    at = ma.fields.String(metadata={"description": "lat,lng: the grid containing this point"})
+    at = LatLng(load_default=None, metadata={"description": "lat,lng: the grid containing this point"})
 
 
 class LeaderInSchema(Schema):
@@ -172,7 +172,7 @@ class EventListArgsSchema(PageArgsSchema):
     overdue = ma.fields.Boolean(load_default=False)
     mine = ma.fields.Boolean(load_default=False)
     assigned = ma.fields.Boolean(load_default=False, metadata={"description": "assigned to me"})
-    near = ma.fields.String(metadata={"description": "lat,lng"})
+    near = LatLng(load_default=None)
     radius_m = ma.fields.Integer(load_default=1000, validate=validate.Range(10, 50_000))
 
 

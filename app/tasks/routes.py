@@ -5,7 +5,6 @@ from flask import url_for
 
 from app.auth.current import current_user, login_required
 from app.common.blueprint import Blueprint
-from app.common.geo import Point
 from app.common.idempotency import idempotent
 from app.common.schemas import PageArgsSchema
 from app.errors import Forbidden, NotFound, ValidationFailed
@@ -120,16 +119,9 @@ def create_task(body):
 def list_tasks(args):
     """Tasks by community (subtree), state, category; ``open=true`` for places
     left; ``near=lat,lng`` nearest first."""
-    near = None
-    if args.get("near"):
-        try:
-            lat, lng = (float(v) for v in args["near"].split(","))
-        except ValueError:
-            raise ValidationFailed({"fields": {"near": ["Use near=lat,lng."]}}) from None
-        near = Point(lat, lng)
     return services.list_tasks(current_user(), community_id=args.get("community_id"),
                                state=args.get("state"), category=args.get("category"),
-                               open_only=args["open"], near=near, radius_m=args["radius_m"],
+                               open_only=args["open"], near=args["near"], radius_m=args["radius_m"],
                                limit=args["limit"], cursor=args["cursor"])
 
 

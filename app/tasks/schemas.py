@@ -3,7 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.common.schemas import ID_RANGE, AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
+from app.common.schemas import LatLng, ID_RANGE, AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
 from app.orgs.schemas import OrgRefSchema
 from app.tasks.models import HELP_CATEGORIES, PARTICIPATION_STATES, REQUEST_STATES, TASK_STATES
 
@@ -123,7 +123,7 @@ class TaskListArgsSchema(PageArgsSchema):
     state = ma.fields.String(validate=validate.OneOf(TASK_STATES))
     category = ma.fields.String(validate=validate.Length(max=32))
     open = ma.fields.Boolean(load_default=False)
-    near = ma.fields.String(metadata={"description": "lat,lng (GCJ-02): nearest first"})
+    near = LatLng(load_default=None, metadata={"description": "lat,lng (GCJ-02): nearest first"})
     radius_m = ma.fields.Integer(load_default=10_000, validate=validate.Range(10, 100_000))
 
 

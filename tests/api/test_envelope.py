@@ -120,3 +120,13 @@ def test_ids_beyond_an_integer_in_bodies_are_422_everywhere(login_as, tree):
     ]:
         error = assert_error(getattr(admin, method)(path, json=body), 422, "validation_failed")
         assert field in error["details"]["fields"], (path, error)
+
+
+def test_lat_lng_query_parameters_are_checked_alike_everywhere(login_as, tree):
+    admin = login_as("org_admin", tree.a)
+    for path, name in [("/api/v1/centers", "near"), ("/api/v1/tasks", "near"),
+                       ("/api/v1/grids", "at"), ("/api/v1/grid-events", "near")]:
+        for bad in ("91,111.9", "21.8", "north,east"):
+            error = assert_error(admin.get(path, query_string={name: bad}), 422, "validation_failed")
+            assert name in error["details"]["fields"], (path, bad)
+        assert admin.get(path, query_string={name: "21.858,111.962"}).status_code == 200, path
