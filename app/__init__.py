@@ -24,6 +24,14 @@ def create_app(config: str | dict | None = None) -> Flask:
     settings = load_config(overrides.get("ENV_NAME") if overrides else config)
     settings.update(overrides)
     app.config.update(settings)
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Only the headers a proxy overwrites or appends to: X-Forwarded-For
+        # (nginx appends the peer) and -Proto. A client's X-Forwarded-Host or
+        # X-Real-IP would pass an nginx that does not set them, so neither is read.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
 
     from app import errors, logs
     from app.extensions import db, init_db, init_limiter, init_redis, migrate

@@ -77,6 +77,13 @@ class Config:
             "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 11 * 1024 * 1024),
             "MAX_JSON_BYTES": _int(env, "MAX_JSON_BYTES", 256 * 1024),
             "MAX_IMPORT_BYTES": _int(env, "MAX_IMPORT_BYTES", 5 * 1024 * 1024),
+            # Longer URLs are 414 in the envelope; keep gunicorn's limit_request_line
+            # (and nginx's large_client_header_buffers) above it so the app answers.
+            "MAX_URI_LENGTH": _int(env, "MAX_URI_LENGTH", 4096),
+            # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are
+            # believed (nginx alone: 1). 0: the client is the socket's peer, and no
+            # header a client sends changes who it is (rate limits key on it).
+            "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 0),
             "LOG_JSON": env.get("LOG_JSON", "1") != "0",
             "API_TITLE": "Party building mini-program API",
             "API_VERSION": "v1",

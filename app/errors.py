@@ -127,6 +127,7 @@ _HTTP_CODES = {
     406: ("not_acceptable", "无法提供所请求的格式。", "The requested format is not available."),
     409: ("conflict", "当前状态不允许此操作。", "This conflicts with the current state."),
     413: ("payload_too_large", "请求体过大。", "The request body is too large."),
+    414: ("uri_too_long", "请求地址过长。", "The request URL is too long."),
     415: ("unsupported_media_type", "不支持的内容类型。", "This content type is not supported."),
     422: ("validation_failed", "提交的数据未通过校验。", "Some fields are not valid."),
     429: ("rate_limited", "请求过于频繁，请稍后再试。", "Too many requests; please try again later."),

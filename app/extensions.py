@@ -40,7 +40,9 @@ migrate = Migrate(compare_type=True, render_as_batch=True, render_item=render_it
 
 
 def _client_address() -> str:
-    return request.headers.get("X-Real-IP") or request.remote_addr or "unknown"
+    # The socket's peer, or what TRUSTED_PROXIES proxies said it was (ProxyFix,
+    # in create_app): never a header the client itself controls.
+    return request.remote_addr or "unknown"
 
 
 limiter = Limiter(key_func=_client_address, headers_enabled=True)

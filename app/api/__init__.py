@@ -4,6 +4,7 @@ from __future__ import annotations
 import flask_smorest
 from flask import Flask, request
 
+from app.common import headers, inputs
 from app.common.blueprint import ErrorSchema
 from app.errors import NotFound, PayloadTooLarge
 
@@ -41,6 +42,10 @@ def init_api(app: Flask) -> None:
         limit = app.config["MAX_JSON_BYTES" if json_body else "MAX_CONTENT_LENGTH"]
         if limit and (request.content_length or 0) > limit:
             raise PayloadTooLarge({"limit": limit})
+
+    # After the size check: URL length, the JSON body's shape, unstorable text.
+    inputs.init_app(app)
+    headers.init_app(app)
 
     @app.url_value_preprocessor
     def _ids_a_column_can_hold(endpoint, values):

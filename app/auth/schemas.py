@@ -3,7 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.common.schemas import AwareDateTime, Schema
+from app.common.schemas import Integer, AwareDateTime, Schema
 from app.members.schemas import IdentitySchema
 from app.orgs.schemas import GrantSchema, MemberReportSchema
 
@@ -18,7 +18,7 @@ class RefreshSchema(Schema):
 
 
 class UserSchema(Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     is_member = ma.fields.Boolean()
     created_at = AwareDateTime()
     last_login_at = AwareDateTime(allow_none=True)
@@ -28,7 +28,7 @@ class TokenSchema(Schema):
     access_token = ma.fields.String()
     refresh_token = ma.fields.String()
     token_type = ma.fields.String(dump_default="Bearer")
-    expires_in = ma.fields.Integer(metadata={"description": "Seconds the access token lives"})
+    expires_in = Integer(metadata={"description": "Seconds the access token lives"})
     user = ma.fields.Nested(UserSchema)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.common.schemas import ID_RANGE, AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
+from app.common.schemas import Integer, ID_RANGE, AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
 from app.members import phones
 from app.orgs.schemas import OrgRefSchema
 
@@ -50,8 +50,8 @@ class VerificationSchema(Schema):
 
 
 class ShownSchema(Schema):
-    id = ma.fields.Integer()
-    verifier_id = ma.fields.Integer(validate=ID_RANGE)
+    id = Integer()
+    verifier_id = Integer(validate=ID_RANGE)
     shown_at = AwareDateTime()
     lat = ma.fields.Float(allow_none=True)
     lng = ma.fields.Float(allow_none=True)
@@ -67,12 +67,12 @@ class PostInSchema(Schema):
 
 
 class PostCreateSchema(PostInSchema):
-    org_id = ma.fields.Integer(required=True, validate=ID_RANGE)
+    org_id = Integer(required=True, validate=ID_RANGE)
     name = ma.fields.String(required=True, validate=validate.Length(1, 100))
 
 
 class PostSchema(Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     org = ma.fields.Nested(OrgRefSchema)
     name = ma.fields.String()
     unit = ma.fields.String()
@@ -84,15 +84,15 @@ class PostSchema(Schema):
 
 
 class PostListArgsSchema(PageArgsSchema):
-    org_id = ma.fields.Integer(required=True, validate=ID_RANGE)
+    org_id = Integer(required=True, validate=ID_RANGE)
 
 
 class AssignSchema(Schema):
-    identity_id = ma.fields.Integer(required=True, validate=ID_RANGE)
+    identity_id = Integer(required=True, validate=ID_RANGE)
 
 
 class MaskedMemberSchema(Schema):
-    identity_id = ma.fields.Integer(attribute="identity.id", validate=ID_RANGE)
+    identity_id = Integer(attribute="identity.id", validate=ID_RANGE)
     display_name = ma.fields.Function(lambda obj: phones.mask_name(obj.identity.roster_entry.name))
     branch = ma.fields.String(attribute="identity.branch.name")
 
@@ -116,12 +116,12 @@ class DutyResultSchema(Schema):
 
 
 class RatingSummarySchema(Schema):
-    count = ma.fields.Integer()
+    count = Integer()
     average = ma.fields.Float(allow_none=True)
 
 
 class MerchantPlateSchema(Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     shop_name = ma.fields.String()
     address = ma.fields.String()
     zone = ma.fields.Nested(OrgRefSchema)
@@ -145,14 +145,14 @@ class PlateViewSchema(Schema):
 
 class RatingInSchema(Schema):
     # strict: a score of 3.5 is refused, not silently stored as 3
-    score = ma.fields.Integer(required=True, strict=True, validate=validate.Range(1, 5))
+    score = Integer(required=True, strict=True, validate=validate.Range(1, 5))
     comment = ma.fields.String(load_default="", validate=validate.Length(max=200))
 
 
 class RatingSchema(Schema):
-    id = ma.fields.Integer()
-    post_id = ma.fields.Integer(validate=ID_RANGE)
-    score = ma.fields.Integer()
+    id = Integer()
+    post_id = Integer(validate=ID_RANGE)
+    score = Integer()
     comment = ma.fields.String()
     day = ma.fields.Date()
     created_at = AwareDateTime()
@@ -165,7 +165,7 @@ class RatingPageSchema(Schema):
 
 
 class PlateApplySchema(Schema):
-    zone_id = ma.fields.Integer(required=True, validate=ID_RANGE)
+    zone_id = Integer(required=True, validate=ID_RANGE)
     shop_name = ma.fields.String(required=True, validate=validate.Length(1, 100))
     address = ma.fields.String(required=True, validate=validate.Length(1, 200))
     location = ma.fields.Nested(CoordinateSchema, load_default=None, allow_none=True)
@@ -176,37 +176,37 @@ class DecisionSchema(Schema):
 
 
 class PlateListArgsSchema(PageArgsSchema):
-    zone_id = ma.fields.Integer(required=True, validate=ID_RANGE)
+    zone_id = Integer(required=True, validate=ID_RANGE)
     state = ma.fields.String(validate=validate.OneOf(["pending", "approved", "rejected", "revoked"]))
 
 
 class FeedbackInSchema(Schema):
-    score = ma.fields.Integer(load_default=None, strict=True, validate=validate.Range(1, 5))
+    score = Integer(load_default=None, strict=True, validate=validate.Range(1, 5))
     comment = ma.fields.String(required=True, validate=validate.Length(1, 200))
 
 
 class FeedbackSchema(Schema):
-    id = ma.fields.Integer()
-    plate_id = ma.fields.Integer(validate=ID_RANGE)
-    score = ma.fields.Integer(allow_none=True)
+    id = Integer()
+    plate_id = Integer(validate=ID_RANGE)
+    score = Integer(allow_none=True)
     comment = ma.fields.String()
     created_at = AwareDateTime()
 
 
 class BadgeStatsArgsSchema(Schema):
-    org_id = ma.fields.Integer(required=True, validate=ID_RANGE)
+    org_id = Integer(required=True, validate=ID_RANGE)
 
 
 class BadgeStatsSchema(Schema):
-    org_id = ma.fields.Integer(validate=ID_RANGE)
-    identities_shown = ma.fields.Integer()
-    posts = ma.fields.Integer()
-    on_duty_now = ma.fields.Integer()
-    post_plate_scans = ma.fields.Integer()
-    merchant_plate_scans = ma.fields.Integer()
-    ratings = ma.fields.Integer()
+    org_id = Integer(validate=ID_RANGE)
+    identities_shown = Integer()
+    posts = Integer()
+    on_duty_now = Integer()
+    post_plate_scans = Integer()
+    merchant_plate_scans = Integer()
+    ratings = Integer()
     average_rating = ma.fields.Float(allow_none=True)
-    merchant_plates = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+    merchant_plates = ma.fields.Dict(keys=ma.fields.String(), values=Integer())
 
 
 ShownPageSchema = page_schema(ShownSchema, "ShownPageSchema")

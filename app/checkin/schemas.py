@@ -7,7 +7,7 @@ import marshmallow as ma
 from marshmallow import ValidationError, validate, validates, validates_schema
 
 from app.checkin.models import CODE_MODES, PURPOSES, WEEKDAYS
-from app.common.schemas import LatLng, ID_RANGE, AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
+from app.common.schemas import Integer, LatLng, ID_RANGE, AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
 from app.orgs.schemas import OrgRefSchema
 
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
@@ -37,16 +37,16 @@ class CenterInSchema(Schema):
     name = ma.fields.String(validate=validate.Length(1, 100))
     address = ma.fields.String(validate=validate.Length(max=200))
     location = ma.fields.Nested(CoordinateSchema)
-    radius_m = ma.fields.Integer(validate=validate.Range(20, 5000))
+    radius_m = Integer(validate=validate.Range(20, 5000))
     timezone = ma.fields.String(validate=validate.Length(max=40))
     opening_hours = ma.fields.Dict(validate=_check_hours, metadata={
         "description": "weekday -> [[open, close], ...] in local time; {} means always open",
         "example": {"mon": [["08:30", "12:00"], ["14:00", "18:00"]]}})
     closed_days = ma.fields.List(ma.fields.Nested(ClosedDaySchema), validate=validate.Length(max=366))
     code_mode = ma.fields.String(validate=validate.OneOf(CODE_MODES))
-    rotation_seconds = ma.fields.Integer(validate=validate.Range(10, 3600))
-    grace_seconds = ma.fields.Integer(validate=validate.Range(0, 600))
-    duplicate_window_seconds = ma.fields.Integer(allow_none=True, validate=validate.Range(60, 7 * 86400),
+    rotation_seconds = Integer(validate=validate.Range(10, 3600))
+    grace_seconds = Integer(validate=validate.Range(0, 600))
+    duplicate_window_seconds = Integer(allow_none=True, validate=validate.Range(60, 7 * 86400),
                                                  metadata={"description": "null: the same local day"})
 
     @validates("timezone")
@@ -63,7 +63,7 @@ class CenterInSchema(Schema):
 
 
 class CenterCreateSchema(CenterInSchema):
-    org_id = ma.fields.Integer(required=True, validate=ID_RANGE)
+    org_id = Integer(required=True, validate=ID_RANGE)
 
     @validates_schema
     def _required(self, data, **kwargs):
@@ -79,21 +79,21 @@ class LocationOutSchema(Schema):
 
 
 class CenterSchema(Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     org = ma.fields.Nested(OrgRefSchema)
     name = ma.fields.String()
     address = ma.fields.String()
     location = ma.fields.Method("_location")
-    radius_m = ma.fields.Integer()
+    radius_m = Integer()
     timezone = ma.fields.String()
     opening_hours = ma.fields.Dict()
     closed_days = ma.fields.List(ma.fields.Dict())
     code_mode = ma.fields.String()
-    rotation_seconds = ma.fields.Integer()
-    grace_seconds = ma.fields.Integer()
-    duplicate_window_seconds = ma.fields.Integer(allow_none=True)
-    key_version = ma.fields.Integer()
-    distance_m = ma.fields.Integer(metadata={"description": "Only with ?near="})
+    rotation_seconds = Integer()
+    grace_seconds = Integer()
+    duplicate_window_seconds = Integer(allow_none=True)
+    key_version = Integer()
+    distance_m = Integer(metadata={"description": "Only with ?near="})
     created_at = AwareDateTime()
 
     def _location(self, center):
@@ -101,9 +101,9 @@ class CenterSchema(Schema):
 
 
 class CenterListArgsSchema(PageArgsSchema):
-    org_id = ma.fields.Integer(validate=ID_RANGE)
+    org_id = Integer(validate=ID_RANGE)
     near = LatLng(load_default=None)
-    radius_m = ma.fields.Integer(load_default=5000, validate=validate.Range(10, 50_000))
+    radius_m = Integer(load_default=5000, validate=validate.Range(10, 50_000))
 
 
 class DeviceCreateSchema(Schema):
@@ -111,7 +111,7 @@ class DeviceCreateSchema(Schema):
 
 
 class DeviceSchema(Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     name = ma.fields.String()
     created_at = AwareDateTime()
     revoked_at = AwareDateTime(allow_none=True)
@@ -133,7 +133,7 @@ class DisplayCodeSchema(Schema):
                                  metadata={"description": "Seconds until the next code is available"})
     server_time = AwareDateTime()
     center_name = ma.fields.String(attribute="center.name")
-    today_count = ma.fields.Integer()
+    today_count = Integer()
     qr_svg = ma.fields.String(metadata={"description": "The code as an SVG image, for the screen"})
 
 
@@ -147,15 +147,15 @@ class CheckinCreateSchema(Schema):
 
 
 class CheckinSchema(Schema):
-    id = ma.fields.Integer()
-    center_id = ma.fields.Integer(validate=ID_RANGE)
+    id = Integer()
+    center_id = Integer(validate=ID_RANGE)
     purpose = ma.fields.String()
     checked_in_at = AwareDateTime()
     local_day = ma.fields.Date()
     offline = ma.fields.Boolean()
     distance_m = ma.fields.Float(allow_none=True)
     exited_at = AwareDateTime(allow_none=True)
-    duration_seconds = ma.fields.Integer(allow_none=True)
+    duration_seconds = Integer(allow_none=True)
 
 
 class CheckinResultSchema(Schema):
@@ -165,9 +165,9 @@ class CheckinResultSchema(Schema):
 
 
 class AttemptSchema(Schema):
-    id = ma.fields.Integer()
-    user_id = ma.fields.Integer(validate=ID_RANGE)
-    checkin_id = ma.fields.Integer(allow_none=True, validate=ID_RANGE)
+    id = Integer()
+    user_id = Integer(validate=ID_RANGE)
+    checkin_id = Integer(allow_none=True, validate=ID_RANGE)
     type = ma.fields.String()
     purpose = ma.fields.String(allow_none=True)
     result = ma.fields.String()
@@ -188,14 +188,14 @@ class AttemptListArgsSchema(PageArgsSchema):
 
 
 class OccupancySchema(Schema):
-    center_id = ma.fields.Integer(validate=ID_RANGE)
-    inside = ma.fields.Integer()
+    center_id = Integer(validate=ID_RANGE)
+    inside = Integer()
     day = ma.fields.Date()
     as_of = AwareDateTime()
 
 
 class StatsArgsSchema(Schema):
-    org_id = ma.fields.Integer(required=True, validate=ID_RANGE)
+    org_id = Integer(required=True, validate=ID_RANGE)
     from_ = ma.fields.Date(data_key="from", required=True)
     to = ma.fields.Date(required=True)
     center_days = ma.fields.Boolean(load_default=False, metadata={
@@ -204,22 +204,22 @@ class StatsArgsSchema(Schema):
 
 class DayCountSchema(Schema):
     day = ma.fields.Date()
-    checkins = ma.fields.Integer()
+    checkins = Integer()
 
 
 class CenterCountSchema(Schema):
-    center_id = ma.fields.Integer(validate=ID_RANGE)
+    center_id = Integer(validate=ID_RANGE)
     name = ma.fields.String()
-    checkins = ma.fields.Integer()
+    checkins = Integer()
     days = ma.fields.List(ma.fields.Nested(DayCountSchema), metadata={
         "description": "This center's days (with center_days=true)"})
 
 
 class CheckinStatsSchema(Schema):
-    org_id = ma.fields.Integer(validate=ID_RANGE)
+    org_id = Integer(validate=ID_RANGE)
     from_ = ma.fields.Date(data_key="from", attribute="from")
     to = ma.fields.Date()
-    total = ma.fields.Integer()
+    total = Integer()
     centers = ma.fields.List(ma.fields.Nested(CenterCountSchema))
     days = ma.fields.List(ma.fields.Nested(DayCountSchema))
 

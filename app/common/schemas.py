@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import numbers
+import re
 
 import marshmallow as ma
 from marshmallow import validate
@@ -9,6 +11,43 @@ from marshmallow import validate
 UTC = dt.timezone.utc
 MAX_ID = 2**31 - 1  # ids are INTEGER columns: a larger one names nothing
 ID_RANGE = validate.Range(1, MAX_ID)
+
+
+INT32 = 2**31  # every integer column is a 32-bit INTEGER
+_DIGITS = re.compile(r"[+-]?[0-9]{1,19}")
+
+
+class Integer(ma.fields.Integer):
+    """The one integer field: an integer, never a truncated fraction.
+
+    Loads JSON integers (and integral floats such as ``2.0``) and, for query
+    strings and forms, plain decimal digits; refuses ``1.5``, ``"1.5"``,
+    ``true``, ``"1_0"`` and anything an INTEGER column cannot hold. Use it for
+    every integer field, in and out (``ID_RANGE`` narrows it for ids).
+    """
+
+    default_error_messages = {"too_large": "Number out of range."}
+
+    def _validated(self, value):
+        if isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        if isinstance(value, str):
+            if not _DIGITS.fullmatch(value):
+                raise self.make_error("invalid", input=value)
+            value = int(value)
+        elif isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
+            try:
+                integral = float(value).is_integer()
+            except OverflowError:
+                integral = False
+            if not integral:
+                raise self.make_error("invalid", input=value)
+        elif not isinstance(value, numbers.Integral):
+            raise self.make_error("invalid", input=value)
+        number = super()._validated(value)
+        if not -INT32 <= number < INT32:
+            raise self.make_error("too_large", input=value)
+        return number
 
 
 class Schema(ma.Schema):
@@ -59,7 +98,7 @@ class LatLng(ma.fields.Field):
 
 
 class PageArgsSchema(Schema):
-    limit = ma.fields.Integer(load_default=20, validate=validate.Range(1, 100))
+    limit = Integer(load_default=20, validate=validate.Range(1, 100))
     cursor = ma.fields.String(load_default=None, validate=validate.Length(max=512))
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.common.schemas import LatLng, ID_RANGE, AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
+from app.common.schemas import Integer, LatLng, ID_RANGE, AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
 from app.grid.models import FINAL_STATES, LEADER_ROLES, LEVELS, OPEN_STATES, URGENCIES
 from app.orgs.schemas import OrgRefSchema
 
@@ -13,44 +13,44 @@ ACTIONS = ["confirm", "accept", "reject", "duplicate", "handle_self", "dispatch"
 
 class GridInSchema(Schema):
     name = ma.fields.String(validate=validate.Length(1, 100))
-    households = ma.fields.Integer(validate=validate.Range(0, 1_000_000))
+    households = Integer(validate=validate.Range(0, 1_000_000))
     boundary = ma.fields.Dict(allow_none=True, metadata={
         "description": "GeoJSON Polygon in GCJ-02: {\"type\": \"Polygon\", \"coordinates\": [[[lng, lat], ...]]}"})
 
 
 class GridCreateSchema(GridInSchema):
-    community_id = ma.fields.Integer(required=True, validate=ID_RANGE)
+    community_id = Integer(required=True, validate=ID_RANGE)
     name = ma.fields.String(required=True, validate=validate.Length(1, 100))
-    households = ma.fields.Integer(load_default=0, validate=validate.Range(0, 1_000_000))
+    households = Integer(load_default=0, validate=validate.Range(0, 1_000_000))
     boundary = ma.fields.Dict(load_default=None, allow_none=True)
 
 
 class GridSchema(Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     name = ma.fields.String()
     community = ma.fields.Nested(OrgRefSchema)
     party_group = ma.fields.Nested(OrgRefSchema)
-    households = ma.fields.Integer()
+    households = Integer()
     boundary = ma.fields.Dict(allow_none=True)
     created_at = AwareDateTime()
 
 
 class GridListArgsSchema(PageArgsSchema):
-    community_id = ma.fields.Integer(validate=ID_RANGE)
+    community_id = Integer(validate=ID_RANGE)
     at = LatLng(load_default=None, metadata={"description": "lat,lng: the grid containing this point"})
 
 
 class LeaderInSchema(Schema):
-    user_id = ma.fields.Integer(required=True, validate=ID_RANGE)
+    user_id = Integer(required=True, validate=ID_RANGE)
     role = ma.fields.String(required=True, validate=validate.OneOf(LEADER_ROLES))
     buildings = ma.fields.List(ma.fields.String(validate=validate.Length(1, 50)), load_default=list)
     lanes = ma.fields.List(ma.fields.String(validate=validate.Length(1, 50)), load_default=list)
 
 
 class LeaderSchema(Schema):
-    id = ma.fields.Integer()
-    grid_id = ma.fields.Integer(validate=ID_RANGE)
-    user_id = ma.fields.Integer(validate=ID_RANGE)
+    id = Integer()
+    grid_id = Integer(validate=ID_RANGE)
+    user_id = Integer(validate=ID_RANGE)
     role = ma.fields.String()
     buildings = ma.fields.List(ma.fields.String())
     lanes = ma.fields.List(ma.fields.String())
@@ -81,12 +81,12 @@ class EventInSchema(Schema):
     description = ma.fields.String(load_default="", validate=validate.Length(max=2000))
     location = ma.fields.Nested(CoordinateSchema, required=True)
     urgency = ma.fields.String(load_default="normal", validate=validate.OneOf(URGENCIES))
-    photo_ids = ma.fields.List(ma.fields.Integer(validate=validate.Range(1, 2**31 - 1)), load_default=list)
+    photo_ids = ma.fields.List(Integer(validate=validate.Range(1, 2**31 - 1)), load_default=list)
 
 
 class EventSchema(Schema):
-    id = ma.fields.Integer()
-    grid_id = ma.fields.Integer(validate=ID_RANGE)
+    id = Integer()
+    grid_id = Integer(validate=ID_RANGE)
     community = ma.fields.Nested(OrgRefSchema)
     owner = ma.fields.Nested(OrgRefSchema, metadata={"description": "The level that owns it now"})
     category = ma.fields.String()
@@ -95,14 +95,14 @@ class EventSchema(Schema):
     location = ma.fields.Function(lambda e: {"lat": e.lat, "lng": e.lng, "coord_system": "gcj02"})
     urgency = ma.fields.String()
     state = ma.fields.String(metadata={"enum": list(OPEN_STATES + FINAL_STATES)})
-    reporter_id = ma.fields.Integer(validate=ID_RANGE)
+    reporter_id = Integer(validate=ID_RANGE)
     reporter_role = ma.fields.String()
-    assignee_org_id = ma.fields.Integer(allow_none=True, validate=ID_RANGE)
-    assignee_user_id = ma.fields.Integer(allow_none=True, validate=ID_RANGE)
-    duplicate_of_id = ma.fields.Integer(allow_none=True, validate=ID_RANGE)
-    rework_count = ma.fields.Integer()
-    escalations = ma.fields.Integer()
-    followers = ma.fields.Integer()
+    assignee_org_id = Integer(allow_none=True, validate=ID_RANGE)
+    assignee_user_id = Integer(allow_none=True, validate=ID_RANGE)
+    duplicate_of_id = Integer(allow_none=True, validate=ID_RANGE)
+    rework_count = Integer()
+    escalations = Integer()
+    followers = Integer()
     step = ma.fields.String(allow_none=True)
     deadline_at = AwareDateTime(allow_none=True)
     light = ma.fields.String(allow_none=True, metadata={"enum": ["green", "yellow", "red"]})
@@ -122,16 +122,16 @@ class TransitionInSchema(Schema):
     action = ma.fields.String(required=True, validate=validate.OneOf(ACTIONS))
     note = ma.fields.String(load_default="", validate=validate.Length(max=1000))
     reason = ma.fields.String(validate=validate.Length(1, 500))
-    duplicate_of = ma.fields.Integer(validate=validate.Range(1, 2**31 - 1))
-    to_org_id = ma.fields.Integer(validate=validate.Range(1, 2**31 - 1))
-    to_user_id = ma.fields.Integer(validate=validate.Range(1, 2**31 - 1))
+    duplicate_of = Integer(validate=validate.Range(1, 2**31 - 1))
+    to_org_id = Integer(validate=validate.Range(1, 2**31 - 1))
+    to_user_id = Integer(validate=validate.Range(1, 2**31 - 1))
     hours = ma.fields.Float(validate=validate.Range(0.5, 24 * 60))
-    photo_ids = ma.fields.List(ma.fields.Integer(validate=validate.Range(1, 2**31 - 1)))
+    photo_ids = ma.fields.List(Integer(validate=validate.Range(1, 2**31 - 1)))
 
 
 class TransitionSchema(Schema):
-    id = ma.fields.Integer()
-    actor_id = ma.fields.Integer(validate=ID_RANGE)
+    id = Integer()
+    actor_id = Integer(validate=ID_RANGE)
     actor_role = ma.fields.String()
     action = ma.fields.String()
     from_state = ma.fields.String(allow_none=True)
@@ -148,8 +148,8 @@ class CommentInSchema(Schema):
 
 
 class CommentSchema(Schema):
-    id = ma.fields.Integer()
-    user_id = ma.fields.Integer(validate=ID_RANGE)
+    id = Integer()
+    user_id = Integer(validate=ID_RANGE)
     body = ma.fields.String()
     created_at = AwareDateTime()
 
@@ -159,7 +159,7 @@ class FollowSchema(Schema):
 
 
 class TimelineSchema(Schema):
-    event_id = ma.fields.Integer(validate=ID_RANGE)
+    event_id = Integer(validate=ID_RANGE)
     transitions = ma.fields.List(ma.fields.Nested(TransitionSchema))
     comments = ma.fields.List(ma.fields.Nested(CommentSchema))
 
@@ -167,34 +167,34 @@ class TimelineSchema(Schema):
 class EventListArgsSchema(PageArgsSchema):
     state = ma.fields.String(validate=validate.OneOf(OPEN_STATES + FINAL_STATES))
     category = ma.fields.String(validate=validate.Length(max=32))
-    grid_id = ma.fields.Integer(validate=validate.Range(1, 2**31 - 1))
-    community_id = ma.fields.Integer(validate=validate.Range(1, 2**31 - 1))
+    grid_id = Integer(validate=validate.Range(1, 2**31 - 1))
+    community_id = Integer(validate=validate.Range(1, 2**31 - 1))
     overdue = ma.fields.Boolean(load_default=False)
     mine = ma.fields.Boolean(load_default=False)
     assigned = ma.fields.Boolean(load_default=False, metadata={"description": "assigned to me"})
     near = LatLng(load_default=None)
-    radius_m = ma.fields.Integer(load_default=1000, validate=validate.Range(10, 50_000))
+    radius_m = Integer(load_default=1000, validate=validate.Range(10, 50_000))
 
 
 class GridStatsArgsSchema(Schema):
-    org_id = ma.fields.Integer(required=True, validate=ID_RANGE)
+    org_id = Integer(required=True, validate=ID_RANGE)
     from_ = AwareDateTime(data_key="from", required=True)
     to = AwareDateTime(required=True)
 
 
 class GridStatsSchema(Schema):
-    org_id = ma.fields.Integer(validate=ID_RANGE)
+    org_id = Integer(validate=ID_RANGE)
     from_ = AwareDateTime(data_key="from", attribute="from")
     to = AwareDateTime()
-    grids = ma.fields.Integer()
-    grid_party_groups = ma.fields.Integer()
-    events_by_state = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
-    events_by_category = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
-    closed_in_time = ma.fields.Integer()
-    closed_late = ma.fields.Integer()
-    average_seconds_to_close = ma.fields.Integer(allow_none=True)
-    rework = ma.fields.Integer()
-    escalations = ma.fields.Integer()
+    grids = Integer()
+    grid_party_groups = Integer()
+    events_by_state = ma.fields.Dict(keys=ma.fields.String(), values=Integer())
+    events_by_category = ma.fields.Dict(keys=ma.fields.String(), values=Integer())
+    closed_in_time = Integer()
+    closed_late = Integer()
+    average_seconds_to_close = Integer(allow_none=True)
+    rework = Integer()
+    escalations = Integer()
 
 
 GridPageSchema = page_schema(GridSchema, "GridPageSchema")

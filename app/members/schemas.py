@@ -3,7 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.common.schemas import AwareDateTime, PageArgsSchema, Schema, page_schema
+from app.common.schemas import Integer, AwareDateTime, PageArgsSchema, Schema, page_schema
 from app.members.models import IDENTITY_STATUSES, MEMBER_STATUSES
 from app.orgs.schemas import ID_RANGE, OrgRefSchema
 
@@ -11,7 +11,7 @@ from app.orgs.schemas import ID_RANGE, OrgRefSchema
 class IdentitySchema(Schema):
     """The member card."""
 
-    id = ma.fields.Integer()
+    id = Integer()
     identity_no = ma.fields.String()
     name = ma.fields.String(attribute="roster_entry.name")
     branch = ma.fields.Nested(OrgRefSchema)
@@ -24,13 +24,13 @@ class IdentitySchema(Schema):
 
 
 class MemberAdminSchema(IdentitySchema):
-    user_id = ma.fields.Integer(validate=ID_RANGE)
+    user_id = Integer(validate=ID_RANGE)
     status_reason = ma.fields.String(allow_none=True)
     status_changed_at = AwareDateTime(allow_none=True)
 
 
 class RosterEntrySchema(Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     name = ma.fields.String()
     phone = ma.fields.String(attribute="phone_masked")
     branch = ma.fields.Nested(OrgRefSchema)
@@ -44,21 +44,21 @@ class RosterFileSchema(Schema):
 
 
 class RosterImportResultSchema(Schema):
-    created = ma.fields.Integer()
-    updated = ma.fields.Integer()
-    unchanged = ma.fields.Integer()
+    created = Integer()
+    updated = Integer()
+    unchanged = Integer()
 
 
 class BindingCreateSchema(Schema):
     name = ma.fields.String(required=True, validate=validate.Length(1, 50))
     phone_code = ma.fields.String(required=True, validate=validate.Length(1, 128))
-    branch_id = ma.fields.Integer(load_default=None, validate=ID_RANGE, metadata={
+    branch_id = Integer(load_default=None, validate=ID_RANGE, metadata={
         "description": "Your branch, needed only when your phone is on no roster"})
 
 
 class BindingRequestSchema(Schema):
-    id = ma.fields.Integer()
-    user_id = ma.fields.Integer(validate=ID_RANGE)
+    id = Integer()
+    user_id = Integer(validate=ID_RANGE)
     name = ma.fields.String()
     phone = ma.fields.String(attribute="phone_masked")
     org = ma.fields.Nested(OrgRefSchema)

@@ -5,7 +5,7 @@ import marshmallow as ma
 
 from app.auth.current import current_user, login_required
 from app.common.blueprint import Blueprint
-from app.common.schemas import AwareDateTime, PageArgsSchema, Schema, page_schema
+from app.common.schemas import Integer, AwareDateTime, PageArgsSchema, Schema, page_schema
 from app.errors import ValidationFailed
 from app.notices import services
 
@@ -13,7 +13,7 @@ blp = Blueprint("notices", __name__, description="Notices to the user")
 
 
 class NoticeSchema(Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     kind = ma.fields.String()
     data = ma.fields.Dict()
     created_at = AwareDateTime()
@@ -21,11 +21,11 @@ class NoticeSchema(Schema):
 
 
 class ReadSchema(Schema):
-    up_to_id = ma.fields.Integer(required=True)
+    up_to_id = Integer(required=True)
 
 
 class ReadResultSchema(Schema):
-    marked = ma.fields.Integer()
+    marked = Integer()
 
 
 NoticePageSchema = page_schema(NoticeSchema, "NoticePageSchema")

@@ -4,29 +4,29 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.auth.permissions import ROLES
-from app.common.schemas import ID_RANGE, AwareDateTime, PageArgsSchema, Schema, page_schema
+from app.common.schemas import Integer, ID_RANGE, AwareDateTime, PageArgsSchema, Schema, page_schema
 from app.orgs.models import ORG_KINDS
 
 Name = ma.fields.String(required=True, validate=validate.Length(1, 100))
 
 
 class OrgRefSchema(Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     kind = ma.fields.String()
     name = ma.fields.String()
 
 
 class OrgSchema(Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     kind = ma.fields.String(metadata={"enum": list(ORG_KINDS)})
     name = ma.fields.String()
-    parent_id = ma.fields.Integer(allow_none=True)
-    depth = ma.fields.Integer()
+    parent_id = Integer(allow_none=True)
+    depth = Integer()
     created_at = AwareDateTime()
 
 
 class OrgCreateSchema(Schema):
-    parent_id = ma.fields.Integer(required=True, validate=ID_RANGE)
+    parent_id = Integer(required=True, validate=ID_RANGE)
     kind = ma.fields.String(required=True, validate=validate.OneOf(ORG_KINDS))
     name = ma.fields.String(required=True, validate=validate.Length(1, 100))
 
@@ -36,29 +36,29 @@ class OrgRenameSchema(Schema):
 
 
 class OrgMoveSchema(Schema):
-    parent_id = ma.fields.Integer(required=True, validate=ID_RANGE)
+    parent_id = Integer(required=True, validate=ID_RANGE)
 
 
 class OrgListArgsSchema(PageArgsSchema):
-    parent_id = ma.fields.Integer(validate=ID_RANGE)
+    parent_id = Integer(validate=ID_RANGE)
     kind = ma.fields.String(validate=validate.OneOf(ORG_KINDS))
 
 
 class GrantSchema(Schema):
-    id = ma.fields.Integer()
-    user_id = ma.fields.Integer()
+    id = Integer()
+    user_id = Integer()
     role = ma.fields.String()
     org = ma.fields.Nested(OrgRefSchema)
     created_at = AwareDateTime()
 
 
 class GrantCreateSchema(Schema):
-    user_id = ma.fields.Integer(required=True, validate=ID_RANGE)
+    user_id = Integer(required=True, validate=ID_RANGE)
     role = ma.fields.String(required=True, validate=validate.OneOf(ROLES))
 
 
 class CommunityReportCreateSchema(Schema):
-    community_id = ma.fields.Integer(required=True, validate=ID_RANGE)
+    community_id = Integer(required=True, validate=ID_RANGE)
 
 
 class DecideSchema(Schema):
@@ -71,8 +71,8 @@ class ReportListArgsSchema(PageArgsSchema):
 
 
 class MemberReportSchema(Schema):
-    id = ma.fields.Integer()
-    user_id = ma.fields.Integer()
+    id = Integer()
+    user_id = Integer()
     community = ma.fields.Nested(OrgRefSchema)
     state = ma.fields.String()
     created_at = AwareDateTime()
@@ -82,7 +82,7 @@ class MemberReportSchema(Schema):
 
 
 class OrgReportSchema(Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     org = ma.fields.Nested(OrgRefSchema)
     community = ma.fields.Nested(OrgRefSchema)
     state = ma.fields.String()

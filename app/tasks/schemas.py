@@ -3,7 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.common.schemas import LatLng, ID_RANGE, AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
+from app.common.schemas import Integer, LatLng, ID_RANGE, AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
 from app.orgs.schemas import OrgRefSchema
 from app.tasks.models import HELP_CATEGORIES, PARTICIPATION_STATES, REQUEST_STATES, TASK_STATES
 
@@ -11,14 +11,14 @@ Skill = ma.fields.String(validate=validate.Length(1, 30))
 
 
 class VolunteerInSchema(Schema):
-    community_id = ma.fields.Integer(required=True, validate=ID_RANGE)
+    community_id = Integer(required=True, validate=ID_RANGE)
     skills = ma.fields.List(Skill, load_default=list, validate=validate.Length(max=20))
     availability = ma.fields.String(load_default="", validate=validate.Length(max=200))
 
 
 class VolunteerSchema(Schema):
-    id = ma.fields.Integer()
-    user_id = ma.fields.Integer(validate=ID_RANGE)
+    id = Integer()
+    user_id = Integer(validate=ID_RANGE)
     community = ma.fields.Nested(OrgRefSchema)
     skills = ma.fields.List(ma.fields.String())
     availability = ma.fields.String()
@@ -27,7 +27,7 @@ class VolunteerSchema(Schema):
 
 
 class HelpRequestInSchema(Schema):
-    community_id = ma.fields.Integer(required=True, validate=ID_RANGE)
+    community_id = Integer(required=True, validate=ID_RANGE)
     category = ma.fields.String(required=True, validate=validate.OneOf(HELP_CATEGORIES))
     description = ma.fields.String(required=True, validate=validate.Length(1, 1000))
     address = ma.fields.String(load_default="", validate=validate.Length(max=200))
@@ -38,8 +38,8 @@ class HelpRequestInSchema(Schema):
 
 
 class HelpRequestSchema(Schema):
-    id = ma.fields.Integer()
-    requester_id = ma.fields.Integer(validate=ID_RANGE)
+    id = Integer()
+    requester_id = Integer(validate=ID_RANGE)
     community = ma.fields.Nested(OrgRefSchema)
     category = ma.fields.String()
     description = ma.fields.String()
@@ -57,7 +57,7 @@ class HelpRequestSchema(Schema):
 
 
 class HelpRequestListArgsSchema(PageArgsSchema):
-    community_id = ma.fields.Integer(validate=ID_RANGE)
+    community_id = Integer(validate=ID_RANGE)
     state = ma.fields.String(validate=validate.OneOf(REQUEST_STATES))
     mine = ma.fields.Boolean(load_default=False)
 
@@ -76,55 +76,55 @@ class TaskInSchema(Schema):
     category = ma.fields.String(validate=validate.OneOf(HELP_CATEGORIES + ("community_service",)))
     address = ma.fields.String(validate=validate.Length(max=200))
     location = ma.fields.Nested(CoordinateSchema, allow_none=True)
-    radius_m = ma.fields.Integer(validate=validate.Range(20, 5000))
+    radius_m = Integer(validate=validate.Range(20, 5000))
     starts_at = AwareDateTime()
     ends_at = AwareDateTime()
-    places = ma.fields.Integer(validate=validate.Range(1, 10_000))
+    places = Integer(validate=validate.Range(1, 10_000))
     required_skills = ma.fields.List(Skill, validate=validate.Length(max=20))
     members_only = ma.fields.Boolean()
     hours_credited = ma.fields.Decimal(places=2, validate=validate.Range(0, 24), as_string=False)
 
 
 class TaskCreateSchema(TaskInSchema):
-    community_id = ma.fields.Integer(load_default=None, validate=ID_RANGE)
-    help_request_id = ma.fields.Integer(load_default=None, validate=ID_RANGE)
+    community_id = Integer(load_default=None, validate=ID_RANGE)
+    help_request_id = Integer(load_default=None, validate=ID_RANGE)
     title = ma.fields.String(required=True, validate=validate.Length(1, 100))
     starts_at = AwareDateTime(required=True)
     ends_at = AwareDateTime(required=True)
-    places = ma.fields.Integer(required=True, validate=validate.Range(1, 10_000))
+    places = Integer(required=True, validate=validate.Range(1, 10_000))
 
 
 class TaskSchema(Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     community = ma.fields.Nested(OrgRefSchema)
-    help_request_id = ma.fields.Integer(allow_none=True, validate=ID_RANGE)
+    help_request_id = Integer(allow_none=True, validate=ID_RANGE)
     title = ma.fields.String()
     description = ma.fields.String()
     category = ma.fields.String()
     address = ma.fields.String()
     location = ma.fields.Function(lambda t: {"lat": t.lat, "lng": t.lng, "coord_system": "gcj02"})
-    radius_m = ma.fields.Integer()
+    radius_m = Integer()
     starts_at = AwareDateTime()
     ends_at = AwareDateTime()
-    places = ma.fields.Integer()
-    places_taken = ma.fields.Integer()
+    places = Integer()
+    places_taken = Integer()
     places_left = ma.fields.Function(lambda t: t.places - t.places_taken)
     required_skills = ma.fields.List(ma.fields.String())
     members_only = ma.fields.Boolean()
     hours_credited = ma.fields.Decimal(places=2, as_string=True)
     state = ma.fields.String(metadata={"enum": list(TASK_STATES)})
     cancel_reason = ma.fields.String(allow_none=True)
-    distance_m = ma.fields.Integer(metadata={"description": "Only with ?near="})
+    distance_m = Integer(metadata={"description": "Only with ?near="})
     created_at = AwareDateTime()
 
 
 class TaskListArgsSchema(PageArgsSchema):
-    community_id = ma.fields.Integer(validate=ID_RANGE)
+    community_id = Integer(validate=ID_RANGE)
     state = ma.fields.String(validate=validate.OneOf(TASK_STATES))
     category = ma.fields.String(validate=validate.Length(max=32))
     open = ma.fields.Boolean(load_default=False)
     near = LatLng(load_default=None, metadata={"description": "lat,lng (GCJ-02): nearest first"})
-    radius_m = ma.fields.Integer(load_default=10_000, validate=validate.Range(10, 100_000))
+    radius_m = Integer(load_default=10_000, validate=validate.Range(10, 100_000))
 
 
 class AcceptSchema(Schema):
@@ -138,9 +138,9 @@ class PresenceSchema(Schema):
 
 
 class ParticipationSchema(Schema):
-    id = ma.fields.Integer()
-    task_id = ma.fields.Integer(validate=ID_RANGE)
-    user_id = ma.fields.Integer(validate=ID_RANGE)
+    id = Integer()
+    task_id = Integer(validate=ID_RANGE)
+    user_id = Integer(validate=ID_RANGE)
     task_title = ma.fields.String(attribute="task.title")
     state = ma.fields.String(metadata={"enum": list(PARTICIPATION_STATES)})
     starts_at = AwareDateTime()
@@ -149,7 +149,7 @@ class ParticipationSchema(Schema):
     checked_in_at = AwareDateTime(allow_none=True)
     checked_out_at = AwareDateTime(allow_none=True)
     needs_review = ma.fields.Boolean()
-    score = ma.fields.Integer(allow_none=True)
+    score = Integer(allow_none=True)
     comment = ma.fields.String(allow_none=True)
     confirmed_at = AwareDateTime(allow_none=True)
 
@@ -170,7 +170,7 @@ class SetTimesSchema(Schema):
 
 
 class ConfirmSchema(Schema):
-    score = ma.fields.Integer(required=True, strict=True, validate=validate.Range(1, 5))
+    score = Integer(required=True, strict=True, validate=validate.Range(1, 5))
     comment = ma.fields.String(load_default="", validate=validate.Length(max=200))
 
 
@@ -178,7 +178,7 @@ class CorrectionSchema(Schema):
     hours = ma.fields.Decimal(required=True, places=2, validate=validate.Range(0, 24), as_string=False,
                               metadata={"description": "The corrected total for this participation"})
     reason = ma.fields.String(required=True, validate=validate.Length(1, 200))
-    request_id = ma.fields.Integer(load_default=None, validate=ID_RANGE)
+    request_id = Integer(load_default=None, validate=ID_RANGE)
 
 
 class CorrectionRequestInSchema(Schema):
@@ -187,9 +187,9 @@ class CorrectionRequestInSchema(Schema):
 
 
 class CorrectionRequestSchema(Schema):
-    id = ma.fields.Integer()
-    participation_id = ma.fields.Integer(validate=ID_RANGE)
-    user_id = ma.fields.Integer(validate=ID_RANGE)
+    id = Integer()
+    participation_id = Integer(validate=ID_RANGE)
+    user_id = Integer(validate=ID_RANGE)
     requested_hours = ma.fields.Decimal(places=2, as_string=True)
     reason = ma.fields.String()
     state = ma.fields.String()
@@ -197,51 +197,51 @@ class CorrectionRequestSchema(Schema):
 
 
 class HoursEntrySchema(Schema):
-    id = ma.fields.Integer()
-    task_id = ma.fields.Integer(validate=ID_RANGE)
-    participation_id = ma.fields.Integer(validate=ID_RANGE)
+    id = Integer()
+    task_id = Integer(validate=ID_RANGE)
+    participation_id = Integer(validate=ID_RANGE)
     kind = ma.fields.String(metadata={"enum": ["credit", "correction"]})
     hours = ma.fields.Decimal(places=2, as_string=True)
     reason = ma.fields.String(allow_none=True)
-    recorded_by_id = ma.fields.Integer(allow_none=True, validate=ID_RANGE)
+    recorded_by_id = Integer(allow_none=True, validate=ID_RANGE)
     created_at = AwareDateTime()
 
 
 class RatingsSchema(Schema):
-    count = ma.fields.Integer()
+    count = Integer()
     average = ma.fields.Float(allow_none=True)
 
 
 class VolunteerRecordSchema(Schema):
     total_hours = ma.fields.Decimal(places=2, as_string=True)
-    person_times = ma.fields.Integer()
+    person_times = Integer()
     ratings = ma.fields.Nested(RatingsSchema)
     ledger = ma.fields.List(ma.fields.Nested(HoursEntrySchema))
     next_cursor = ma.fields.String(allow_none=True)
 
 
 class VolunteerStatsArgsSchema(Schema):
-    org_id = ma.fields.Integer(required=True, validate=ID_RANGE)
+    org_id = Integer(required=True, validate=ID_RANGE)
     from_ = AwareDateTime(data_key="from", required=True)
     to = AwareDateTime(required=True)
 
 
 class VolunteerCountsSchema(Schema):
-    members = ma.fields.Integer()
-    others = ma.fields.Integer()
-    total = ma.fields.Integer()
+    members = Integer()
+    others = Integer()
+    total = Integer()
 
 
 class VolunteerStatsSchema(Schema):
-    org_id = ma.fields.Integer(validate=ID_RANGE)
+    org_id = Integer(validate=ID_RANGE)
     from_ = AwareDateTime(data_key="from", attribute="from")
     to = AwareDateTime()
     volunteers = ma.fields.Nested(VolunteerCountsSchema)
-    person_times = ma.fields.Integer()
+    person_times = Integer()
     hours = ma.fields.Decimal(places=2, as_string=True)
     average_rating = ma.fields.Float(allow_none=True)
-    requests_by_state = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
-    tasks_by_state = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+    requests_by_state = ma.fields.Dict(keys=ma.fields.String(), values=Integer())
+    tasks_by_state = ma.fields.Dict(keys=ma.fields.String(), values=Integer())
 
 
 HelpRequestPageSchema = page_schema(HelpRequestSchema, "HelpRequestPageSchema")

@@ -6,7 +6,7 @@ from flask import Response, current_app, url_for
 
 from app.auth.current import current_user, login_required
 from app.common.blueprint import Blueprint
-from app.common.schemas import AwareDateTime, Schema
+from app.common.schemas import Integer, AwareDateTime, Schema
 from app.errors import NotFound, PayloadTooLarge, ValidationFailed
 from app.uploads import services
 
@@ -18,11 +18,11 @@ class UploadFileSchema(Schema):
 
 
 class UploadSchema(Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     content_type = ma.fields.String()
-    size = ma.fields.Integer()
-    width = ma.fields.Integer()
-    height = ma.fields.Integer()
+    size = Integer()
+    width = Integer()
+    height = Integer()
     url = ma.fields.Function(lambda u: url_for("uploads.get_upload", upload_id=u.id))
     created_at = AwareDateTime()
 
