@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import jwt
 from flask import current_app
-from sqlalchemy import case, select, update
+from sqlalchemy import case, delete, func, select, update
 
 from app.auth.models import TokenFamily, User
 from app.common.db import utcnow
@@ -176,3 +176,20 @@ def rotate(refresh_token: str) -> tuple[int, TokenPair]:
     db.session.commit()
     get_redis().set(_cache_key(family), LIVE, ex=_cache_ttl(), nx=True)
     return user_id, _pair(user_id, family, new_jti)
+
+
+def prune_ended() -> int:
+    """Delete the families no token of which can still be used: revoked ones
+    whose access tokens have expired, and those not refreshed for a refresh
+    token's lifetime (for a periodic job); how many."""
+    now = utcnow()
+    config = current_app.config
+    idle_since = now - dt.timedelta(seconds=config["REFRESH_TOKEN_TTL"])
+    revoked_before = now - dt.timedelta(seconds=config["ACCESS_TOKEN_TTL"])
+    deleted = db.session.execute(
+        delete(TokenFamily).where(
+            (TokenFamily.revoked_at <= revoked_before)
+            | (func.coalesce(TokenFamily.refreshed_at, TokenFamily.created_at) <= idle_since))
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    return deleted

@@ -30,7 +30,7 @@ import json
 import logging
 
 from flask import current_app, g, request
-from sqlalchemy import Index, String, Text, UniqueConstraint, select
+from sqlalchemy import Index, String, Text, UniqueConstraint, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -138,6 +138,15 @@ def _store(owner: str, key: str, saved: dict) -> None:
     )
     db.session.execute(statement)
     db.session.commit()
+
+
+def prune_expired() -> int:
+    """Delete the answers older than a day (for a periodic job); how many."""
+    deleted = db.session.execute(
+        delete(IdempotentAnswer).where(IdempotentAnswer.created_at <= _cutoff())
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    return deleted
 
 
 def _replay(saved: dict):

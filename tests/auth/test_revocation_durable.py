@@ -122,3 +122,20 @@ def test_the_session_is_recorded_with_its_rotations_and_revocation(client, login
     assert family.refresh_jti == jwt.decode(fresh["refresh_token"], SECRET, algorithms=["HS256"])["jti"]
     assert family.revoked_reason == "logout"
     assert family.revoked_at <= dt.datetime.now(dt.timezone.utc)
+
+
+def test_pruning_drops_only_sessions_that_can_no_longer_be_used(app, client, login, clock):
+    from app.auth import tokens
+
+    ended = login("o-prune-ended")
+    ended.post("/api/v1/auth/logout")
+    idle, live = login("o-prune-idle"), login("o-prune-live")
+    clock.shift(app.config["ACCESS_TOKEN_TTL"] + 1)
+    assert tokens.prune_ended() == 1  # the logged-out one, its access tokens expired
+    clock.shift(app.config["REFRESH_TOKEN_TTL"] - app.config["ACCESS_TOKEN_TTL"] - 10)
+    live.refresh()
+    clock.shift(20)
+    assert tokens.prune_ended() == 1  # the idle one
+    assert client.post(REFRESH, json={"refresh_token": idle.tokens["refresh_token"]}).status_code == 401
+    get_redis().flushdb()
+    assert live.get(ME).status_code == 200

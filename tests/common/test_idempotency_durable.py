@@ -133,3 +133,13 @@ def test_a_first_keyed_request_costs_one_insert_and_no_extra_read(resident, tree
     extra = len(costs["keyed"]) - len(costs["plain"])
     assert extra == 1, costs["keyed"]
     assert costs["keyed"][-1].startswith("INSERT INTO idempotent_answers")
+
+
+def test_pruning_drops_answers_older_than_a_day(resident, tree, clock):
+    resident.post(URL, json=body(tree), headers={"Idempotency-Key": "old"})
+    clock.shift(23 * 3600)
+    resident.refresh()
+    assert resident.post(URL, json=body(tree), headers={"Idempotency-Key": "young"}).status_code == 201
+    clock.shift(3600 + 1)
+    assert idempotency.prune_expired() == 1
+    assert db.session.scalars(select(IdempotentAnswer.key)).all() == ["young"]
