@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import logging
 
+import redis.exceptions
+import sqlalchemy.exc
 from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
+
+from app.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +116,22 @@ class ServiceUnavailable(ApiError):
     en = "The service is temporarily unavailable."
 
 
+# Seconds a client should wait before retrying when a dependency is down:
+# long enough for a restart, short enough that a phone's retry finds it back.
+RETRY_AFTER_SECONDS = 5
+
+
+class DependencyUnavailable(ServiceUnavailable):
+    """A service we depend on (``redis``, ``database``) did not answer."""
+
+    zh = "服务暂时不可用（{dependency} 无法连接），请稍后再试。"
+    en = "The service is temporarily unavailable ({dependency} cannot be reached); please try again shortly."
+
+    def __init__(self, dependency: str):
+        super().__init__({"dependency": dependency},
+                         headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def field_error(field: str, why: str) -> ValidationFailed:
     """A 422 about one field, shaped like schema errors."""
     return ValidationFailed({"fields": {field: [why]}})
@@ -186,9 +206,56 @@ def _handle_http_exception(error: HTTPException):
     return envelope(status, code, en if lang == "en" else zh, details, headers)
 
 
+def dependency_of(error: BaseException) -> str | None:
+    """``redis`` or ``database`` when ``error`` says that dependency is down or
+    unreachable (refused, timed out, connection cut by a restart), else None.
+
+    A database error that is the request's own fault (an integrity or data
+    error) is not an outage and stays a 500.
+    """
+    if isinstance(error, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)):
+        return "redis"  # BusyLoadingError (a restart loading its data) is a ConnectionError
+    if isinstance(error, sqlalchemy.exc.DBAPIError):
+        if error.connection_invalidated or isinstance(
+                error, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)):
+            return "database"
+        return None
+    if isinstance(error, (sqlalchemy.exc.TimeoutError,  # no pooled connection came free
+                          sqlalchemy.exc.PendingRollbackError)):  # an earlier statement failed
+        return "database"
+    return None
+
+
+def _handle_dependency_down(error: Exception, dependency: str):
+    if dependency == "database":
+        _discard_database_session()
+    cause = getattr(error, "orig", None) or error  # the driver's error, without SQL text
+    first_line = (str(cause).strip().splitlines() or [""])[0][:200]
+    log.error("%s unavailable: %s: %s", dependency, type(cause).__name__, first_line,
+              extra={"request_id": getattr(g, "request_id", None)})
+    return _handle_api_error(DependencyUnavailable(dependency))
+
+
+def _discard_database_session() -> None:
+    """Roll the session back so that the next request starts clean: SQLAlchemy
+    has already invalidated a connection cut by a restart, and the pool's
+    pre-ping replaces the other dead ones when they are next checked out."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection is gone; drop the session
+        log.warning("rollback after a database error failed", exc_info=True)
+        try:
+            db.session.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
 def _handle_unexpected(error: Exception):
     if isinstance(error, HTTPException):
         return _handle_http_exception(error)
+    dependency = dependency_of(error)
+    if dependency:
+        return _handle_dependency_down(error, dependency)
     log.exception("unhandled error", extra={"request_id": getattr(g, "request_id", None)})
     return _handle_http_exception(_InternalError())
 

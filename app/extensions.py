@@ -12,6 +12,8 @@ from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.retry import Retry
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -51,8 +53,13 @@ limiter = Limiter(key_func=_client_address, headers_enabled=True)
 def init_redis(app: Flask) -> None:
     url = app.config.get("REDIS_URL")
     if url:
-        client = redis.Redis.from_url(url, decode_responses=True, socket_timeout=2,
-                                      socket_connect_timeout=2, health_check_interval=30)
+        # Short timeouts and two quick retries: a connection cut by a Redis
+        # restart is replaced on the spot, and Redis down answers 503 within
+        # seconds instead of holding a worker.
+        client = redis.Redis.from_url(
+            url, decode_responses=True, socket_timeout=2, socket_connect_timeout=2,
+            health_check_interval=30,
+            retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.25), 2))
     else:
         import fakeredis
 
@@ -67,7 +74,15 @@ def get_redis() -> redis.Redis:
 
 def init_limiter(app: Flask) -> None:
     # Flask-Limiter keeps its own connection; embedded mode counts in memory.
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    uri = app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    if uri.startswith(("redis://", "rediss://")):
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS",
+                              {"socket_timeout": 2, "socket_connect_timeout": 2})
+    # Redis down must not turn every limited call into an error: count in this
+    # process's memory until the storage answers again (it is re-checked with
+    # a backoff), and should even that fail, let the request through.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     limiter.init_app(app)
 
 

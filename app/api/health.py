@@ -6,7 +6,7 @@ import logging
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 
-from app.errors import ServiceUnavailable
+from app.errors import RETRY_AFTER_SECONDS, ServiceUnavailable
 from app.extensions import db, get_redis
 
 log = logging.getLogger(__name__)
@@ -44,5 +44,6 @@ def readyz():
         checks["redis"] = "failed"
     failed = sorted(name for name, state in checks.items() if state != "ok")
     if failed:
-        raise NotReady({"checks": checks, "failed": failed, "failed_names": ", ".join(failed)})
+        raise NotReady({"checks": checks, "failed": failed, "failed_names": ", ".join(failed)},
+                       headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     return jsonify({"status": "ok", "checks": checks})

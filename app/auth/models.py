@@ -55,3 +55,22 @@ class RoleGrant(db.Model):
 
     user: Mapped[User] = relationship(back_populates="grants", foreign_keys=[user_id], lazy="raise")
     org = relationship("OrgNode", lazy="joined")
+
+
+class TokenFamily(db.Model):
+    """A login session: the access and refresh tokens issued by one login and
+    its refreshes. The database is the truth about whether it is revoked and
+    which refresh token is current, so that both survive the loss of Redis
+    (which only caches the status, see ``app.auth.tokens``)."""
+
+    __tablename__ = "token_families"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the tokens' ``fam``
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The ``jti`` of the one refresh token that may be spent next.
+    refresh_jti: Mapped[str] = mapped_column(String(32))
+    generation: Mapped[int] = mapped_column(default=1)  # 1 + the number of refreshes
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    refreshed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(String(16))  # logout | reused
