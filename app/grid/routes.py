@@ -6,6 +6,7 @@ from flask import Response, url_for
 from app.auth.current import current_user, login_required
 from app.common.blueprint import Blueprint
 from app.common.idempotency import idempotent
+from app.common.transitions import StateChanged
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.grid import services
 from app.grid.schemas import (
@@ -170,12 +171,14 @@ def get_event(event_id):
 @idempotent
 @blp.arguments(TransitionInSchema)
 @blp.response(200, EventSchema)
-@blp.errors(NotFound, Forbidden, services.ActionNotAllowed, services.ReopenExpired,
+@blp.errors(NotFound, Forbidden, services.ActionNotAllowed, StateChanged, services.ReopenExpired,
             services.InvalidDuplicate, services.NoHigherLevel, services.NoPendingExtension,
             services.TooManyPhotos, UploadNotUsable, ValidationFailed)
 def transition(body, event_id):
-    """Move the event through its lifecycle (see the action list); 409 lists
-    the actions the state allows, 403 when you may not take this one."""
+    """Move the event through its lifecycle (see the action list); 409
+    ``action_not_allowed`` lists the actions the state allows, 409
+    ``state_changed`` when another request changed the event first, 403 when
+    you may not take this one."""
     user = current_user()
     event = services.transition(user, event_id, body.pop("action"), body)
     return services.present(user, [event], with_actions=True)[0]
