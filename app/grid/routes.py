@@ -39,8 +39,10 @@ def create_grid(body):
 @blp.response(200, GridPageSchema)
 @blp.errors(NotFound, ValidationFailed)
 def list_grids(args):
-    """Grids of a community or of your scope; ``at=lat,lng`` finds the grid
-    that contains the point."""
+    """Grids of a community or of your scope; ``at=lat,lng`` finds your grid
+    that contains the point (one you lead or administer, of the community you
+    reported your residence to, or that you reported an event in); another
+    community's grid is never shown."""
     return services.list_grids(current_user(), args.get("community_id"), args["at"], args["limit"],
                                args["cursor"])
 
@@ -134,7 +136,7 @@ def put_time_limit(body, category, urgency):
 def report_event(body):
     """Report an event. Leaders of the grid report it as ``reported``; members
     and residents as ``unverified``. ``possible_duplicates`` lists open events
-    of the same category within 100 m in the last 7 days."""
+    of the same category within 100 m in the last 7 days that you can see."""
     user = current_user()
     reported = services.report_event(user, body)
     services.present(user, [reported.event, *reported.possible_duplicates])
@@ -211,7 +213,7 @@ def comment(body, event_id):
 @blp.response(200, EventSchema)
 @blp.errors(NotFound, ValidationFailed)
 def follow(body, event_id):
-    """Add your voice to an open event instead of filing a duplicate."""
+    """Add your voice to an open event you can see instead of filing a duplicate."""
     user = current_user()
     return services.present(user, [services.follow(user, event_id, body["note"])])[0]
 

@@ -203,18 +203,43 @@ def update_grid(actor: User, grid_id: int, fields: dict) -> Grid:
     return grid
 
 
-def grid_at(point: Point) -> Grid | None:
-    """The grid whose boundary holds the point (bounding boxes first, by index)."""
+def grids_at(point: Point) -> list[Grid]:
+    """The grids whose boundary holds the point (bounding boxes first, by index)."""
     candidates = db.session.scalars(select(Grid).where(
         Grid.min_lat <= point.lat, Grid.max_lat >= point.lat,
         Grid.min_lng <= point.lng, Grid.max_lng >= point.lng).order_by(Grid.id)).all()
-    return next((g for g in candidates if contains(polygon_ring(g.boundary), point)), None)
+    return [g for g in candidates if contains(polygon_ring(g.boundary), point)]
+
+
+def grid_at(point: Point) -> Grid | None:
+    """The grid that holds the point (the first one, if boundaries overlap)."""
+    return next(iter(grids_at(point)), None)
+
+
+def _own_grid(user: User, grid: Grid) -> bool:
+    """A grid the user may look up by a point: one they hold a role over (its
+    community's admins and above, its leaders), one of the community they
+    reported their residence to, or one they reported an event in."""
+    from app.orgs.models import MemberCommunityReport
+
+    if roles_over(user, grid.party_group.path):
+        return True
+    reported_here = select(GridEvent.id).where(GridEvent.reporter_id == user.id,
+                                               GridEvent.grid_id == grid.id).exists()
+    lives_here = select(MemberCommunityReport.id).where(
+        MemberCommunityReport.user_id == user.id, MemberCommunityReport.community_id == grid.community_id,
+        MemberCommunityReport.state == "confirmed").exists()
+    return bool(db.session.scalar(select(or_(reported_here, lives_here))))
 
 
 def list_grids(actor: User, community_id: int | None, at: Point | None, limit: int,
                cursor: str | None) -> Page:
+    """Grids of a community or of the actor's scope. ``at``: the actor's own
+    grid holding the point (see :func:`_own_grid`); nothing when the point
+    lies in no grid of theirs, so that a point never reveals another
+    community's grid or its boundary."""
     if at is not None:
-        grid = grid_at(at)
+        grid = next((g for g in grids_at(at) if _own_grid(actor, g)), None)
         return Page([grid] if grid else [], None)
     stmt = select(Grid).join(Grid.community)
     if community_id is not None:
@@ -391,7 +416,9 @@ def _report_event(user: User, fields: dict) -> Reported:
                       urgency=fields["urgency"], state="reported" if roles else "unverified",
                       is_open=True, reporter_id=user.id, reporter_role=role, created_at=now)
     _start_step(event, "accept", now)
-    duplicates = possible_duplicates(category.code, point, now, grid.community_id)
+    # only events the reporter may see: never another reporter's event, or its id
+    duplicates = [e for e in possible_duplicates(category.code, point, now, grid.community_id)
+                  if _can_see(user, e)]
     db.session.add(event)
     db.session.flush()
     db.session.add(EventTransition(event_id=event.id, actor_id=user.id, actor_role=role, action="report",
@@ -714,33 +741,22 @@ assert set(HANDLERS) == set(MACHINE.actions), "every action of the lifecycle has
 
 
 def follow(user: User, event_id: int, note: str) -> GridEvent:
-    """Add your voice to an event instead of filing a duplicate. Open to those
-    who can see it and to people of its community (who reported there or
-    reported their residence there); followers may then see it."""
-    event = db.session.get(GridEvent, event_id)
-    if event is None or not event.is_open or not (_can_see(user, event) or _belongs_to(user, event)):
+    """Add your voice to an open event you can see instead of filing a
+    duplicate (once: following again changes nothing). An event you cannot
+    see is 404, as if it did not exist."""
+    event = visible_event(user, event_id)
+    if not event.is_open:
         raise NotFound()
     db.session.add(EventFollower(event_id=event.id, user_id=user.id, note=note))
     try:
         db.session.flush()
-    except IntegrityError:
+    except IntegrityError:  # already following (perhaps by a concurrent request)
         db.session.rollback()
         return event
     event.followers = GridEvent.followers + 1
     db.session.commit()
     db.session.refresh(event)
     return event
-
-
-def _belongs_to(user: User, event: GridEvent) -> bool:
-    from app.orgs.models import MemberCommunityReport
-
-    reported_here = select(GridEvent.id).where(GridEvent.reporter_id == user.id,
-                                               GridEvent.community_id == event.community_id).exists()
-    lives_here = select(MemberCommunityReport.id).where(
-        MemberCommunityReport.user_id == user.id, MemberCommunityReport.community_id == event.community_id,
-        MemberCommunityReport.state == "confirmed").exists()
-    return bool(db.session.scalar(select(or_(reported_here, lives_here))))
 
 
 def comment(user: User, event_id: int, body: str) -> EventComment:
@@ -864,7 +880,7 @@ def grid_stats(actor: User, org_id: int, day_from: dt.datetime, day_to: dt.datet
 def present(user: User, events: list[GridEvent], with_actions: bool = False) -> list[GridEvent]:
     """Attach what the answer shows beside the row: traffic light, photo links
     (one query for the whole page) and, for a single event, the actions the
-    viewer may take."""
+    viewer may take (an empty list in lists, where they are not computed)."""
     from flask import url_for
 
     now = utcnow()
@@ -874,5 +890,6 @@ def present(user: User, events: list[GridEvent], with_actions: bool = False) -> 
         event.photos = [{"upload_id": p.upload_id, "stage": p.stage,
                          "url": url_for("grid.event_photo", event_id=event.id, upload_id=p.upload_id)}
                         for p in photos[event.id]]
-        event.allowed_actions = allowed_actions(user, event) if with_actions else None
+        # a list on every answer (as documented); only a single event's answer computes it
+        event.allowed_actions = allowed_actions(user, event) if with_actions else []
     return events
