@@ -256,14 +256,34 @@ def assign_leader(actor: User, grid_id: int, user_id: int, role: str, buildings:
     grid = get_grid(grid_id)
     visible_node(actor, grid.community_id, "grid.manage")
     grant_role(actor, grid.party_group_id, user_id, role)
-    leader = db.session.scalar(select(GridLeader).where(
-        GridLeader.grid_id == grid.id, GridLeader.user_id == user_id, GridLeader.role == role))
-    if leader is None:
-        leader = GridLeader(grid_id=grid.id, user_id=user_id, role=role)
-        db.session.add(leader)
-    leader.buildings, leader.lanes = buildings, lanes
+    return _upsert(GridLeader, {"grid_id": grid.id, "user_id": user_id, "role": role},
+                   {"buildings": buildings, "lanes": lanes})
+
+
+def _upsert(model: type, key: dict, values: dict):
+    """The row of ``key`` with ``values``, inserted or changed, committed. A
+    concurrent insert of the same key (the unique constraint refuses ours)
+    makes this a change of the row the other request made: the last write
+    wins, and neither answers 500."""
+    def find():
+        return db.session.scalars(select(model).filter_by(**key)).first()
+
+    row = find()
+    if row is None:
+        row = model(**key, **values)
+        db.session.add(row)
+        try:
+            db.session.commit()
+            return row
+        except IntegrityError:
+            db.session.rollback()
+            row = find()
+            if row is None:  # not the key after all
+                raise
+    for name, value in values.items():
+        setattr(row, name, value)
     db.session.commit()
-    return leader
+    return row
 
 
 def list_leaders(actor: User, grid_id: int) -> list[GridLeader]:
@@ -281,11 +301,17 @@ def _leader_grids(user: User) -> list[int]:
 
 def ensure_default_categories() -> None:
     """Insert the default categories that are missing (the migration does the same)."""
-    present = set(db.session.scalars(select(EventCategory.code)))
-    for code, name, level in DEFAULT_CATEGORIES:
-        if code not in present:
-            db.session.add(EventCategory(code=code, name=name, level=level))
-    db.session.commit()
+    for _ in range(2):  # a concurrent start inserted some first: look again
+        present = set(db.session.scalars(select(EventCategory.code)))
+        for code, name, level in DEFAULT_CATEGORIES:
+            if code not in present:
+                db.session.add(EventCategory(code=code, name=name, level=level))
+        try:
+            db.session.commit()
+            return
+        except IntegrityError:
+            db.session.rollback()
+    raise RuntimeError("could not insert the default event categories")
 
 
 def list_categories() -> list[EventCategory]:
@@ -298,14 +324,11 @@ def _require_district_admin(actor: User) -> None:
 
 
 def upsert_category(actor: User, code: str, name: str, level: str, active: bool) -> EventCategory:
+    """Add or change a category (district admins); concurrent PUTs of one code: the last wins."""
     _require_district_admin(actor)
     if not CATEGORY_CODE.fullmatch(code):
         raise field_error("code", "Use 2-32 lower-case letters, digits or _, starting with a letter.")
-    category = db.session.get(EventCategory, code) or EventCategory(code=code)
-    category.name, category.level, category.active = name, level, active
-    db.session.add(category)
-    db.session.commit()
-    return category
+    return _upsert(EventCategory, {"code": code}, {"name": name, "level": level, "active": active})
 
 
 def limits_for(category: str, urgency: str) -> tuple[float, float, float]:
@@ -316,13 +339,12 @@ def limits_for(category: str, urgency: str) -> tuple[float, float, float]:
 
 
 def set_limits(actor: User, category: str, urgency: str, hours: tuple[float, float, float]) -> dict:
+    """Set one category's and urgency's hours (district admins); concurrent PUTs: the last wins."""
     _require_district_admin(actor)
     if db.session.get(EventCategory, category) is None:
         raise UnknownCategory()
-    row = db.session.get(TimeLimit, (category, urgency)) or TimeLimit(category=category, urgency=urgency)
-    row.accept_hours, row.handle_hours, row.verify_hours = hours
-    db.session.add(row)
-    db.session.commit()
+    row = _upsert(TimeLimit, {"category": category, "urgency": urgency},
+                  dict(zip(("accept_hours", "handle_hours", "verify_hours"), hours)))
     return {"category": row.category, "urgency": row.urgency, "accept_hours": row.accept_hours,
             "handle_hours": row.handle_hours, "verify_hours": row.verify_hours, "default": False}
 

@@ -161,3 +161,43 @@ def test_two_approvals_of_one_extension_extend_the_deadline_once(
     stored = admin.get(f"{EVENTS}/{eid}").json
     assert dt.datetime.fromisoformat(stored["deadline_at"]) == deadline + dt.timedelta(hours=24)
     assert stored["pending_extension_hours"] is None
+
+
+# ---- upserts: a concurrent insert of the same key is a change, never a 500 ----------------
+
+def test_the_same_new_category_put_at_once(live_url, login_as, tree, resident):
+    admins = [login_as("district_admin", tree.district) for _ in range(6)]
+    url = f"{live_url}/api/v1/grid-event-categories/flooding"
+    responses = fire([(url, {"name": f"内涝积水{i}"}, api.headers) for i, api in enumerate(admins)], "put")
+    assert [r.status_code for r in responses] == [200] * len(admins), [r.text for r in responses]
+    rows = [c for c in resident.get("/api/v1/grid-event-categories").json if c["code"] == "flooding"]
+    assert len(rows) == 1 and rows[0]["name"] in {f"内涝积水{i}" for i in range(len(admins))}
+
+
+def test_the_same_new_time_limit_put_at_once(live_url, login_as, tree, resident):
+    admins = [login_as("district_admin", tree.district) for _ in range(6)]
+    url = f"{live_url}/api/v1/grid-time-limits/safety/urgent"
+    bodies = [{"accept_hours": 1 + i, "handle_hours": 48, "verify_hours": 12} for i in range(len(admins))]
+    responses = fire([(url, body, api.headers) for body, api in zip(bodies, admins)], "put")
+    assert [r.status_code for r in responses] == [200] * len(admins), [r.text for r in responses]
+    rows = [r for r in resident.get("/api/v1/grid-time-limits").json
+            if (r["category"], r["urgency"]) == ("safety", "urgent")]
+    assert len(rows) == 1 and not rows[0]["default"] and rows[0]["accept_hours"] in {1 + i for i in range(6)}
+
+
+def test_the_same_leader_assigned_at_once(live_url, admin, grid, login):
+    someone = login("o-new-leader")
+    url = f"{live_url}/api/v1/grids/{grid.id}/leaders"
+    responses = fire([(url, {"user_id": someone.user_id, "role": "building_leader", "buildings": [f"{i} 栋"]},
+                       admin.headers) for i in range(6)])
+    assert [r.status_code for r in responses] == [201] * 6, [r.text for r in responses]
+    leaders = admin.get(f"/api/v1/grids/{grid.id}/leaders").json
+    assert [(x["user_id"], x["role"]) for x in leaders] == [(someone.user_id, "building_leader")]
+
+
+def test_following_twice_at_once_is_one_voice(live_url, admin, leader, grid):
+    eid = reported(admin)["id"]
+    url = f"{live_url}{EVENTS}/{eid}/follow"
+    responses = fire([(url, {"note": "我也是"}, leader.headers) for _ in range(5)])
+    assert [r.status_code for r in responses] == [200] * 5, [r.text for r in responses]
+    assert admin.get(f"{EVENTS}/{eid}").json["followers"] == 1
