@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import pytest
@@ -341,3 +342,39 @@ def assert_error(response, status: int, code: str):
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]
     assert isinstance(body["error"]["details"], dict)
     return body["error"]
+
+
+# ---- real concurrent requests (shared; tests/tasks keeps its own copies) ----------------
+
+@pytest.fixture
+def live_url(app):
+    """The app behind a real threaded HTTP server on a free port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server.socket.listen(512)  # room for hundreds of simultaneous connects
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def fire(calls: list[tuple[str, dict | None, dict]], method: str = "post") -> list:
+    """Send every (url, body, headers) from its own thread, all released
+    together; the ``requests`` responses in the order of ``calls``."""
+    import requests
+
+    barrier = threading.Barrier(len(calls))
+
+    def one(call):
+        url, body, headers = call
+        with requests.Session() as session:
+            barrier.wait()
+            return session.request(method, url, json=body, headers=headers, timeout=120)
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(one, calls))
+
+
+def fire_at_once(url: str, calls: list[tuple[dict | None, dict]], method: str = "post") -> list:
+    """Send every (body, headers) to ``url`` at once."""
+    return fire([(url, body, headers) for body, headers in calls], method)

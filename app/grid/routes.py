@@ -6,6 +6,7 @@ from flask import Response, url_for
 from app.auth.current import current_user, login_required
 from app.common.blueprint import Blueprint
 from app.common.idempotency import idempotent
+from app.common.transitions import StateChanged
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.grid import services
 from app.grid.schemas import (
@@ -38,8 +39,10 @@ def create_grid(body):
 @blp.response(200, GridPageSchema)
 @blp.errors(NotFound, ValidationFailed)
 def list_grids(args):
-    """Grids of a community or of your scope; ``at=lat,lng`` finds the grid
-    that contains the point."""
+    """Grids of a community or of your scope; ``at=lat,lng`` finds your grid
+    that contains the point (one you lead or administer, of the community you
+    reported your residence to, or that you reported an event in); another
+    community's grid is never shown."""
     return services.list_grids(current_user(), args.get("community_id"), args["at"], args["limit"],
                                args["cursor"])
 
@@ -133,7 +136,7 @@ def put_time_limit(body, category, urgency):
 def report_event(body):
     """Report an event. Leaders of the grid report it as ``reported``; members
     and residents as ``unverified``. ``possible_duplicates`` lists open events
-    of the same category within 100 m in the last 7 days."""
+    of the same category within 100 m in the last 7 days that you can see."""
     user = current_user()
     reported = services.report_event(user, body)
     services.present(user, [reported.event, *reported.possible_duplicates])
@@ -170,12 +173,14 @@ def get_event(event_id):
 @idempotent
 @blp.arguments(TransitionInSchema)
 @blp.response(200, EventSchema)
-@blp.errors(NotFound, Forbidden, services.ActionNotAllowed, services.ReopenExpired,
+@blp.errors(NotFound, Forbidden, services.ActionNotAllowed, StateChanged, services.ReopenExpired,
             services.InvalidDuplicate, services.NoHigherLevel, services.NoPendingExtension,
             services.TooManyPhotos, UploadNotUsable, ValidationFailed)
 def transition(body, event_id):
-    """Move the event through its lifecycle (see the action list); 409 lists
-    the actions the state allows, 403 when you may not take this one."""
+    """Move the event through its lifecycle (see the action list); 409
+    ``action_not_allowed`` lists the actions the state allows, 409
+    ``state_changed`` when another request changed the event first, 403 when
+    you may not take this one."""
     user = current_user()
     event = services.transition(user, event_id, body.pop("action"), body)
     return services.present(user, [event], with_actions=True)[0]
@@ -208,7 +213,7 @@ def comment(body, event_id):
 @blp.response(200, EventSchema)
 @blp.errors(NotFound, ValidationFailed)
 def follow(body, event_id):
-    """Add your voice to an open event instead of filing a duplicate."""
+    """Add your voice to an open event you can see instead of filing a duplicate."""
     user = current_user()
     return services.present(user, [services.follow(user, event_id, body["note"])])[0]
 

@@ -108,7 +108,9 @@ class EventSchema(Schema):
     light = ma.fields.String(allow_none=True, metadata={"enum": ["green", "yellow", "red"]})
     pending_extension_hours = ma.fields.Float(allow_none=True)
     photos = ma.fields.List(ma.fields.Dict())
-    allowed_actions = ma.fields.List(ma.fields.String())
+    allowed_actions = ma.fields.List(ma.fields.String(), metadata={
+        "description": "The actions you may take now: filled in the answers about one event "
+                       "(GET one, transitions); always an empty list in lists"})
     created_at = AwareDateTime()
     closed_at = AwareDateTime(allow_none=True)
 

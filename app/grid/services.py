@@ -13,6 +13,16 @@ not allow answers 409 with the allowed ones):
     closed --reopen (the reporter, within 7 days)--> accepted
     any open state --escalate(reason)--> same state, owned one level up
 
+The lifecycle is one table, ``MACHINE`` (app/common/transitions.py), and
+one handler per action (``HANDLERS``). Taking an action is always: the event
+must be visible (else 404), its state must allow the action (409
+``action_not_allowed``), the user must be the one its rule names (403); then
+the action is claimed by one conditional UPDATE on the state and owner as
+read (and the pending extension, for the extension actions), so that of
+concurrent actions exactly one wins and the others get 409
+``state_changed``; then the handler does the action's work, the timeline
+row is written and the whole commits once. Any domain error rolls it back.
+
 Each event is in one timed step: ``accept`` (from the report), ``handle``
 (from acceptance, extended by approved extensions) and ``verify`` (from the
 resolution). Whether a step finished in time is frozen on the transition
@@ -23,7 +33,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -36,6 +46,7 @@ from app.common.geo import (
     EARTH_RADIUS_M, Point, bounding_box, contains, distance_m, polygon_ring, to_gcj02,
 )
 from app.common.pagination import Page, keyset_page
+from app.common.transitions import Machine, Transition
 from app.errors import ApiError, Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from app.extensions import db
 from app.grid.models import (
@@ -192,18 +203,43 @@ def update_grid(actor: User, grid_id: int, fields: dict) -> Grid:
     return grid
 
 
-def grid_at(point: Point) -> Grid | None:
-    """The grid whose boundary holds the point (bounding boxes first, by index)."""
+def grids_at(point: Point) -> list[Grid]:
+    """The grids whose boundary holds the point (bounding boxes first, by index)."""
     candidates = db.session.scalars(select(Grid).where(
         Grid.min_lat <= point.lat, Grid.max_lat >= point.lat,
         Grid.min_lng <= point.lng, Grid.max_lng >= point.lng).order_by(Grid.id)).all()
-    return next((g for g in candidates if contains(polygon_ring(g.boundary), point)), None)
+    return [g for g in candidates if contains(polygon_ring(g.boundary), point)]
+
+
+def grid_at(point: Point) -> Grid | None:
+    """The grid that holds the point (the first one, if boundaries overlap)."""
+    return next(iter(grids_at(point)), None)
+
+
+def _own_grid(user: User, grid: Grid) -> bool:
+    """A grid the user may look up by a point: one they hold a role over (its
+    community's admins and above, its leaders), one of the community they
+    reported their residence to, or one they reported an event in."""
+    from app.orgs.models import MemberCommunityReport
+
+    if roles_over(user, grid.party_group.path):
+        return True
+    reported_here = select(GridEvent.id).where(GridEvent.reporter_id == user.id,
+                                               GridEvent.grid_id == grid.id).exists()
+    lives_here = select(MemberCommunityReport.id).where(
+        MemberCommunityReport.user_id == user.id, MemberCommunityReport.community_id == grid.community_id,
+        MemberCommunityReport.state == "confirmed").exists()
+    return bool(db.session.scalar(select(or_(reported_here, lives_here))))
 
 
 def list_grids(actor: User, community_id: int | None, at: Point | None, limit: int,
                cursor: str | None) -> Page:
+    """Grids of a community or of the actor's scope. ``at``: the actor's own
+    grid holding the point (see :func:`_own_grid`); nothing when the point
+    lies in no grid of theirs, so that a point never reveals another
+    community's grid or its boundary."""
     if at is not None:
-        grid = grid_at(at)
+        grid = next((g for g in grids_at(at) if _own_grid(actor, g)), None)
         return Page([grid] if grid else [], None)
     stmt = select(Grid).join(Grid.community)
     if community_id is not None:
@@ -220,14 +256,34 @@ def assign_leader(actor: User, grid_id: int, user_id: int, role: str, buildings:
     grid = get_grid(grid_id)
     visible_node(actor, grid.community_id, "grid.manage")
     grant_role(actor, grid.party_group_id, user_id, role)
-    leader = db.session.scalar(select(GridLeader).where(
-        GridLeader.grid_id == grid.id, GridLeader.user_id == user_id, GridLeader.role == role))
-    if leader is None:
-        leader = GridLeader(grid_id=grid.id, user_id=user_id, role=role)
-        db.session.add(leader)
-    leader.buildings, leader.lanes = buildings, lanes
+    return _upsert(GridLeader, {"grid_id": grid.id, "user_id": user_id, "role": role},
+                   {"buildings": buildings, "lanes": lanes})
+
+
+def _upsert(model: type, key: dict, values: dict):
+    """The row of ``key`` with ``values``, inserted or changed, committed. A
+    concurrent insert of the same key (the unique constraint refuses ours)
+    makes this a change of the row the other request made: the last write
+    wins, and neither answers 500."""
+    def find():
+        return db.session.scalars(select(model).filter_by(**key)).first()
+
+    row = find()
+    if row is None:
+        row = model(**key, **values)
+        db.session.add(row)
+        try:
+            db.session.commit()
+            return row
+        except IntegrityError:
+            db.session.rollback()
+            row = find()
+            if row is None:  # not the key after all
+                raise
+    for name, value in values.items():
+        setattr(row, name, value)
     db.session.commit()
-    return leader
+    return row
 
 
 def list_leaders(actor: User, grid_id: int) -> list[GridLeader]:
@@ -245,11 +301,17 @@ def _leader_grids(user: User) -> list[int]:
 
 def ensure_default_categories() -> None:
     """Insert the default categories that are missing (the migration does the same)."""
-    present = set(db.session.scalars(select(EventCategory.code)))
-    for code, name, level in DEFAULT_CATEGORIES:
-        if code not in present:
-            db.session.add(EventCategory(code=code, name=name, level=level))
-    db.session.commit()
+    for _ in range(2):  # a concurrent start inserted some first: look again
+        present = set(db.session.scalars(select(EventCategory.code)))
+        for code, name, level in DEFAULT_CATEGORIES:
+            if code not in present:
+                db.session.add(EventCategory(code=code, name=name, level=level))
+        try:
+            db.session.commit()
+            return
+        except IntegrityError:
+            db.session.rollback()
+    raise RuntimeError("could not insert the default event categories")
 
 
 def list_categories() -> list[EventCategory]:
@@ -262,14 +324,11 @@ def _require_district_admin(actor: User) -> None:
 
 
 def upsert_category(actor: User, code: str, name: str, level: str, active: bool) -> EventCategory:
+    """Add or change a category (district admins); concurrent PUTs of one code: the last wins."""
     _require_district_admin(actor)
     if not CATEGORY_CODE.fullmatch(code):
         raise field_error("code", "Use 2-32 lower-case letters, digits or _, starting with a letter.")
-    category = db.session.get(EventCategory, code) or EventCategory(code=code)
-    category.name, category.level, category.active = name, level, active
-    db.session.add(category)
-    db.session.commit()
-    return category
+    return _upsert(EventCategory, {"code": code}, {"name": name, "level": level, "active": active})
 
 
 def limits_for(category: str, urgency: str) -> tuple[float, float, float]:
@@ -280,13 +339,12 @@ def limits_for(category: str, urgency: str) -> tuple[float, float, float]:
 
 
 def set_limits(actor: User, category: str, urgency: str, hours: tuple[float, float, float]) -> dict:
+    """Set one category's and urgency's hours (district admins); concurrent PUTs: the last wins."""
     _require_district_admin(actor)
     if db.session.get(EventCategory, category) is None:
         raise UnknownCategory()
-    row = db.session.get(TimeLimit, (category, urgency)) or TimeLimit(category=category, urgency=urgency)
-    row.accept_hours, row.handle_hours, row.verify_hours = hours
-    db.session.add(row)
-    db.session.commit()
+    row = _upsert(TimeLimit, {"category": category, "urgency": urgency},
+                  dict(zip(("accept_hours", "handle_hours", "verify_hours"), hours)))
     return {"category": row.category, "urgency": row.urgency, "accept_hours": row.accept_hours,
             "handle_hours": row.handle_hours, "verify_hours": row.verify_hours, "default": False}
 
@@ -380,7 +438,9 @@ def _report_event(user: User, fields: dict) -> Reported:
                       urgency=fields["urgency"], state="reported" if roles else "unverified",
                       is_open=True, reporter_id=user.id, reporter_role=role, created_at=now)
     _start_step(event, "accept", now)
-    duplicates = possible_duplicates(category.code, point, now, grid.community_id)
+    # only events the reporter may see: never another reporter's event, or its id
+    duplicates = [e for e in possible_duplicates(category.code, point, now, grid.community_id)
+                  if _can_see(user, e)]
     db.session.add(event)
     db.session.flush()
     db.session.add(EventTransition(event_id=event.id, actor_id=user.id, actor_role=role, action="report",
@@ -439,29 +499,29 @@ WHO = {
     "dispatcher": lambda u, e: e.dispatcher_id == u.id or _is_owner(u, e),
     "reporter": lambda u, e: e.reporter_id == u.id,
 }
-# action -> (states it may be taken in, the state it leads to (None: unchanged), who may take it)
-ACTIONS: dict[str, tuple[tuple[str, ...], str | None, str]] = {
-    "confirm": (("unverified",), "reported", "lead"),
-    "accept": (("reported",), "accepted", "owner"),
-    "reject": (("unverified", "reported"), "rejected", "owner"),
-    "duplicate": (("unverified", "reported"), "duplicate", "owner"),
-    "handle_self": (("accepted",), "in_progress", "owner"),
-    "dispatch": (("accepted",), "dispatched", "owner"),
-    "take": (("dispatched",), "in_progress", "handler"),
-    "return": (("dispatched",), "accepted", "handler"),
-    "extend": (("in_progress",), None, "handler"),
-    "approve_extension": (("in_progress",), None, "dispatcher"),
-    "resolve": (("in_progress",), "resolved", "handler"),
-    "verify_ok": (("resolved",), "closed", "verifier"),
-    "verify_fail": (("resolved",), "dispatched", "verifier"),
-    "reopen": (("closed",), "accepted", "reporter"),
-    "escalate": (OPEN_STATES, None, "owner"),
-}
+# The lifecycle: (from-states, action, who) -> to-state (None: the state stays).
+MACHINE = Machine(GridEvent, [
+    Transition("confirm", ("unverified",), "reported", who="lead"),
+    Transition("accept", ("reported",), "accepted", who="owner"),
+    Transition("reject", ("unverified", "reported"), "rejected", who="owner"),
+    Transition("duplicate", ("unverified", "reported"), "duplicate", who="owner"),
+    Transition("handle_self", ("accepted",), "in_progress", who="owner"),
+    Transition("dispatch", ("accepted",), "dispatched", who="owner"),
+    Transition("take", ("dispatched",), "in_progress", who="handler"),
+    Transition("return", ("dispatched",), "accepted", who="handler"),
+    Transition("extend", ("in_progress",), None, who="handler"),
+    Transition("approve_extension", ("in_progress",), None, who="dispatcher"),
+    Transition("resolve", ("in_progress",), "resolved", who="handler"),
+    Transition("verify_ok", ("resolved",), "closed", who="verifier"),
+    Transition("verify_fail", ("resolved",), "dispatched", who="verifier"),
+    Transition("reopen", ("closed",), "accepted", who="reporter"),
+    Transition("escalate", OPEN_STATES, None, who="owner"),
+], not_allowed=ActionNotAllowed)
 
 
 def allowed_actions(user: User, event: GridEvent) -> list[str]:
-    return [name for name, (states, _, who) in ACTIONS.items()
-            if event.state in states and WHO[who](user, event)]
+    """The actions the event's state allows and the user may take, in table order."""
+    return MACHINE.possible(event, lambda t: WHO[t.who](user, event))
 
 
 def _actor_role(user: User, event: GridEvent, who: str) -> str:
@@ -515,146 +575,210 @@ def transition(user: User, event_id: int, action: str, args: dict) -> GridEvent:
         raise
 
 
+@dataclass
+class Step:
+    """One action under way: what its handler reads (the claimed event, the
+    arguments, the time) and what it leaves for the timeline row."""
+
+    user: User
+    event: GridEvent
+    args: dict
+    now: dt.datetime
+    data: dict = field(default_factory=dict)
+    finished: tuple[str | None, bool | None] = (None, None)  # the step it finished, in time?
+    photo_ids: list[int] = field(default_factory=list)  # attached to the timeline row
+
+    def need(self, name: str):
+        if not self.args.get(name):
+            raise MissingField(name)
+        return self.args[name]
+
+
+def _claim_conditions(event: GridEvent, action: str) -> list:
+    """What the claim holds besides the state, so that concurrent actions that
+    keep the state serialize too: the owner the who-check was made against
+    (escalate moves it without changing the state), and for the extension
+    actions the pending request as it was read."""
+    conditions = [GridEvent.owner_org_id == event.owner_org_id]
+    if action in ("extend", "approve_extension"):
+        pending = GridEvent.pending_extension_hours
+        conditions.append(pending.is_(None) if event.pending_extension_hours is None
+                          else pending == event.pending_extension_hours)
+    return conditions
+
+
 def _transition(user: User, event_id: int, action: str, args: dict) -> GridEvent:
     event = visible_event(user, event_id)
-    states, target, who = ACTIONS[action]
-    if event.state not in states:
-        raise ActionNotAllowed({"state": event.state, "action": action,
-                                "allowed_actions": allowed_actions(user, event)})
-    if not WHO[who](user, event):
+    try:
+        rule = MACHINE.check(event, action)
+    except ActionNotAllowed as refused:
+        refused.details["allowed_actions"] = allowed_actions(user, event)
+        raise
+    if not WHO[rule.who](user, event):
         raise Forbidden({"allowed_actions": allowed_actions(user, event)})
+    actor_role = _actor_role(user, event, rule.who)
     now = utcnow()
-    before = event.state
-    actor_role = _actor_role(user, event, who)
-    note = args.get("note") or ""
-    data: dict = {}
-    finished_step, in_time = None, None
-
-    def need(field: str):
-        if not args.get(field):
-            raise MissingField(field)
-        return args[field]
-
-    if action in ("accept", "reject", "duplicate"):
-        finished_step, in_time = _finish_step(event, now)
-    if action == "reject":
-        data["reason"] = need("reason")
-    if action == "duplicate":
-        original = db.session.get(GridEvent, need("duplicate_of"))
-        if original is None or original.id == event.id or original.community_id != event.community_id:
-            raise InvalidDuplicate()
-        data["duplicate_of"] = original.id
-        event.duplicate_of_id = original.id
-    if action == "accept":
-        _start_step(event, "handle", now)
-    if action == "handle_self":
-        event.assignee_org_id, event.assignee_user_id, event.dispatcher_id = event.owner_org_id, None, user.id
-    if action == "dispatch":
-        to_org, to_user = args.get("to_org_id"), args.get("to_user_id")
-        if bool(to_org) == bool(to_user):
-            raise MissingField("to_org_id")
-        if to_org:
-            target_org = db.session.get(OrgNode, to_org)
-            if target_org is None:
-                raise field_error("to_org_id", "No such organization.")
-        elif db.session.get(User, to_user) is None:
-            raise field_error("to_user_id", "No such user.")
-        event.assignee_org_id, event.assignee_user_id, event.dispatcher_id = to_org, to_user, user.id
-        data.update({"to_org_id": to_org, "to_user_id": to_user})
-    if action == "return":
-        data["reason"] = need("reason")
-        event.assignee_org_id = event.assignee_user_id = None
-    if action == "extend":
-        hours = float(need("hours"))
-        event.pending_extension_hours = hours
-        data["hours"] = hours
-    if action == "approve_extension":
-        if not event.pending_extension_hours:
-            raise NoPendingExtension()
-        event.deadline_at = event.deadline_at + dt.timedelta(hours=event.pending_extension_hours)
-        data.update({"hours": event.pending_extension_hours, "deadline_at": event.deadline_at.isoformat()})
-        event.pending_extension_hours = None
-    if action == "resolve":
-        finished_step, in_time = _finish_step(event, now)
-        _start_step(event, "verify", now)
-    if action in ("verify_ok", "verify_fail"):
-        finished_step, in_time = _finish_step(event, now)
-    if action == "verify_ok":
-        _start_step(event, None, now)
-        event.closed_at = now
-    if action == "verify_fail":
-        data["reason"] = need("reason")
-        event.rework_count += 1
-        if event.assignee_org_id is None and event.assignee_user_id is None:
-            event.assignee_org_id = event.owner_org_id
-        _start_step(event, "handle", now)
-    if action == "reopen":
-        if event.closed_at is None or now - event.closed_at > dt.timedelta(days=REOPEN_DAYS):
-            raise ReopenExpired({"days": REOPEN_DAYS})
-        event.closed_at = None
-        event.assignee_org_id = event.assignee_user_id = None
-        _start_step(event, "handle", now)
-    if action == "escalate":
-        data["reason"] = need("reason")
-        higher = _next_level(event)
-        if higher is None:
-            raise NoHigherLevel()
-        data.update({"from_org_id": event.owner_org_id, "to_org_id": higher.id})
-        event.owner = higher
-        event.escalations += 1
-    if action in ("reject", "duplicate"):
-        _start_step(event, None, now)
-        event.closed_at = now
-
-    if target is not None:
-        event.state = target
+    before = MACHINE.apply(event, action, where=_claim_conditions(event, action))
+    step = Step(user, event, args, now)
+    HANDLERS[action](step)
     event.is_open = event.state not in FINAL_STATES
-    if event.state == "closed" or event.state in ("rejected", "duplicate"):
-        event.is_open = False
-    record = EventTransition(event_id=event.id, actor_id=user.id, actor_role=actor_role,
-                             action=action, from_state=before, to_state=event.state, note=note, data=data,
-                             step=finished_step, in_time=in_time, created_at=now)
+    finished_step, in_time = step.finished
+    record = EventTransition(event_id=event.id, actor_id=user.id, actor_role=actor_role, action=action,
+                             from_state=before, to_state=event.state, note=args.get("note") or "",
+                             data=step.data, step=finished_step, in_time=in_time, created_at=now)
     db.session.add(record)
-    if action == "resolve":
-        photo_ids = args.get("photo_ids") or []
-        if len(photo_ids) > MAX_PHOTOS:
-            raise TooManyPhotos({"max": MAX_PHOTOS})
+    if step.photo_ids:
         db.session.flush()
-        for upload in uploads.claim(user, photo_ids):
-            db.session.add(EventPhoto(event_id=event.id, upload_id=upload.id, stage="resolve",
+        for upload in uploads.claim(user, step.photo_ids):
+            db.session.add(EventPhoto(event_id=event.id, upload_id=upload.id, stage=action,
                                       transition_id=record.id))
     db.session.commit()
     return event
 
 
+# ---- what each action does, once it is claimed -------------------------------------------
+
+def _end(step: Step) -> None:
+    _start_step(step.event, None, step.now)
+    step.event.closed_at = step.now
+
+
+def _confirm(step: Step) -> None:
+    pass  # a leader vouches for the report; the accept step keeps running
+
+
+def _accept(step: Step) -> None:
+    step.finished = _finish_step(step.event, step.now)
+    _start_step(step.event, "handle", step.now)
+
+
+def _reject(step: Step) -> None:
+    step.data["reason"] = step.need("reason")
+    step.finished = _finish_step(step.event, step.now)
+    _end(step)
+
+
+def _duplicate(step: Step) -> None:
+    event = step.event
+    original = db.session.get(GridEvent, step.need("duplicate_of"))
+    if original is None or original.id == event.id or original.community_id != event.community_id:
+        raise InvalidDuplicate()
+    step.data["duplicate_of"] = event.duplicate_of_id = original.id
+    step.finished = _finish_step(event, step.now)
+    _end(step)
+
+
+def _handle_self(step: Step) -> None:
+    event = step.event
+    event.assignee_org_id, event.assignee_user_id, event.dispatcher_id = event.owner_org_id, None, step.user.id
+
+
+def _dispatch(step: Step) -> None:
+    to_org, to_user = step.args.get("to_org_id"), step.args.get("to_user_id")
+    if bool(to_org) == bool(to_user):
+        raise MissingField("to_org_id")
+    if to_org and db.session.get(OrgNode, to_org) is None:
+        raise field_error("to_org_id", "No such organization.")
+    if to_user and db.session.get(User, to_user) is None:
+        raise field_error("to_user_id", "No such user.")
+    event = step.event
+    event.assignee_org_id, event.assignee_user_id, event.dispatcher_id = to_org, to_user, step.user.id
+    step.data.update({"to_org_id": to_org, "to_user_id": to_user})
+
+
+def _take(step: Step) -> None:
+    pass  # the handler starts; the handle step keeps running
+
+
+def _return(step: Step) -> None:
+    step.data["reason"] = step.need("reason")
+    step.event.assignee_org_id = step.event.assignee_user_id = None
+
+
+def _extend(step: Step) -> None:
+    hours = float(step.need("hours"))
+    step.event.pending_extension_hours = step.data["hours"] = hours
+
+
+def _approve_extension(step: Step) -> None:
+    event = step.event
+    if not event.pending_extension_hours:
+        raise NoPendingExtension()
+    event.deadline_at = event.deadline_at + dt.timedelta(hours=event.pending_extension_hours)
+    step.data.update({"hours": event.pending_extension_hours, "deadline_at": event.deadline_at.isoformat()})
+    event.pending_extension_hours = None
+
+
+def _resolve(step: Step) -> None:
+    photo_ids = step.args.get("photo_ids") or []
+    if len(photo_ids) > MAX_PHOTOS:
+        raise TooManyPhotos({"max": MAX_PHOTOS})
+    step.photo_ids = photo_ids
+    step.finished = _finish_step(step.event, step.now)
+    _start_step(step.event, "verify", step.now)
+
+
+def _verify_ok(step: Step) -> None:
+    step.finished = _finish_step(step.event, step.now)
+    _end(step)
+
+
+def _verify_fail(step: Step) -> None:
+    event = step.event
+    step.data["reason"] = step.need("reason")
+    step.finished = _finish_step(event, step.now)
+    event.rework_count += 1
+    if event.assignee_org_id is None and event.assignee_user_id is None:
+        event.assignee_org_id = event.owner_org_id
+    _start_step(event, "handle", step.now)
+
+
+def _reopen(step: Step) -> None:
+    event = step.event
+    if event.closed_at is None or step.now - event.closed_at > dt.timedelta(days=REOPEN_DAYS):
+        raise ReopenExpired({"days": REOPEN_DAYS})
+    event.closed_at = None
+    event.assignee_org_id = event.assignee_user_id = None
+    _start_step(event, "handle", step.now)
+
+
+def _escalate(step: Step) -> None:
+    event = step.event
+    step.data["reason"] = step.need("reason")
+    higher = _next_level(event)
+    if higher is None:
+        raise NoHigherLevel()
+    step.data.update({"from_org_id": event.owner_org_id, "to_org_id": higher.id})
+    event.owner = higher
+    event.escalations += 1
+
+
+HANDLERS = {
+    "confirm": _confirm, "accept": _accept, "reject": _reject, "duplicate": _duplicate,
+    "handle_self": _handle_self, "dispatch": _dispatch, "take": _take, "return": _return,
+    "extend": _extend, "approve_extension": _approve_extension, "resolve": _resolve,
+    "verify_ok": _verify_ok, "verify_fail": _verify_fail, "reopen": _reopen, "escalate": _escalate,
+}
+assert set(HANDLERS) == set(MACHINE.actions), "every action of the lifecycle has its handler"
+
+
 def follow(user: User, event_id: int, note: str) -> GridEvent:
-    """Add your voice to an event instead of filing a duplicate. Open to those
-    who can see it and to people of its community (who reported there or
-    reported their residence there); followers may then see it."""
-    event = db.session.get(GridEvent, event_id)
-    if event is None or not event.is_open or not (_can_see(user, event) or _belongs_to(user, event)):
+    """Add your voice to an open event you can see instead of filing a
+    duplicate (once: following again changes nothing). An event you cannot
+    see is 404, as if it did not exist."""
+    event = visible_event(user, event_id)
+    if not event.is_open:
         raise NotFound()
     db.session.add(EventFollower(event_id=event.id, user_id=user.id, note=note))
     try:
         db.session.flush()
-    except IntegrityError:
+    except IntegrityError:  # already following (perhaps by a concurrent request)
         db.session.rollback()
         return event
     event.followers = GridEvent.followers + 1
     db.session.commit()
     db.session.refresh(event)
     return event
-
-
-def _belongs_to(user: User, event: GridEvent) -> bool:
-    from app.orgs.models import MemberCommunityReport
-
-    reported_here = select(GridEvent.id).where(GridEvent.reporter_id == user.id,
-                                               GridEvent.community_id == event.community_id).exists()
-    lives_here = select(MemberCommunityReport.id).where(
-        MemberCommunityReport.user_id == user.id, MemberCommunityReport.community_id == event.community_id,
-        MemberCommunityReport.state == "confirmed").exists()
-    return bool(db.session.scalar(select(or_(reported_here, lives_here))))
 
 
 def comment(user: User, event_id: int, body: str) -> EventComment:
@@ -778,7 +902,7 @@ def grid_stats(actor: User, org_id: int, day_from: dt.datetime, day_to: dt.datet
 def present(user: User, events: list[GridEvent], with_actions: bool = False) -> list[GridEvent]:
     """Attach what the answer shows beside the row: traffic light, photo links
     (one query for the whole page) and, for a single event, the actions the
-    viewer may take."""
+    viewer may take (an empty list in lists, where they are not computed)."""
     from flask import url_for
 
     now = utcnow()
@@ -788,5 +912,6 @@ def present(user: User, events: list[GridEvent], with_actions: bool = False) -> 
         event.photos = [{"upload_id": p.upload_id, "stage": p.stage,
                          "url": url_for("grid.event_photo", event_id=event.id, upload_id=p.upload_id)}
                         for p in photos[event.id]]
-        event.allowed_actions = allowed_actions(user, event) if with_actions else None
+        # a list on every answer (as documented); only a single event's answer computes it
+        event.allowed_actions = allowed_actions(user, event) if with_actions else []
     return events

@@ -103,7 +103,9 @@ def test_at_finds_the_grid_containing_the_point(admin, grid, make_grid, tree, re
     assert admin.patch(f"{GRIDS}/{grid.id}", json={"boundary": triangle}).status_code == 200
     assert admin.get(at({"lat": 21.860, "lng": 111.964})).json["items"] == []
     assert [g["id"] for g in admin.get(at({"lat": 21.856, "lng": 111.960})).json["items"]] == [grid.id]
-    # residents ask too (the mini-program shows "you are in ...")
+    # residents ask too (the mini-program shows "you are in ..."), for a grid of theirs
+    assert resident.get(at({"lat": 21.856, "lng": 111.960})).json["items"] == []
+    assert report(resident, location={"lat": 21.856, "lng": 111.960}).status_code == 201
     assert [g["id"] for g in resident.get(at({"lat": 21.856, "lng": 111.960})).json["items"]] == [grid.id]
 
 
@@ -183,6 +185,30 @@ def test_admin_of_another_community_sees_nothing(admin_b, grid, leader, tree, re
         assert_error(response, 404, "not_found")
     assert admin_b.get(GRIDS).json["items"] == []
     assert resident.get(GRIDS).json["items"] == []
+
+
+def test_a_point_never_reveals_another_communitys_grid(admin, grid, leader, admin_b, leader_b, login,
+                                                       street_admin, make_grid, make_leader, tree):
+    from app.extensions import db
+    from app.orgs.models import MemberCommunityReport
+
+    other_grid = make_grid(admin, tree.a, "第二网格", SQUARE_A2)
+    other_leader = make_leader(admin, other_grid.id)
+    stranger, neighbour = login("o-stranger"), login("o-neighbour")
+    for api in (admin_b, leader_b, stranger, neighbour, other_leader):
+        answer = api.get(at(INSIDE))
+        assert answer.status_code == 200 and answer.json == {"items": [], "next_cursor": None}
+        assert "boundary" not in answer.get_data(as_text=True)
+    # those over it, its leaders and the people of its community do see it
+    db.session.add(MemberCommunityReport(user_id=neighbour.user_id, community_id=tree.a, state="confirmed"))
+    db.session.commit()
+    for api in (admin, street_admin, leader, neighbour):
+        assert [g["id"] for g in api.get(at(INSIDE)).json["items"]] == [grid.id]
+    assert [g["id"] for g in other_leader.get(at(INSIDE_A2)).json["items"]] == [other_grid.id]
+    # where grids of two communities overlap, each side finds its own
+    overlapping = make_grid(admin_b, tree.b, "新江边界网格", SQUARE)
+    assert [g["id"] for g in admin_b.get(at(INSIDE)).json["items"]] == [overlapping.id]
+    assert [g["id"] for g in admin.get(at(INSIDE)).json["items"]] == [grid.id]
 
 
 def test_list_is_the_scope_and_keyset_paginated(admin, admin_b, street_admin, tree, make_grid):

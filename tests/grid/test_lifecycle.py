@@ -394,12 +394,14 @@ def test_leader_of_another_grid_cannot_confirm(admin, leader, grid, make_grid, m
     # they cannot see it at all...
     assert_error(act(other_leader, eid, "confirm"), 404, "not_found")
     assert_error(act(leader_b, eid, "confirm"), 404, "not_found")
-    # ... and once they see it (by following it: they reported in this community) they still may not
+    # ... nor follow it, even once they reported in this community ...
     own = reported(resident, location=INSIDE_A2)
-    assert_error(other_leader.post(f"{EVENTS}/{eid}/follow", json={}), 404, "not_found")
     reported(other_leader, location=INSIDE_A2, category="sanitation")
-    assert other_leader.post(f"{EVENTS}/{eid}/follow", json={}).status_code == 200
-    refused(act(other_leader, eid, "confirm"), 403, "forbidden", [])
+    assert_error(other_leader.post(f"{EVENTS}/{eid}/follow", json={}), 404, "not_found")
+    # ... and what they see in this grid (their own report there) they still may not confirm
+    theirs = reported(other_leader, title="路灯又坏了")
+    assert theirs["grid_id"] == grid.id and theirs["state"] == "unverified"
+    refused(act(other_leader, theirs["id"], "confirm"), 403, "forbidden", [])
     assert acted(leader, eid, "confirm")["state"] == "reported"
     # their own grid's reports are theirs to confirm
     assert own["grid_id"] == other_grid.id

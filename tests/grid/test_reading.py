@@ -128,53 +128,72 @@ def dup_ids(response) -> list[int]:
 
 def test_possible_duplicates(admin, leader, grid, resident, travel):
     first = reported(leader)["id"]  # facilities at INSIDE, T0
-    near_north = report(resident, location=offset(INSIDE, 80))
+    # the grid's leader sees the events of the grid: theirs and others'
+    near_north = report(leader, location=offset(INSIDE, 80), title="路灯坏了")
     assert dup_ids(near_north) == [first]
     near_id = near_north.json["event"]["id"]
     shown = near_north.json["possible_duplicates"][0]
     assert shown["title"] == "路灯不亮" and shown["state"] == "reported"
+    assert shown["allowed_actions"] == []  # a list, never null
     # nearest first
-    assert dup_ids(report(resident, location=offset(INSIDE, 60))) == [near_id, first]
+    mine = reported(resident, location=offset(INSIDE, 60))["id"]
+    assert dup_ids(report(leader, location=offset(INSIDE, 70))) == [near_id, mine, first]
     # 150 m south: too far from all of them
-    assert dup_ids(report(resident, location=offset(INSIDE, -150))) == []
+    assert dup_ids(report(leader, location=offset(INSIDE, -150))) == []
     # another category at the same spot
-    assert dup_ids(report(resident, category="sanitation")) == []
+    assert dup_ids(report(leader, category="sanitation")) == []
     # closed ones are not duplicates
     acted(admin, first, "reject", reason="误报")
-    assert first not in dup_ids(report(resident, location=offset(INSIDE, 5, 5)))
+    assert first not in dup_ids(report(leader, location=offset(INSIDE, 5, 5)))
 
 
-def test_possible_duplicates_only_from_the_last_7_days(leader, grid, resident, travel):
+def test_possible_duplicates_name_only_events_the_reporter_may_see(leader, grid, resident, login):
+    theirs = reported(leader, title="三号楼路灯不亮")  # the leader's event at INSIDE
+    response = report(resident, location=offset(INSIDE, 20))
+    # a resident is not shown another reporter's event, nor its id or title
+    assert dup_ids(response) == []
+    assert theirs["title"] not in response.get_data(as_text=True)
+    # their own earlier report, they are shown
+    own = response.json["event"]["id"]
+    assert dup_ids(report(resident, location=offset(INSIDE, 30))) == [own]
+    assert dup_ids(report(login("o-passer-by"), location=INSIDE)) == []
+
+
+def test_possible_duplicates_only_from_the_last_7_days(leader, grid, travel):
     first = reported(leader)["id"]
     travel(T0 + dt.timedelta(days=7))
-    assert first in dup_ids(report(resident, title="还在"))  # exactly 7 days: still counted
+    assert first in dup_ids(report(leader, title="还在"))  # exactly 7 days: still counted
     travel(T0 + dt.timedelta(days=7, seconds=1))
-    assert first not in dup_ids(report(resident, title="又来"))
+    assert first not in dup_ids(report(leader, title="又来"))
 
 
-def test_follow_adds_a_voice(admin, leader, grid, login, resident):
-    eid = reported(leader)["id"]
-    neighbour = login("o-neighbour")
-    assert_error(neighbour.get(f"{EVENTS}/{eid}"), 404, "not_found")
-    # a stranger to the community cannot even learn the event exists
-    assert_error(neighbour.post(f"{EVENTS}/{eid}/follow", json={}), 404, "not_found")
-    reported(neighbour, category="sanitation")  # now they are someone of this community
-    followed = neighbour.post(f"{EVENTS}/{eid}/follow", json={"note": "我家门口也是"})
+def test_follow_adds_a_voice(admin, leader, grid, login, login_as, resident, tree):
+    eid = reported(admin)["id"]
+    followed = leader.post(f"{EVENTS}/{eid}/follow", json={"note": "我家门口也是"})
     assert followed.status_code == 200, followed.json
     assert followed.json["followers"] == 1 and followed.json["id"] == eid
-    again = neighbour.post(f"{EVENTS}/{eid}/follow", json={})
+    assert followed.json["allowed_actions"] == []  # a list, never null
+    again = leader.post(f"{EVENTS}/{eid}/follow", json={})
     assert again.status_code == 200 and again.json["followers"] == 1  # one voice per person
-    reported(resident, category="sanitation")
-    assert resident.post(f"{EVENTS}/{eid}/follow", json={}).json["followers"] == 2
-    # a follower may now read it
-    assert neighbour.get(f"{EVENTS}/{eid}").json["followers"] == 2
-    assert neighbour.get(f"{EVENTS}/{eid}/timeline").status_code == 200
-    # nothing of the same kind was reported twice
-    assert [e["id"] for e in admin.get(f"{EVENTS}?category=facilities").json["items"]] == [eid]
-    assert_error(neighbour.post(f"{EVENTS}/999999/follow", json={}), 404, "not_found")
+    assert login_as("org_admin", tree.a).post(f"{EVENTS}/{eid}/follow", json={}).json["followers"] == 2
+    assert leader.get(f"{EVENTS}/{eid}").json["followers"] == 2
+    assert_error(leader.post(f"{EVENTS}/999999/follow", json={}), 404, "not_found")
+    assert_error(leader.post(f"{EVENTS}/{eid}/follow", json={"note": "x" * 501}), 422, "validation_failed")
     acted(admin, eid, "reject", reason="不属于网格")
-    assert_error(login("o-late").post(f"{EVENTS}/{eid}/follow", json={}), 404, "not_found")
-    assert_error(neighbour.post(f"{EVENTS}/{eid}/follow", json={"note": "x" * 501}), 422, "validation_failed")
+    assert_error(login_as("org_admin", tree.a).post(f"{EVENTS}/{eid}/follow", json={}), 404, "not_found")
+
+
+def test_following_an_event_you_cannot_see_is_not_found(admin, leader, grid, login, resident, admin_b):
+    eid = reported(leader)["id"]
+    neighbour = login("o-neighbour")
+    reported(neighbour, category="sanitation")  # someone of this community, with a report of their own
+    for stranger in (neighbour, resident, admin_b, login("o-nobody")):
+        assert_error(stranger.get(f"{EVENTS}/{eid}"), 404, "not_found")
+        error = assert_error(stranger.post(f"{EVENTS}/{eid}/follow", json={"note": "我也是"}), 404, "not_found")
+        # exactly the answer for an event that does not exist
+        assert error == assert_error(stranger.post(f"{EVENTS}/999999/follow", json={}), 404, "not_found")
+        assert_error(stranger.get(f"{EVENTS}/{eid}"), 404, "not_found")  # following gave them nothing
+    assert admin.get(f"{EVENTS}/{eid}").json["followers"] == 0
 
 
 # ---- pagination and cost -------------------------------------------------------------------------------
@@ -252,3 +271,8 @@ def test_distance_helper_is_honest():
     here, there = INSIDE, offset(INSIDE, 180, 180)
     d = math.dist((0, 0), (180, 180))
     assert abs(distance_m(Point(**here), Point(**there)) - d) < 2
+
+
+def test_lists_answer_allowed_actions_as_a_list(world, admin):
+    items = admin.get(EVENTS).json["items"]
+    assert items and all(item["allowed_actions"] == [] for item in items)
