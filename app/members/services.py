@@ -135,7 +135,11 @@ def _get_or_404(model, row_id: int):
 # ---- roster ---------------------------------------------------------------
 
 def import_roster(actor: User, org_id: int, content: bytes, today: dt.date) -> dict:
-    """Import a roster file into the branches under ``org_id`` (all or nothing)."""
+    """Import a roster file into the branches under ``org_id`` (all or nothing).
+
+    A phone already on a roster outside this subtree is reported like a new
+    entry and left with that roster: the answer tells an admin nothing about
+    rosters they cannot see."""
     org = visible_node(actor, org_id, "members.manage")
     try:
         parsed = roster.parse(content, today)
@@ -166,19 +170,23 @@ def import_roster(actor: User, org_id: int, content: bytes, today: dt.date) -> d
             parsed.error(number, "branch", "no such branch under this organization" if not matches
                          else "several branches have this name; use the branch id")
     resolved = []
+    held_elsewhere = 0
     for row in parsed.rows:
         if row.row not in branch_of:
             continue
         entry = existing.get(hashes[row.row])
         if entry is not None and not entry.branch.path.startswith(org.path):
-            parsed.error(row.row, "phone", "already on the roster of another organization")
+            # On a roster outside the admin's subtree: the admin must not learn
+            # that (nor whose), so the row reads like any new entry; the entry
+            # stays where it is, and binding goes on resolving to it.
+            held_elsewhere += 1
             continue
         resolved.append((row, branch_of[row.row], entry))
     if parsed.errors:
         errors = sorted(parsed.errors, key=lambda e: (e["row"], e["column"]))
         raise RosterInvalid({"count": len(errors), "rows": errors})
 
-    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    counts = {"created": held_elsewhere, "updated": 0, "unchanged": 0}
     for row, branch, entry in resolved:
         if entry is None:
             db.session.add(RosterEntry(
