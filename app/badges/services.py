@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
@@ -31,7 +31,7 @@ from app.common import signed_codes
 from app.common.db import utcnow
 from app.common.geo import to_gcj02
 from app.common.pagination import Page, keyset_page
-from app.common.transitions import Machine, Transition
+from app.common.transitions import Machine, StateChanged, Transition
 from app.errors import ApiError, Conflict, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
 from app.members import phones
@@ -306,7 +306,15 @@ def toggle_duty(user: User, code: str) -> tuple[bool, DutySession]:
         DutySession.post_id == post.id, DutySession.identity_id == identity.id,
         DutySession.ended_at.is_(None)))
     if session is not None:
-        session.ended_at = utcnow()
+        # Claimed like a transition (on duty -> off duty): of two off-scans at
+        # once one ends the session, the other is 409 state_changed.
+        ended = db.session.execute(
+            update(DutySession).where(DutySession.id == session.id, DutySession.ended_at.is_(None))
+            .values(ended_at=utcnow()).returning(DutySession)
+            .execution_options(populate_existing=True, synchronize_session=False)).scalars().first()
+        if ended is None:
+            db.session.rollback()
+            raise StateChanged({"state": "off_duty", "action": "off_duty"})
         db.session.commit()
         return False, session
     session = DutySession(post_id=post.id, identity_id=identity.id, started_at=utcnow())

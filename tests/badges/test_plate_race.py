@@ -1,13 +1,17 @@
-"""Two zone admins decide one merchant plate at once: exactly one wins."""
+"""Two zone admins decide one merchant plate at once, or two off-duty scans of
+one post arrive at once: exactly one wins."""
 from __future__ import annotations
 
 import pytest
 import time_machine
 
 from app.badges import services
-from app.badges.models import MerchantPlate
+from sqlalchemy import select
+
+from app.badges.models import DutySession, MerchantPlate
 from app.extensions import db
-from tests.badges.helpers import PLATES, T0, apply_plate, business_zone
+from tests.badges.helpers import DUTY, PLATES, T0, apply_plate, assign, business_zone, make_post, \
+    post_plate_code
 from tests.members.races import all_read_first, fire, one_winner
 from tests.tasks.conftest import live_url  # noqa: F401  (the live threaded server)
 
@@ -35,3 +39,20 @@ def test_approve_and_reject_of_one_plate_at_once_one_wins(live_url, member, logi
     assert stored.state == state
     assert stored.reason == (None if state == "approved" else "证照不全")
     assert stored.decided_by_id == (first.user_id if state == "approved" else second.user_id)
+
+
+def test_two_off_duty_scans_at_once_end_the_session_once(live_url, member, admin, tree, monkeypatch):
+    on_duty = member("李四", "13900000009")
+    post = make_post(admin, tree.a)
+    assign(admin, post["id"], on_duty.identity["id"])
+    code = post_plate_code(admin, post["id"])
+    assert on_duty.post(DUTY, json={"code": code}).json["on_duty"] is True
+    # both scans have found the open session before either ends it
+    all_read_first(monkeypatch, services, "utcnow", 2)
+    responses = fire([(f"{live_url}{DUTY}", {"code": code}, on_duty.headers)] * 2)
+    won, lost = one_winner(responses)
+    assert won.json()["on_duty"] is False
+    monkeypatch.undo()
+    db.session.expire_all()
+    sessions = db.session.scalars(select(DutySession)).all()
+    assert len(sessions) == 1 and sessions[0].ended_at is not None
