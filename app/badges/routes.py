@@ -17,6 +17,7 @@ from app.common import qr
 from app.common.blueprint import Blueprint
 from app.common.idempotency import idempotent
 from app.common.schemas import PageArgsSchema
+from app.common.transitions import StateChanged
 from app.errors import Forbidden, NotFound, RateLimited, ValidationFailed
 from app.extensions import limiter
 from app.members.services import IdentityInactive, NotAMember
@@ -207,7 +208,7 @@ def list_ratings(args, post_id):
 @blp.arguments(CodeSchema)
 @blp.response(200, DutyResultSchema)
 @blp.errors(services.InvalidPlateCode, services.BadgeNotPlate, services.NotAssigned,
-            NotAMember, IdentityInactive, ValidationFailed)
+            NotAMember, IdentityInactive, StateChanged, ValidationFailed)
 def toggle_duty(body):
     """An assigned member scans their post's plate: on duty, and off again
     with the next scan."""
@@ -270,7 +271,7 @@ for action, doc in (("approve", "Approve a pending application (the zone's admin
             services.decide_plate(current_user(), plate_id, action, body["reason"]),
         auth=login_required, schema=DecisionSchema, response=MerchantPlateSchema,
         errors=(NotFound, Forbidden, services.PlateNotPending, services.PlateNotApproved,
-                ValidationFailed))
+                StateChanged, ValidationFailed))
 
 
 @blp.route("/merchant-plates/<int:plate_id>/plate.png", methods=["GET"])

@@ -1,14 +1,32 @@
 from __future__ import annotations
 
+import unicodedata
+
 import marshmallow as ma
 from marshmallow import validate
 
+from app.common.qr import UNPRINTABLE_CATEGORIES
 from app.common.schemas import Integer, ID_RANGE, AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
 from app.members import phones
 from app.orgs.schemas import OrgRefSchema
 
 VERIFY_REASONS = ["expired", "bad_signature", "identity_revoked", "identity_suspended",
                   "unknown_key", "not_a_badge", "malformed"]
+
+
+def printable(value: str) -> None:
+    """Text printed on a plate: no control characters, line or paragraph
+    separators, or lone surrogates (the renderer cannot lay them out)."""
+    import unicodedata
+
+    for char in value:
+        if unicodedata.category(char) in UNPRINTABLE_CATEGORIES:
+            raise ma.ValidationError(
+                f"Contains a character that cannot be printed on a plate (U+{ord(char):04X}).")
+
+
+def plate_text(low: int, high: int) -> list:
+    return [validate.Length(low, high), printable]
 
 
 class BadgeSchema(Schema):
@@ -58,17 +76,17 @@ class ShownSchema(Schema):
 
 
 class PostInSchema(Schema):
-    name = ma.fields.String(validate=validate.Length(1, 100))
-    unit = ma.fields.String(validate=validate.Length(max=100))
-    window = ma.fields.String(validate=validate.Length(max=50))
+    name = ma.fields.String(validate=plate_text(1, 100))
+    unit = ma.fields.String(validate=plate_text(0, 100))
+    window = ma.fields.String(validate=plate_text(0, 50))
     location = ma.fields.Nested(CoordinateSchema, allow_none=True)
-    service_items = ma.fields.List(ma.fields.String(validate=validate.Length(1, 50)),
+    service_items = ma.fields.List(ma.fields.String(validate=plate_text(1, 50)),
                                    validate=validate.Length(max=30))
 
 
 class PostCreateSchema(PostInSchema):
     org_id = Integer(required=True, validate=ID_RANGE)
-    name = ma.fields.String(required=True, validate=validate.Length(1, 100))
+    name = ma.fields.String(required=True, validate=plate_text(1, 100))
 
 
 class PostSchema(Schema):
@@ -166,8 +184,8 @@ class RatingPageSchema(Schema):
 
 class PlateApplySchema(Schema):
     zone_id = Integer(required=True, validate=ID_RANGE)
-    shop_name = ma.fields.String(required=True, validate=validate.Length(1, 100))
-    address = ma.fields.String(required=True, validate=validate.Length(1, 200))
+    shop_name = ma.fields.String(required=True, validate=plate_text(1, 100))
+    address = ma.fields.String(required=True, validate=plate_text(1, 200))
     location = ma.fields.Nested(CoordinateSchema, load_default=None, allow_none=True)
 
 

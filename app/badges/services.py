@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
@@ -31,6 +31,7 @@ from app.common import signed_codes
 from app.common.db import utcnow
 from app.common.geo import to_gcj02
 from app.common.pagination import Page, keyset_page
+from app.common.transitions import Machine, StateChanged, Transition
 from app.errors import ApiError, Conflict, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
 from app.members import phones
@@ -305,7 +306,15 @@ def toggle_duty(user: User, code: str) -> tuple[bool, DutySession]:
         DutySession.post_id == post.id, DutySession.identity_id == identity.id,
         DutySession.ended_at.is_(None)))
     if session is not None:
-        session.ended_at = utcnow()
+        # Claimed like a transition (on duty -> off duty): of two off-scans at
+        # once one ends the session, the other is 409 state_changed.
+        ended = db.session.execute(
+            update(DutySession).where(DutySession.id == session.id, DutySession.ended_at.is_(None))
+            .values(ended_at=utcnow()).returning(DutySession)
+            .execution_options(populate_existing=True, synchronize_session=False)).scalars().first()
+        if ended is None:
+            db.session.rollback()
+            raise StateChanged({"state": "off_duty", "action": "off_duty"})
         db.session.commit()
         return False, session
     session = DutySession(post_id=post.id, identity_id=identity.id, started_at=utcnow())
@@ -336,17 +345,21 @@ def rating_summary(post_id: int) -> dict:
 
 def scan_plate(user: User, code: str) -> PlateView:
     """A resident scans a plate: the post and who is on duty, or the shop and
-    whether its plate is valid. Every scan is counted."""
+    whether its plate is valid. Every scan of a live plate is counted; a
+    revoked merchant plate still answers (as not valid) but is not counted,
+    since the district's figure is how often its plates are in use."""
     parsed = _parse_plate(code)
     subject = _verified_subject(parsed)
     # Count the scan first: the commit expires every loaded object, and a view
     # built before it would reload its on-duty sessions one by one.
     if parsed.kind == "post_plate":
-        scan = PlateScan(kind="post", post_id=subject.id, org_id=subject.org_id, user_id=user.id)
-    else:
-        scan = PlateScan(kind="merchant", plate_id=subject.id, org_id=subject.zone_id, user_id=user.id)
-    db.session.add(scan)
-    db.session.commit()
+        db.session.add(PlateScan(kind="post", post_id=subject.id, org_id=subject.org_id,
+                                 user_id=user.id))
+        db.session.commit()
+    elif subject.state == "approved":
+        db.session.add(PlateScan(kind="merchant", plate_id=subject.id, org_id=subject.zone_id,
+                                 user_id=user.id))
+        db.session.commit()
     if parsed.kind == "post_plate":
         return PlateView("post", post=subject, on_duty=on_duty(subject.id),
                          rating=rating_summary(subject.id))
@@ -404,19 +417,27 @@ def managed_plate(actor: User, plate_id: int) -> MerchantPlate:
     return plate
 
 
-# state transitions an admin may make: action -> (from, to)
-PLATE_DECISIONS = {"approve": ("pending", "approved"), "reject": ("pending", "rejected"),
-                   "revoke": ("approved", "revoked")}
+# A merchant plate: pending -> approved | rejected; approved -> revoked (the zone's admins).
+PLATES = Machine(MerchantPlate, [
+    Transition("approve", ("pending",), "approved", who="badges.manage"),
+    Transition("reject", ("pending",), "rejected", who="badges.manage"),
+    Transition("revoke", ("approved",), "revoked", who="badges.manage"),
+], not_allowed=PlateNotPending)
 
 
 def decide_plate(actor: User, plate_id: int, action: str, reason: str | None) -> MerchantPlate:
+    """Approve, reject or revoke a plate. Of an approve and a reject at once,
+    exactly one wins; the other is 409 ``state_changed`` naming the state now."""
     plate = managed_plate(actor, plate_id)
-    before, after = PLATE_DECISIONS[action]
-    if plate.state != before:
-        raise PlateNotApproved() if action == "revoke" else PlateNotPending()
-    plate.state, plate.reason = after, reason
-    plate.decided_by_id, plate.decided_at = actor.id, utcnow()
-    db.session.commit()
+    if plate.state not in PLATES[action].sources:
+        error = PlateNotApproved if action == "revoke" else PlateNotPending
+        raise error({"state": plate.state, "action": action})
+    try:
+        PLATES.apply(plate, action, reason=reason, decided_by_id=actor.id, decided_at=utcnow())
+        db.session.commit()
+    except ApiError:
+        db.session.rollback()
+        raise
     return plate
 
 

@@ -9,7 +9,8 @@ from app.auth.current import current_user, login_required
 from app.common.blueprint import Blueprint
 from app.common.idempotency import idempotent
 from app.common.schemas import PageArgsSchema
-from app.errors import Forbidden, NotFound, PayloadTooLarge, ValidationFailed, field_error
+from app.common.transitions import StateChanged
+from app.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, ValidationFailed, field_error
 from app.members import services
 from app.members.schemas import (
     ApproveSchema, BindingCreateSchema, BindingListArgsSchema, BindingRequestPageSchema,
@@ -72,7 +73,7 @@ def list_members(args, org_id):
 @blp.alt_response(202, schema=BindingResultSchema,
                   description="No clean roster match: a request waits for the branch admin")
 @blp.errors(services.AlreadyMember, services.PhoneNotSupported, services.BranchRequired,
-            WeChatCodeInvalid, WeChatUnavailable, ValidationFailed)
+            Conflict, WeChatCodeInvalid, WeChatUnavailable, ValidationFailed)
 def bind_member(body):
     """Become a verified member: your name plus the code of WeChat's phone button.
 
@@ -126,7 +127,7 @@ def list_binding_requests(args, org_id):
 @blp.arguments(ApproveSchema)
 @blp.response(200, MemberAdminSchema)
 @blp.errors(NotFound, Forbidden, services.RequestNotPending, services.PhoneAlreadyBound,
-            ValidationFailed)
+            services.InvalidStatusChange, StateChanged, ValidationFailed)
 def approve_binding(body, request_id):
     """Approve a binding; ``join_date`` and ``member_status`` are needed when
     the phone is on no roster (the entry is created from the request)."""
@@ -138,7 +139,7 @@ def approve_binding(body, request_id):
 @login_required
 @blp.arguments(RejectSchema)
 @blp.response(200, BindingRequestSchema)
-@blp.errors(NotFound, Forbidden, services.RequestNotPending, ValidationFailed)
+@blp.errors(NotFound, Forbidden, services.RequestNotPending, StateChanged, ValidationFailed)
 def reject_binding(body, request_id):
     """Reject a binding request, with the reason the user will see."""
     return services.reject_binding(current_user(), request_id, body["reason"])
@@ -154,4 +155,4 @@ for action, doc in (
             services.change_identity_status(current_user(), identity_id, action, body["reason"]),
         auth=login_required, schema=StatusChangeSchema, response=MemberAdminSchema,
         errors=(NotFound, Forbidden, services.IdentityRevoked, services.InvalidStatusChange,
-                ValidationFailed))
+                StateChanged, ValidationFailed))

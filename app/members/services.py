@@ -9,10 +9,15 @@ Rules:
   case becomes a pending request for a branch admin.
 * A suspended or revoked identity stops every member-only action at once
   (:func:`require_active_member` reads the status on every call).
+* Every status change (identity: suspend / reinstate / revoke / reissue;
+  binding request: approve / reject / withdraw) is claimed through its
+  :class:`~app.common.transitions.Machine`, so that of two admins acting on
+  one record at once exactly one wins and the other gets 409 ``state_changed``.
 """
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +26,8 @@ from app.auth.models import User
 from app.auth.permissions import authorize, subtree_clause
 from app.common.db import utcnow
 from app.common.pagination import Page, keyset_page
-from app.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
+from app.common.transitions import Machine, Transition
+from app.errors import ApiError, Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from app.extensions import db
 from app.members import phones, roster
 from app.members.models import BindingRequest, MemberIdentity, RosterEntry
@@ -89,6 +95,30 @@ class InvalidStatusChange(Conflict):
     zh = "党员身份当前为“{status}”，不能执行此操作。"
     en = "The identity is {status}; this change is not possible."
 
+    def __init__(self, details: dict | None = None, **kwargs):
+        details = dict(details or {})
+        if "state" in details:  # raised by the Machine, which names it "state"
+            details.setdefault("status", details["state"])
+        super().__init__(details, **kwargs)
+
+
+# The lifecycle of an identity: (from, action, who) -> to. ``reissue`` is a
+# revoked member binding again and being approved (or matching the roster).
+IDENTITY = Machine(MemberIdentity, [
+    Transition("suspend", ("active",), "suspended", who="members.manage"),
+    Transition("reinstate", ("suspended",), "active", who="members.manage"),
+    Transition("revoke", ("active", "suspended"), "revoked", who="members.manage"),
+    Transition("reissue", ("revoked",), "active", who="members.manage"),
+], column="status", not_allowed=InvalidStatusChange)
+
+# A binding request: pending -> approved | rejected (a branch admin) | withdrawn
+# (the user binding again).
+BINDING = Machine(BindingRequest, [
+    Transition("approve", ("pending",), "approved", who="members.manage"),
+    Transition("reject", ("pending",), "rejected", who="members.manage"),
+    Transition("withdraw", ("pending",), "withdrawn", who="requester"),
+], not_allowed=RequestNotPending)
+
 
 # Ids are 32-bit integers on PostgreSQL: a larger one names no row, and must
 # answer 404 rather than fail in the database.
@@ -105,7 +135,11 @@ def _get_or_404(model, row_id: int):
 # ---- roster ---------------------------------------------------------------
 
 def import_roster(actor: User, org_id: int, content: bytes, today: dt.date) -> dict:
-    """Import a roster file into the branches under ``org_id`` (all or nothing)."""
+    """Import a roster file into the branches under ``org_id`` (all or nothing).
+
+    A phone already on a roster outside this subtree is reported like a new
+    entry and left with that roster: the answer tells an admin nothing about
+    rosters they cannot see."""
     org = visible_node(actor, org_id, "members.manage")
     try:
         parsed = roster.parse(content, today)
@@ -136,19 +170,23 @@ def import_roster(actor: User, org_id: int, content: bytes, today: dt.date) -> d
             parsed.error(number, "branch", "no such branch under this organization" if not matches
                          else "several branches have this name; use the branch id")
     resolved = []
+    held_elsewhere = 0
     for row in parsed.rows:
         if row.row not in branch_of:
             continue
         entry = existing.get(hashes[row.row])
         if entry is not None and not entry.branch.path.startswith(org.path):
-            parsed.error(row.row, "phone", "already on the roster of another organization")
+            # On a roster outside the admin's subtree: the admin must not learn
+            # that (nor whose), so the row reads like any new entry; the entry
+            # stays where it is, and binding goes on resolving to it.
+            held_elsewhere += 1
             continue
         resolved.append((row, branch_of[row.row], entry))
     if parsed.errors:
         errors = sorted(parsed.errors, key=lambda e: (e["row"], e["column"]))
         raise RosterInvalid({"count": len(errors), "rows": errors})
 
-    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    counts = {"created": held_elsewhere, "updated": 0, "unchanged": 0}
     for row, branch, entry in resolved:
         if entry is None:
             db.session.add(RosterEntry(
@@ -205,18 +243,19 @@ def require_active_member(user: User) -> MemberIdentity:
 
 
 def _issue_identity(user_id: int, entry: RosterEntry, previous: MemberIdentity | None) -> MemberIdentity:
+    """A new identity, or the user's revoked one issued again (claimed: a
+    revoked identity is only ever reissued once, and never a live one)."""
     now = utcnow()
-    identity = previous or MemberIdentity(user_id=user_id, identity_no=f"pending-{user_id}")
-    identity.roster_entry = entry
-    identity.branch = entry.branch
-    identity.status = "active"
-    identity.status_reason = None
-    identity.status_changed_at = now
-    identity.issued_at = now
-    if previous is None:
-        db.session.add(identity)
-        db.session.flush()
-        identity.identity_no = f"DY{now.year}{identity.id:07d}"
+    if previous is not None:
+        IDENTITY.apply(previous, "reissue", roster_entry_id=entry.id, branch_id=entry.branch_id,
+                       status_reason=None, status_changed_at=now, issued_at=now)
+        return previous
+    identity = MemberIdentity(user_id=user_id, identity_no=f"pending-{user_id}",
+                              roster_entry=entry, branch=entry.branch, status="active",
+                              status_reason=None, status_changed_at=now, issued_at=now)
+    db.session.add(identity)
+    db.session.flush()
+    identity.identity_no = f"DY{now.year}{identity.id:07d}"
     return identity
 
 
@@ -242,9 +281,9 @@ def bind_member(user: User, name: str, phone_code: str, branch_id: int | None):
         select(MemberIdentity).where(MemberIdentity.roster_entry_id == entry.id))
 
     if entry is not None and entry.name == name and holder is None and previous is None:
-        identity = _issue_identity(user.id, entry, None)
-        _withdraw_pending(user.id)
-        db.session.commit()
+        with _one_commit():
+            identity = _issue_identity(user.id, entry, None)
+            _withdraw_pending(user.id)
         return "active", identity
 
     if entry is not None:
@@ -258,20 +297,34 @@ def bind_member(user: User, name: str, phone_code: str, branch_id: int | None):
         if org is None or org.kind not in BRANCH_KINDS:
             raise field_error("branch_id", "Not a Party branch.")
         mismatch = "previously_revoked" if previous is not None else "not_in_roster"
-    _withdraw_pending(user.id)
-    request = BindingRequest(user_id=user.id, org_id=org.id, name=name,
-                             phone_encrypted=phones.encrypt(phone), phone_hash=phone_hash,
-                             phone_masked=phones.mask(phone), mismatch=mismatch)
-    db.session.add(request)
-    db.session.commit()
+    with _one_commit():
+        _withdraw_pending(user.id)
+        request = BindingRequest(user_id=user.id, org_id=org.id, name=name,
+                                 phone_encrypted=phones.encrypt(phone), phone_hash=phone_hash,
+                                 phone_masked=phones.mask(phone), mismatch=mismatch)
+        db.session.add(request)
     return "pending", request
+
+
+@contextmanager
+def _one_commit():
+    """The use case's one commit; on a domain error or a lost race on a unique
+    index (the same user binding twice at once) nothing is written."""
+    try:
+        yield
+        db.session.commit()
+    except ApiError:
+        db.session.rollback()
+        raise
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict() from None
 
 
 def _withdraw_pending(user_id: int) -> None:
     for request in db.session.scalars(select(BindingRequest).where(
-            BindingRequest.user_id == user_id, BindingRequest.state == "pending")):
-        request.state = "withdrawn"
-    db.session.flush()
+            BindingRequest.user_id == user_id, BindingRequest.state == "pending")).all():
+        BINDING.apply(request, "withdraw")
 
 
 def latest_binding_request(user: User) -> BindingRequest:
@@ -291,19 +344,19 @@ def list_binding_requests(actor: User, org_id: int, state: str | None, limit: in
     return keyset_page(stmt, (BindingRequest.id,), limit, cursor, descending=True)
 
 
-def _pending_request(actor: User, request_id: int) -> BindingRequest:
+def _pending_request(actor: User, request_id: int, action: str) -> BindingRequest:
     request = _get_or_404(BindingRequest, request_id)
     authorize(actor, "members.manage", request.org)
-    if request.state != "pending":
-        raise RequestNotPending()
+    BINDING.check(request, action)  # 409 request_not_pending before any write
     return request
 
 
 def approve_binding(actor: User, request_id: int, join_date: dt.date | None,
                     member_status: str | None) -> MemberIdentity:
     """Approve a pending binding: the user gets the roster entry of that phone
-    (created from the request when the phone is on no roster yet)."""
-    request = _pending_request(actor, request_id)
+    (created from the request when the phone is on no roster yet). Of an
+    approve and a reject at once, one wins; the other is 409 ``state_changed``."""
+    request = _pending_request(actor, request_id, "approve")
     entry = db.session.scalar(select(RosterEntry).where(RosterEntry.phone_hash == request.phone_hash))
     if entry is None:
         missing = {f: ["Required when the phone is on no roster."]
@@ -312,32 +365,40 @@ def approve_binding(actor: User, request_id: int, join_date: dt.date | None,
             missing["join_date"] = ["In the future."]
         if missing:
             raise ValidationFailed({"fields": missing})
-        entry = RosterEntry(branch_id=request.org_id, name=request.name,
-                            phone_encrypted=request.phone_encrypted, phone_hash=request.phone_hash,
-                            phone_masked=request.phone_masked, join_date=join_date,
-                            member_status=member_status)
-        db.session.add(entry)
-        db.session.flush()
     else:
         authorize(actor, "members.manage", entry.branch)
-    holder = db.session.scalar(select(MemberIdentity).where(MemberIdentity.roster_entry_id == entry.id))
-    if holder is not None and holder.user_id != request.user_id:
-        raise PhoneAlreadyBound()
-    identity = _issue_identity(request.user_id, entry, identity_of(request.user_id))
-    request.state = "approved"
-    request.decided_at = utcnow()
-    request.decided_by_id = actor.id
-    db.session.commit()
+    try:
+        BINDING.apply(request, "approve", decided_at=utcnow(), decided_by_id=actor.id)
+        if entry is None:
+            entry = RosterEntry(branch_id=request.org_id, name=request.name,
+                                phone_encrypted=request.phone_encrypted, phone_hash=request.phone_hash,
+                                phone_masked=request.phone_masked, join_date=join_date,
+                                member_status=member_status)
+            db.session.add(entry)
+            db.session.flush()
+        holder = db.session.scalar(select(MemberIdentity).where(MemberIdentity.roster_entry_id == entry.id))
+        if holder is not None and holder.user_id != request.user_id:
+            raise PhoneAlreadyBound()
+        identity = _issue_identity(request.user_id, entry, identity_of(request.user_id))
+        db.session.commit()
+    except (ApiError, IntegrityError) as error:
+        db.session.rollback()
+        if isinstance(error, IntegrityError):  # a concurrent approval took the entry or the phone
+            raise PhoneAlreadyBound() from None
+        raise
     return identity
 
 
 def reject_binding(actor: User, request_id: int, reason: str) -> BindingRequest:
-    request = _pending_request(actor, request_id)
-    request.state = "rejected"
-    request.reject_reason = reason
-    request.decided_at = utcnow()
-    request.decided_by_id = actor.id
-    db.session.commit()
+    """Reject a pending binding request with the reason the user sees."""
+    request = _pending_request(actor, request_id, "reject")
+    try:
+        BINDING.apply(request, "reject", reject_reason=reason, decided_at=utcnow(),
+                      decided_by_id=actor.id)
+        db.session.commit()
+    except ApiError:
+        db.session.rollback()
+        raise
     return request
 
 
@@ -351,28 +412,20 @@ def list_members(actor: User, org_id: int, status: str | None, limit: int,
     return keyset_page(stmt, (MemberIdentity.id,), limit, cursor)
 
 
-# Allowed status changes: action -> (from states, to state)
-STATUS_CHANGES = {
-    "suspend": (("active",), "suspended"),
-    "reinstate": (("suspended",), "active"),
-    "revoke": (("active", "suspended"), "revoked"),
-}
-
-
 def change_identity_status(actor: User, identity_id: int, action: str,
                            reason: str | None) -> MemberIdentity:
     """Suspend, reinstate or revoke an identity in the actor's subtree.
-    Revocation is final and takes effect on the member's very next request."""
+    Revocation is final and takes effect on the member's very next request.
+    Of two changes at once (a suspend and a revoke), exactly one wins; the
+    other is 409 ``state_changed`` naming the status now stored."""
     identity = _get_or_404(MemberIdentity, identity_id)
     authorize(actor, "members.manage", identity.branch)
-    allowed_from, to = STATUS_CHANGES[action]
     if identity.status == "revoked":
-        raise IdentityRevoked()
-    if identity.status not in allowed_from:
-        raise InvalidStatusChange({"status": identity.status})
-    identity.status = to
-    identity.status_reason = reason
-    identity.status_changed_at = utcnow()
-    db.session.commit()
+        raise IdentityRevoked({"status": "revoked", "state": "revoked", "action": action})
+    try:
+        IDENTITY.apply(identity, action, status_reason=reason, status_changed_at=utcnow())
+        db.session.commit()
+    except ApiError:
+        db.session.rollback()
+        raise
     return identity
-

@@ -5,7 +5,10 @@
   deleted); a new request replaces a pending one.
 * A unit's Party organization reports to a community and takes on service
   work there; one live report per unit and community.
-The community's admins confirm or decline both kinds.
+The community's admins confirm or decline both kinds. Every state change
+goes through the report's :class:`~app.common.transitions.Machine`: of a
+confirm and a decline at once exactly one wins, the other gets 409
+``state_changed``.
 """
 from __future__ import annotations
 
@@ -16,7 +19,8 @@ from app.auth.models import User
 from app.auth.permissions import authorize
 from app.common.db import utcnow
 from app.common.pagination import Page, keyset_page
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.common.transitions import Machine, Transition
+from app.errors import ApiError, Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from app.members.services import require_active_member
 from app.orgs.models import UNIT_KINDS, MemberCommunityReport, OrgCommunityReport, OrgNode
@@ -45,6 +49,23 @@ class ReportNotPending(Conflict):
     code = "report_not_pending"
     zh = "该报到已处理。"
     en = "This report has already been decided."
+
+
+# A member's report: pending -> confirmed | declined (the community's admins)
+# | withdrawn (the member reporting elsewhere); confirmed -> ended (the member
+# moved: a newer report was confirmed).
+MEMBER_REPORTS = Machine(MemberCommunityReport, [
+    Transition("confirm", ("pending",), "confirmed", who="reports.decide"),
+    Transition("decline", ("pending",), "declined", who="reports.decide"),
+    Transition("withdraw", ("pending",), "withdrawn", who="member"),
+    Transition("end", ("confirmed",), "ended", who="reports.decide"),
+], not_allowed=ReportNotPending)
+
+# A unit's report: pending -> confirmed | declined (the community's admins).
+ORG_REPORTS = Machine(OrgCommunityReport, [
+    Transition("confirm", ("pending",), "confirmed", who="reports.decide"),
+    Transition("decline", ("pending",), "declined", who="reports.decide"),
+], not_allowed=ReportNotPending)
 
 
 def _community(community_id: int) -> OrgNode:
@@ -81,15 +102,16 @@ def report_residence(user: User, community_id: int) -> MemberCommunityReport:
         MemberCommunityReport.state.in_(("confirmed", "pending")))).all()
     if any(r.community_id == community.id for r in active):
         raise AlreadyReported()
-    for report in active:
-        if report.state == "pending":
-            report.state = "withdrawn"
-            report.decided_at = utcnow()
-    db.session.flush()
     report = MemberCommunityReport(user_id=user.id, community_id=community.id)
-    db.session.add(report)
     try:
+        for old in active:
+            if old.state == "pending":
+                MEMBER_REPORTS.apply(old, "withdraw", decided_at=utcnow())
+        db.session.add(report)
         db.session.commit()
+    except ApiError:
+        db.session.rollback()
+        raise
     except IntegrityError:  # a concurrent request from the same member
         db.session.rollback()
         raise AlreadyReported() from None
@@ -107,26 +129,29 @@ def list_member_reports(actor: User, community_id: int, state: str | None, limit
 
 def decide_member_report(actor: User, report_id: int, confirm: bool,
                          reason: str | None = None) -> MemberCommunityReport:
+    """Confirm or decline a pending member report; confirming ends the member's
+    previous residence (kept, not deleted)."""
     report = get_or_404(MemberCommunityReport, report_id)
     authorize(actor, "reports.decide", report.community)
-    if report.state != "pending":
-        raise ReportNotPending()
+    action = "confirm" if confirm else "decline"
+    MEMBER_REPORTS.check(report, action)
     now = utcnow()
-    if confirm:
-        # Moving house: the old residence ends, it is not deleted.
-        for old in db.session.scalars(select(MemberCommunityReport).where(
-                MemberCommunityReport.user_id == report.user_id,
-                MemberCommunityReport.state == "confirmed")):
-            old.state = "ended"
-            old.ended_at = now
-        db.session.flush()
-        report.state = "confirmed"
-    else:
-        report.state = "declined"
-        report.decline_reason = reason
-    report.decided_at = now
-    report.decided_by_id = actor.id
-    db.session.commit()
+    try:
+        if confirm:
+            # The old residence ends first: one confirmed report per member is a
+            # unique index, checked statement by statement.
+            for old in db.session.scalars(select(MemberCommunityReport).where(
+                    MemberCommunityReport.user_id == report.user_id,
+                    MemberCommunityReport.state == "confirmed")).all():
+                MEMBER_REPORTS.apply(old, "end", ended_at=now)
+            MEMBER_REPORTS.apply(report, "confirm", decided_at=now, decided_by_id=actor.id)
+        else:
+            MEMBER_REPORTS.apply(report, "decline", decline_reason=reason, decided_at=now,
+                                 decided_by_id=actor.id)
+        db.session.commit()
+    except ApiError:
+        db.session.rollback()
+        raise
     return report
 
 
@@ -165,13 +190,15 @@ def list_org_reports(actor: User, community_id: int, state: str | None, limit: i
 
 def decide_org_report(actor: User, report_id: int, confirm: bool,
                       reason: str | None = None) -> OrgCommunityReport:
+    """Confirm or decline a unit's pending report."""
     report = get_or_404(OrgCommunityReport, report_id)
     authorize(actor, "reports.decide", report.community)
-    if report.state != "pending":
-        raise ReportNotPending()
-    report.state = "confirmed" if confirm else "declined"
-    report.decline_reason = None if confirm else reason
-    report.decided_at = utcnow()
-    report.decided_by_id = actor.id
-    db.session.commit()
+    action = "confirm" if confirm else "decline"
+    try:
+        ORG_REPORTS.apply(report, action, decline_reason=None if confirm else reason,
+                          decided_at=utcnow(), decided_by_id=actor.id)
+        db.session.commit()
+    except ApiError:
+        db.session.rollback()
+        raise
     return report

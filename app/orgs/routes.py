@@ -7,6 +7,7 @@ from app.auth.current import current_user, login_required
 from app.common.blueprint import Blueprint
 from app.common.idempotency import idempotent
 from app.common.schemas import PageArgsSchema
+from app.common.transitions import StateChanged
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.members.services import IdentityInactive, NotAMember
 from app.orgs import reports, services
@@ -150,7 +151,7 @@ for kind, decide, schema in (("community-report", reports.decide_org_report, Org
             lambda body, report_id, decide=decide, confirm=confirm:
                 decide(current_user(), report_id, confirm, body.get("reason")),
             auth=login_required, schema=DecideSchema, response=schema,
-            errors=(NotFound, Forbidden, reports.ReportNotPending, ValidationFailed))
+            errors=(NotFound, Forbidden, reports.ReportNotPending, StateChanged, ValidationFailed))
 
 
 @blp.route("/me/community-report", methods=["POST"])
@@ -159,7 +160,7 @@ for kind, decide, schema in (("community-report", reports.decide_org_report, Org
 @blp.arguments(CommunityReportCreateSchema)
 @blp.response(201, MemberReportSchema)
 @blp.errors(NotAMember, IdentityInactive, reports.NotACommunity, reports.AlreadyReported,
-            ValidationFailed)
+            StateChanged, ValidationFailed)
 def report_residence(body):
     """Report, as a member, to the community where you live (党员报到)."""
     report = reports.report_residence(current_user(), body["community_id"])

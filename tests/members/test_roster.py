@@ -248,15 +248,33 @@ def test_ambiguous_branch_name_needs_the_id(admin, tree):
     assert upload(admin, tree.a, csv_bytes(rows)).json["created"] == 1
 
 
-def test_phone_on_another_communitys_roster_is_refused(admin, login_as, tree):
+def test_a_phone_on_another_communitys_roster_reveals_nothing(admin, login_as, login, wx, tree, bodies):
     upload(admin, tree.a, csv_bytes([("陈小文", "13812345678", A1_NAME, "2010-07-01", "full")]))
-    before = roster_rows()
+    (a_entry,) = roster_rows()
     admin_b = login_as("org_admin", tree.b)
     rows = [("陈小文", "13812345678", B1_NAME, "2010-07-01", "full"),
             ("王五", "13900000002", B1_NAME, "2010-07-01", "full")]
-    error = assert_error(upload(admin_b, tree.b, csv_bytes(rows)), 422, "roster_invalid")
-    assert [(e["row"], e["column"]) for e in error["details"]["rows"]] == [(2, "phone")]
-    assert roster_rows() == before
+    bodies.clear()
+    response = upload(admin_b, tree.b, csv_bytes(rows))
+    # read like two new entries: nothing says the phone is on a roster B cannot see
+    assert response.status_code == 200, response.json
+    assert response.json == {"created": 2, "updated": 0, "unchanged": 0}
+    # and a file with a real problem lists only that problem
+    bad = [*rows, ("李四", "15000000003", "没有这个支部", "2010-07-01", "full")]
+    error = assert_error(upload(admin_b, tree.b, csv_bytes(bad)), 422, "roster_invalid")
+    assert [(e["row"], e["column"]) for e in error["details"]["rows"]] == [(4, "branch")]
+    for body in bodies:
+        assert "丰泽" not in body and "another" not in body and "其他" not in body
+    # A's entry stays A's; B got only its new member
+    assert a_entry in roster_rows()
+    assert {(name, branch) for _, _, name, branch, *_ in roster_rows()} == {
+        ("陈小文", tree.a1), ("王五", tree.b1)}
+    # binding still resolves to the one entry of that phone
+    user = login("o-chen")
+    bound = user.post("/api/v1/me/member-binding",
+                      json={"name": "陈小文", "phone_code": wx.phone_code("13812345678")})
+    assert bound.status_code == 201, bound.json
+    assert bound.json["identity"]["branch"]["id"] == tree.a1
 
 
 def _pdf() -> bytes:
