@@ -44,7 +44,7 @@ from app.members.services import identity_of
 from app.notices.services import notify
 from app.orgs.models import OrgNode
 from app.orgs.services import visible_node
-from app.tasks.machines import CORRECTION_REQUEST, PARTICIPATION, TASK, apply_all
+from app.tasks.machines import CORRECTION_REQUEST, PARTICIPATION, TASK, apply_all, claim
 from app.tasks.models import CorrectionRequest, HelpRequest, HoursEntry, Participation, Task, Volunteer
 from app.tasks.services import HOLDING_PLACE, InvalidState, _hours, managed_task, overlapping
 
@@ -221,7 +221,7 @@ def withdraw(user: User, task_id: int) -> Participation:
     held = participation.state == "accepted"
     try:
         # the task's row first (a concurrent promotion or cancel waits, or we wait for it)
-        TASK.apply(task, "withdraw", **({"places_taken": Task.places_taken - 1} if held else {}))
+        claim(TASK, task, "withdraw", **({"places_taken": Task.places_taken - 1} if held else {}))
         PARTICIPATION.apply(participation, "withdraw")
         if held:
             promote_waitlist(task)
@@ -316,7 +316,7 @@ def check_in(user: User, task_id: int, location: dict | None, code: str | None) 
         raise NotTaskTime()
     _prove_presence(task, location, code, now)
     try:
-        TASK.apply(task, "check_in")  # the task's row first: a concurrent cancel or complete decides
+        claim(TASK, task, "check_in")  # the task's row first: a concurrent cancel or complete decides
         PARTICIPATION.apply(participation, "check_in", checked_in_at=now)
     except ApiError:
         db.session.rollback()

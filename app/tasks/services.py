@@ -38,7 +38,7 @@ from app.notices.services import notify
 from app.orgs.models import OrgNode
 from app.orgs.services import get_node, visible_node
 from app.tasks.machines import (  # noqa: F401 (InvalidState, OPEN_TASK_STATES: named here by views)
-    HELP_REQUEST, OPEN_TASK_STATES, PARTICIPATION, TASK, InvalidState, apply_all,
+    HELP_REQUEST, OPEN_TASK_STATES, PARTICIPATION, TASK, InvalidState, apply_all, claim,
 )
 from app.tasks.models import HelpRequest, Participation, Task, Volunteer
 
@@ -267,7 +267,7 @@ def transition_task(actor: User, task_id: int, action: str, reason: str | None =
     if action == "cancel":
         values["cancel_reason"] = reason
     try:
-        TASK.apply(task, action, **values)
+        claim(TASK, task, action, **values)
         if action == "cancel":
             people = apply_all(PARTICIPATION, "cancel", Participation.task_id == task.id)
             # only the credited keep their places
@@ -305,13 +305,12 @@ def update_task(actor: User, task_id: int, fields: dict) -> Task:
     if places is not None and places < task.places_taken:
         raise PlacesBelowTaken({"places": places, "places_taken": task.places_taken})
     more_places = places is not None and places > task.places
-    seen = task.state
     try:
         try:
-            TASK.apply(task, "edit", where=[literal(places) >= Task.places_taken] if places else [],
-                       **values)
+            claim(TASK, task, "edit", where=[literal(places) >= Task.places_taken] if places else [],
+                  **values)
         except StateChanged as lost:
-            if places is None or lost.details["state"] != seen:
+            if places is None or lost.details["state"] not in TASK["edit"].sources:
                 raise
             taken = db.session.scalar(select(Task.places_taken).where(Task.id == task.id))
             raise PlacesBelowTaken({"places": places, "places_taken": taken}) from None

@@ -281,3 +281,34 @@ def test_another_communitys_participation_is_not_found_for_every_action(served, 
     db.session.expire_all()
     assert db.session.get(Participation, served.participation["id"]).state == "checked_out"
     assert db.session.scalar(select(func.count()).select_from(HoursEntry)) == 0
+
+
+def test_check_ins_racing_a_cancel_never_reopen_the_task(live_url, make_task, volunteer, admin, travel):
+    task = make_task(places=10)
+    crowd = [volunteer() for _ in range(10)]
+    for v in crowd:
+        assert v.post(f"{API}/tasks/{task.id}/accept", json={}).status_code == 201
+    travel(START)
+    url = f"{live_url}{API}/tasks/{task.id}"
+    calls = [(f"{url}/check-in", {"location": HERE}, v.headers) for v in crowd]
+    calls.insert(5, (f"{url}/cancel", {}, admin.headers))
+    responses = fire(calls)
+    no_500(responses)
+    assert responses[5].status_code == 200, responses[5].json()
+    check_ins = responses[:5] + responses[6:]
+    assert {r.status_code for r in check_ins} <= {200, 409}
+    assert codes(check_ins) <= {"state_changed", "invalid_state"}
+    assert stored_task(task.id).state == "cancelled"
+    assert set(states(task.id).values()) == {"cancelled"}
+    assert_places_add_up(task.id)
+
+
+def test_the_tables_name_only_states_the_models_have():
+    from app.tasks import machines
+    from app.tasks.models import PARTICIPATION_STATES, REQUEST_STATES, TASK_STATES
+
+    for machine, known in ((machines.TASK, TASK_STATES), (machines.PARTICIPATION, PARTICIPATION_STATES),
+                           (machines.HELP_REQUEST, REQUEST_STATES),
+                           (machines.CORRECTION_REQUEST, ("pending", "applied", "rejected"))):
+        for t in machine.transitions.values():
+            assert set(t.sources) <= set(known) and t.target in (None, *known), (machine.model, t)
