@@ -29,6 +29,7 @@ from decimal import Decimal
 from flask import current_app
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.models import User
 from app.auth.permissions import authorize, can, roles_over, subtree_clause
@@ -260,7 +261,7 @@ def promote_waitlist(task: Task) -> None:
         db.session.execute(update(Task).where(Task.id == task.id)
                            .values(places_taken=Task.places_taken + promoted)
                            .execution_options(synchronize_session=False))
-        task.places_taken += promoted
+        set_committed_value(task, "places_taken", task.places_taken + promoted)  # as stored; no flush
 
 
 # ---- on the day ------------------------------------------------------------------
