@@ -9,13 +9,17 @@ Rules:
   held places whose times overlap; ``members_only`` tasks need an active
   member identity.
 * Withdrawing frees the place until ``WITHDRAW_CUTOFF`` before the start;
-  the first on the waitlist then gets it.
+  the first on the waitlist then gets it (never someone who just withdrew
+  or took an overlapping task: the promotion takes their volunteer lock).
 * Check-in and check-out need the volunteer at the task (within its
   radius) or the organizer's rotating code, during the task's day.
 * A check-out still missing 12 hours after the end is closed automatically
   and flagged: it credits nothing until the organizer sets the real time.
 * Only a confirmed participation counts: it writes one credit into the
   append-only ledger and is one person-time. Corrections are new entries.
+* Every state change is a transition of :mod:`app.tasks.machines`; one of
+  concurrent changes wins, the others answer 409 ``state_changed``. What is
+  outside the caller's scope answers 404, never 403.
 """
 from __future__ import annotations
 
@@ -23,15 +27,17 @@ import datetime as dt
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import or_, func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.models import User
-from app.auth.permissions import authorize, can, subtree_clause
+from app.auth.permissions import authorize, can, roles_over, subtree_clause
 from app.common import signed_codes
 from app.common.db import utcnow
 from app.common.geo import Point, distance_m, to_gcj02
 from app.common.pagination import keyset_page
+from app.common.transitions import StateChanged
 from app.errors import ApiError, Conflict, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
 from app.members.models import MemberIdentity
@@ -39,6 +45,7 @@ from app.members.services import identity_of
 from app.notices.services import notify
 from app.orgs.models import OrgNode
 from app.orgs.services import visible_node
+from app.tasks.machines import CORRECTION_REQUEST, PARTICIPATION, TASK, apply_all, claim
 from app.tasks.models import CorrectionRequest, HelpRequest, HoursEntry, Participation, Task, Volunteer
 from app.tasks.services import HOLDING_PLACE, InvalidState, _hours, managed_task, overlapping
 
@@ -128,19 +135,31 @@ def _participation(task_id: int, user_id: int) -> Participation | None:
         Participation.task_id == task_id, Participation.user_id == user_id))
 
 
-def _take_place(task_id: int) -> bool:
-    """Atomically take one place of a published task; False when none is left."""
-    return db.session.execute(
-        update(Task).where(Task.id == task_id, Task.state == "published",
-                           Task.places_taken < Task.places)
-        .values(places_taken=Task.places_taken + 1)
-        .execution_options(synchronize_session=False)).rowcount == 1
+def _lock_volunteer(user_id: int) -> None:
+    """One volunteer's places change one at a time (a no-op UPDATE of their row:
+    PostgreSQL's row lock, SQLite's write lock), so that an overlap check sees
+    the places just committed. Taken after the task's row (see machines)."""
+    db.session.execute(update(Volunteer).where(Volunteer.user_id == user_id)
+                       .values(user_id=Volunteer.user_id).execution_options(synchronize_session=False))
 
 
-def _free_place(task_id: int) -> None:
-    db.session.execute(update(Task).where(Task.id == task_id, Task.places_taken > 0)
-                       .values(places_taken=Task.places_taken - 1)
-                       .execution_options(synchronize_session=False))
+def _claim_place_or_waitlist(task: Task, waitlist: bool) -> str:
+    """Claim the task for an acceptance: a free place (the conditional UPDATE
+    ``places_taken + 1 WHERE state = 'published' AND places_taken < places``)
+    or, when full and asked for, a spot on the waitlist of a task still
+    published. Either holds the task's row until the commit, so a cancel
+    cannot slip in between."""
+    try:
+        TASK.apply(task, "accept", where=[Task.places_taken < Task.places],
+                   places_taken=Task.places_taken + 1)
+        return "accepted"
+    except StateChanged as lost:
+        if lost.details["state"] != "published":
+            raise
+    if not waitlist:
+        raise TaskFull({"waitlist_available": True})
+    TASK.apply(task, "join_waitlist")
+    return "waitlisted"
 
 
 def accept_task(user: User, task_id: int, waitlist: bool = False) -> tuple[Participation, bool]:
@@ -162,32 +181,25 @@ def accept_task(user: User, task_id: int, waitlist: bool = False) -> tuple[Parti
         identity = identity_of(user.id)
         if identity is None or not identity.is_active:
             raise MembersOnly()
-    # One volunteer's acceptances run one at a time (a no-op UPDATE of their row: PostgreSQL's
-    # row lock, SQLite's write lock), so the overlap check sees the ones just committed.
-    db.session.execute(update(Volunteer).where(Volunteer.id == volunteer)
-                       .values(user_id=Volunteer.user_id).execution_options(synchronize_session=False))
-    if db.session.scalar(select(overlapping(user.id, task).exists())):
+    values = {"starts_at": task.starts_at, "ends_at": task.ends_at, "accepted_at": utcnow()}
+    try:
+        state = _claim_place_or_waitlist(task, waitlist)
+        _lock_volunteer(user.id)
+        if db.session.scalar(select(overlapping(user.id, task).exists())):
+            raise ScheduleConflict()
+        if existing is not None:
+            # Coming back after withdrawing: only if no concurrent request of theirs did it first.
+            try:
+                PARTICIPATION.apply(existing, "rejoin", to=state, **values)
+            except StateChanged:
+                db.session.rollback()  # gives the place back
+                return _participation(task.id, user.id), False
+            db.session.commit()
+            return existing, True
+    except ApiError:
         db.session.rollback()
-        raise ScheduleConflict()
-    if _take_place(task.id):
-        state = "accepted"
-    elif waitlist:
-        state = "waitlisted"
-    else:
-        db.session.rollback()
-        raise TaskFull({"waitlist_available": True})
-    values = {"state": state, "starts_at": task.starts_at, "ends_at": task.ends_at,
-              "accepted_at": utcnow()}
-    if existing is not None:
-        # Coming back after withdrawing: only if no concurrent request of theirs did it first.
-        if db.session.execute(update(Participation).where(
-                Participation.id == existing.id, Participation.state == existing.state)
-                .values(**values)).rowcount != 1:
-            db.session.rollback()  # gives the place back
-            return _participation(task.id, user.id), False
-        db.session.commit()
-        return existing, True
-    participation = Participation(task=task, user_id=user.id, **values)  # no reload to answer
+        raise
+    participation = Participation(task=task, user_id=user.id, state=state, **values)  # no reload to answer
     db.session.add(participation)
     try:
         db.session.commit()
@@ -197,10 +209,9 @@ def accept_task(user: User, task_id: int, waitlist: bool = False) -> tuple[Parti
     return participation, True
 
 
-
-
 def withdraw(user: User, task_id: int) -> Participation:
-    """Give a place back (until the cutoff); the first on the waitlist gets it."""
+    """Give a place back (until the cutoff); the first on the waitlist gets it.
+    Of concurrent withdrawals of one participation one frees the place."""
     participation = _participation(task_id, user.id)
     if participation is None or participation.state not in ("accepted", "waitlisted"):
         raise NotFound()
@@ -209,31 +220,48 @@ def withdraw(user: User, task_id: int) -> Participation:
     if participation.state == "accepted" and utcnow() > task.starts_at - cutoff:
         raise WithdrawCutoffPassed({"cutoff_hours": round(cutoff.total_seconds() / 3600, 1)})
     held = participation.state == "accepted"
-    # Conditional, so that concurrent withdrawals free one place, not one each.
-    if db.session.execute(update(Participation).where(
-            Participation.id == participation.id, Participation.state == participation.state)
-            .values(state="withdrawn")).rowcount != 1:
+    try:
+        # the task's row first (a concurrent promotion or cancel waits, or we wait for it)
+        claim(TASK, task, "withdraw", **({"places_taken": Task.places_taken - 1} if held else {}))
+        PARTICIPATION.apply(participation, "withdraw")
+        if held:
+            promote_waitlist(task)
+    except ApiError:
         db.session.rollback()
-        raise NotFound()
-    if held:
-        _free_place(task.id)
-        _promote_waitlist(task)
+        raise
     db.session.commit()
     return participation
 
 
-def _promote_waitlist(task: Task) -> None:
-    """Give freed places to the waitlist, first come first served."""
+def promote_waitlist(task: Task) -> None:
+    """Give the task's free places to its waitlist, first come first served,
+    skipping whoever holds an overlapping task. The caller has claimed the
+    task's row (and refreshed ``task``); each promotion is a claim of its own,
+    so a volunteer who left the list meanwhile is never promoted."""
+    free = task.places - task.places_taken
+    if free <= 0:
+        return
     waiting = db.session.scalars(select(Participation).where(
         Participation.task_id == task.id, Participation.state == "waitlisted")
         .order_by(Participation.accepted_at, Participation.id)).all()
+    promoted = 0
     for participation in waiting:
+        if promoted == free:
+            break
+        _lock_volunteer(participation.user_id)
         if db.session.scalar(select(overlapping(participation.user_id, task).exists())):
             continue  # they took another task meanwhile; keep them waiting
-        if not _take_place(task.id):
-            return
-        participation.state = "accepted"
+        try:
+            PARTICIPATION.apply(participation, "promote")
+        except StateChanged:
+            continue  # they left the list meanwhile
+        promoted += 1
         notify([participation.user_id], "waitlist_promoted", task_id=task.id, title=task.title)
+    if promoted:
+        db.session.execute(update(Task).where(Task.id == task.id)
+                           .values(places_taken=Task.places_taken + promoted)
+                           .execution_options(synchronize_session=False))
+        set_committed_value(task, "places_taken", task.places_taken + promoted)  # as stored; no flush
 
 
 # ---- on the day ------------------------------------------------------------------
@@ -278,19 +306,22 @@ def _own(user: User, task_id: int) -> Participation:
 
 
 def check_in(user: User, task_id: int, location: dict | None, code: str | None) -> Participation:
+    """Arrive at a published or running task (the first arrival starts it)."""
     participation = _own(user, task_id)
     if participation.state == "checked_in":
         return participation
-    if participation.state != "accepted":
-        raise InvalidState({"state": participation.state})
+    PARTICIPATION.check(participation, "check_in")
     task = participation.task
     now = utcnow()
     if not task.starts_at - EARLY_CHECKIN <= now <= task.ends_at:
         raise NotTaskTime()
     _prove_presence(task, location, code, now)
-    participation.state, participation.checked_in_at = "checked_in", now
-    if task.state == "published":
-        task.state = "in_progress"
+    try:
+        claim(TASK, task, "check_in")  # the task's row first: a concurrent cancel or complete decides
+        PARTICIPATION.apply(participation, "check_in", checked_in_at=now)
+    except ApiError:
+        db.session.rollback()
+        raise
     db.session.commit()
     return participation
 
@@ -299,13 +330,16 @@ def check_out(user: User, task_id: int, location: dict | None, code: str | None)
     participation = _own(user, task_id)
     if participation.state == "checked_out":
         return participation
-    if participation.state != "checked_in":
-        raise InvalidState({"state": participation.state})
+    PARTICIPATION.check(participation, "check_out")
     now = utcnow()
     if now > participation.task.ends_at + FORGOTTEN_AFTER:
         raise NotTaskTime()
     _prove_presence(participation.task, location, code, now)
-    participation.state, participation.checked_out_at = "checked_out", now
+    try:
+        PARTICIPATION.apply(participation, "check_out", checked_out_at=now)
+    except ApiError:
+        db.session.rollback()
+        raise
     db.session.commit()
     return participation
 
@@ -313,36 +347,40 @@ def check_out(user: User, task_id: int, location: dict | None, code: str | None)
 def close_forgotten_checkouts(now: dt.datetime) -> int:
     """Close check-outs still missing 12 h after their task ended, flagged for
     review (run by ``flask jobs close-forgotten-checkouts``, e.g. hourly)."""
-    forgotten = db.session.scalars(select(Participation).where(
-        Participation.state == "checked_in", Participation.ends_at < now - FORGOTTEN_AFTER)).all()
-    for participation in forgotten:
-        participation.state, participation.needs_review = "checked_out", True
+    closed = apply_all(PARTICIPATION, "close_forgotten", Participation.ends_at < now - FORGOTTEN_AFTER,
+                       needs_review=True)
     db.session.commit()
-    return len(forgotten)
+    return len(closed)
 
 
 def set_times(actor: User, participation_id: int, checked_in_at: dt.datetime | None,
               checked_out_at: dt.datetime) -> Participation:
     """The organizer records the real service time (e.g. after a forgotten check-out)."""
     participation = _managed(actor, participation_id)
-    if participation.state not in ("checked_in", "checked_out"):
-        raise InvalidState({"state": participation.state})
+    PARTICIPATION.check(participation, "set_times")
     start = checked_in_at or participation.checked_in_at
     if start is None or checked_out_at <= start:
         raise ValidationFailed({"fields": {"checked_out_at": ["Must be after the check-in."]}})
-    participation.checked_in_at, participation.checked_out_at = start, checked_out_at
-    participation.state, participation.needs_review = "checked_out", False
+    try:
+        PARTICIPATION.apply(participation, "set_times", checked_in_at=start, checked_out_at=checked_out_at,
+                            needs_review=False)
+    except ApiError:
+        db.session.rollback()
+        raise
     db.session.commit()
     return participation
 
 
 def mark_no_show(actor: User, participation_id: int) -> Participation:
     participation = _managed(actor, participation_id)
-    if participation.state != "accepted":
-        raise InvalidState({"state": participation.state})
+    PARTICIPATION.check(participation, "no_show")
     if utcnow() < participation.task.starts_at:
         raise NotTaskTime()
-    participation.state = "no_show"
+    try:
+        PARTICIPATION.apply(participation, "no_show")
+    except ApiError:
+        db.session.rollback()
+        raise
     db.session.commit()
     return participation
 
@@ -365,11 +403,14 @@ def credited_hours(participation: Participation) -> Decimal:
 
 def confirm(user: User, participation_id: int, score: int, comment: str) -> Participation:
     """The resident who asked (or the organizer, for tasks without a request)
-    confirms and rates; this credits the hours and counts one person-time."""
+    confirms and rates; this credits the hours and counts one person-time.
+    A participation the caller cannot see is 404; one they see but may not
+    confirm is 403. A double tap credits once."""
     participation = db.session.get(Participation, participation_id)
     if participation is None:
         raise NotFound()
     task = participation.task
+    requester = None
     if task.help_request_id is not None:
         requester = db.session.scalar(select(HelpRequest.requester_id).where(
             HelpRequest.id == task.help_request_id))
@@ -377,21 +418,18 @@ def confirm(user: User, participation_id: int, score: int, comment: str) -> Part
     else:
         allowed = can(user, "tasks.manage", task.community)
     if not allowed:
-        raise NotYourParticipation()
-    if participation.state == "confirmed":
-        raise InvalidState({"state": participation.state})
-    if participation.state != "checked_out":
-        raise InvalidState({"state": participation.state})
+        if user.id in (participation.user_id, requester) or roles_over(user, task.community.path):
+            raise NotYourParticipation()
+        raise NotFound()  # out of scope: its existence is not revealed
+    PARTICIPATION.check(participation, "confirm")
     if participation.needs_review:
         raise NeedsReview()
-    # Conditional, so that a double tap (two concurrent confirms) credits once.
-    if db.session.execute(update(Participation).where(
-            Participation.id == participation.id, Participation.state == "checked_out",
-            Participation.needs_review.is_(False))
-            .values(state="confirmed", score=score, comment=comment, confirmed_by_id=user.id,
-                    confirmed_at=utcnow())).rowcount != 1:
+    try:
+        PARTICIPATION.apply(participation, "confirm", where=[Participation.needs_review.is_(False)],
+                            score=score, comment=comment, confirmed_by_id=user.id, confirmed_at=utcnow())
+    except ApiError:
         db.session.rollback()
-        raise InvalidState({"state": "confirmed"})
+        raise
     db.session.add(HoursEntry(user_id=participation.user_id, task_id=task.id,
                               participation_id=participation.id, community_id=task.community_id,
                               kind="credit", hours=credited_hours(participation),
@@ -408,27 +446,25 @@ def _ledger_total(participation_id: int) -> Decimal:
 def correct_hours(actor: User, participation_id: int, hours: Decimal, reason: str,
                   request_id: int | None) -> HoursEntry:
     """Set a confirmed participation's hours to ``hours`` by appending the
-    difference to the ledger, with the reason; nothing is edited."""
+    difference to the ledger, with the reason; nothing is edited. Corrections
+    of one participation apply one after another, each from the latest
+    total; a correction request is applied once."""
     participation = _managed(actor, participation_id)
-    if participation.state != "confirmed":
-        raise InvalidState({"state": participation.state})
+    PARTICIPATION.check(participation, "correct")
     request = None
     if request_id is not None:  # checked before anything is written
         request = db.session.get(CorrectionRequest, request_id)
         if request is None or request.participation_id != participation.id:
             raise NotFound()
-        if request.state != "pending":
-            raise InvalidState({"state": request.state})
-    # Lock the participation's row before reading its total, so that concurrent
-    # corrections apply one after another (a no-op UPDATE: PostgreSQL's row lock,
-    # SQLite's write lock) and each computes its difference from the latest total.
-    db.session.execute(update(Participation).where(Participation.id == participation.id)
-                       .values(state=Participation.state).execution_options(synchronize_session=False))
-    if request is not None and db.session.execute(update(CorrectionRequest).where(
-            CorrectionRequest.id == request.id, CorrectionRequest.state == "pending")
-            .values(state="applied", decided_at=utcnow())).rowcount != 1:
-        db.session.rollback()  # applied by a concurrent correction
-        raise InvalidState({"state": "applied"})
+        CORRECTION_REQUEST.check(request, "apply")
+    try:
+        # claims the participation's row before its total is read (a self-transition)
+        PARTICIPATION.apply(participation, "correct")
+        if request is not None:
+            CORRECTION_REQUEST.apply(request, "apply", decided_at=utcnow())
+    except ApiError:
+        db.session.rollback()
+        raise
     delta = _hours(hours) - _hours(_ledger_total(participation.id))
     entry = HoursEntry(user_id=participation.user_id, task_id=participation.task_id,
                        participation_id=participation.id, community_id=participation.task.community_id,
@@ -458,9 +494,11 @@ def reject_correction(actor: User, request_id: int) -> CorrectionRequest:
     if request is None:
         raise NotFound()
     _managed(actor, request.participation_id)
-    if request.state != "pending":
-        raise InvalidState({"state": request.state})
-    request.state, request.decided_at = "rejected", utcnow()
+    try:
+        CORRECTION_REQUEST.apply(request, "reject", decided_at=utcnow())
+    except ApiError:
+        db.session.rollback()
+        raise
     db.session.commit()
     return request
 

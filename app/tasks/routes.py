@@ -7,6 +7,7 @@ from app.auth.current import current_user, login_required
 from app.common.blueprint import Blueprint
 from app.common.idempotency import idempotent
 from app.common.schemas import PageArgsSchema
+from app.common.transitions import StateChanged
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.tasks import participations as p
 from app.tasks import services
@@ -21,7 +22,7 @@ from app.tasks.schemas import (
 )
 
 blp = Blueprint("tasks", __name__, description="Volunteer service (点单、派单、接单、评单)")
-STATE = (services.InvalidState,)
+STATE = (services.InvalidState, StateChanged)
 
 
 @blp.route("/me/volunteer", methods=["PUT"])
@@ -138,9 +139,10 @@ def get_task(task_id):
 @login_required
 @blp.arguments(TaskInSchema)
 @blp.response(200, TaskSchema)
-@blp.errors(NotFound, Forbidden, services.EndsBeforeStart, *STATE, ValidationFailed)
+@blp.errors(NotFound, Forbidden, services.EndsBeforeStart, *STATE, services.PlacesBelowTaken,
+            ValidationFailed)
 def update_task(body, task_id):
-    """Edit a draft or published task."""
+    """Edit a draft or published task; ``places`` never below the places taken."""
     return services.update_task(current_user(), task_id, body)
 
 
@@ -163,7 +165,7 @@ for action, doc in (("publish", "Publish a draft: volunteers can now accept it."
 @blp.response(201, ParticipationSchema)
 @blp.alt_response(200, schema=ParticipationSchema, description="You already hold this task")
 @blp.errors(NotFound, p.NotAVolunteer, p.TaskNotOpen, p.TaskFull, p.ScheduleConflict,
-            p.MembersOnly, ValidationFailed)
+            p.MembersOnly, *STATE, ValidationFailed)
 def accept_task(body, task_id):
     """Accept a task (接单): one place, never more than the task has; with
     ``waitlist=true`` a full task puts you on its waitlist."""
@@ -174,7 +176,7 @@ def accept_task(body, task_id):
 @blp.route("/tasks/<int:task_id>/withdraw", methods=["POST"])
 @login_required
 @blp.response(200, ParticipationSchema)
-@blp.errors(NotFound, p.WithdrawCutoffPassed)
+@blp.errors(NotFound, p.WithdrawCutoffPassed, *STATE)
 def withdraw(task_id):
     """Give your place back (until the cutoff before the start); the waitlist moves up."""
     return p.withdraw(current_user(), task_id)

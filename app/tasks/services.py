@@ -7,8 +7,13 @@ Rules:
 * The resident's phone is shown in full only to volunteers who accepted the
   task made from the request; everyone else sees it masked.
 * A task moves ``draft`` → ``published`` → ``in_progress`` → ``completed``,
-  or to ``cancelled`` from any open state; cancelling tells everyone who
-  accepted or waits.
+  or to ``cancelled`` from any open state; cancelling cancels and tells
+  everyone who accepted, waits or served but was not yet credited.
+* Every state change is a row of the tables in :mod:`app.tasks.machines`,
+  claimed by one conditional UPDATE: of concurrent changes one wins, the
+  others answer 409 ``state_changed``.
+* ``places`` never drops below ``places_taken``: the edit is conditional on
+  it and answers 409 ``places_below_taken`` otherwise.
 """
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ import base64
 import json
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, exists, func, literal, select, update
 
 from app.auth.models import User
 from app.auth.permissions import authorize, can, scope_clause, subtree_clause
@@ -24,16 +29,19 @@ from app.common import signed_codes
 from app.common.db import utcnow
 from app.common.geo import Point, bounding_box, distance_m, to_gcj02
 from app.common.pagination import Page, keyset_page
-from app.errors import Conflict, NotFound, ValidationFailed, field_error
+from app.common.transitions import StateChanged
+from app.errors import ApiError, Conflict, NotFound, ValidationFailed, field_error
 from app.extensions import db
 from app.members import phones
 from app.members.services import identity_of
 from app.notices.services import notify
 from app.orgs.models import OrgNode
 from app.orgs.services import get_node, visible_node
+from app.tasks.machines import (  # noqa: F401 (InvalidState, OPEN_TASK_STATES: named here by views)
+    HELP_REQUEST, OPEN_TASK_STATES, PARTICIPATION, TASK, InvalidState, apply_all, claim,
+)
 from app.tasks.models import HelpRequest, Participation, Task, Volunteer
 
-OPEN_TASK_STATES = ("draft", "published", "in_progress")
 HOLDING_PLACE = ("accepted", "checked_in", "checked_out", "confirmed")
 
 
@@ -43,10 +51,10 @@ class NotACommunity(ValidationFailed):
     en = "Choose a community."
 
 
-class InvalidState(Conflict):
-    code = "invalid_state"
-    zh = "当前状态为“{state}”，不能执行此操作。"
-    en = "This cannot be done while the state is {state}."
+class PlacesBelowTaken(Conflict):
+    code = "places_below_taken"
+    zh = "已有 {places_taken} 人接单，名额不能少于此数（您设为 {places}）。"
+    en = "{places_taken} places are taken; places cannot be fewer (you asked for {places})."
 
 
 class EndsBeforeStart(ValidationFailed):
@@ -131,35 +139,32 @@ def visible_help_request(user: User, request_id: int) -> HelpRequest:
     return request
 
 
-def _decide(request: HelpRequest, state: str, **values) -> None:
-    """Move a submitted request on, only if it still is: of concurrent decisions
-    (dispatch, reject, the resident's cancel) exactly one wins."""
-    if db.session.execute(update(HelpRequest).where(
-            HelpRequest.id == request.id, HelpRequest.state == "submitted")
-            .values(state=state, decided_at=utcnow(), **values)).rowcount != 1:
-        db.session.rollback()
-        raise InvalidState({"state": db.session.get(HelpRequest, request.id).state})
-
-
 def cancel_help_request(user: User, request_id: int) -> HelpRequest:
+    """The resident withdraws a request not yet dispatched."""
     request = db.session.get(HelpRequest, request_id)
     if request is None or request.requester_id != user.id:
         raise NotFound()
-    if request.state != "submitted":
-        raise InvalidState({"state": request.state})
-    _decide(request, "cancelled")
+    try:
+        HELP_REQUEST.apply(request, "cancel", decided_at=utcnow())
+    except ApiError:
+        db.session.rollback()
+        raise
     db.session.commit()
     return request
 
 
 def reject_help_request(actor: User, request_id: int, reason: str) -> HelpRequest:
+    """The community declines a submitted request; the resident is told why.
+    Of concurrent decisions (dispatch, reject, the resident's cancel) one wins."""
     request = db.session.get(HelpRequest, request_id)
     if request is None:
         raise NotFound()
     authorize(actor, "tasks.manage", request.community)
-    if request.state != "submitted":
-        raise InvalidState({"state": request.state})
-    _decide(request, "rejected", reject_reason=reason)
+    try:
+        HELP_REQUEST.apply(request, "reject", reject_reason=reason, decided_at=utcnow())
+    except ApiError:
+        db.session.rollback()
+        raise
     notify([request.requester_id], "help_request_rejected", request_id=request.id, reason=reason)
     db.session.commit()
     return request
@@ -194,8 +199,7 @@ def create_task(actor: User, fields: dict) -> Task:
         if request is None:
             raise NotFound()
         authorize(actor, "tasks.manage", request.community)
-        if request.state != "submitted":
-            raise InvalidState({"state": request.state})
+        HELP_REQUEST.check(request, "dispatch")
         community = request.community
     else:
         if fields.get("community_id") is None:
@@ -225,7 +229,11 @@ def create_task(actor: User, fields: dict) -> Task:
                 lat=point.lat, lng=point.lng, code_key=signed_codes.new_key(),
                 created_by_id=actor.id, state="draft", places_taken=0, **values)
     if request is not None:
-        _decide(request, "dispatched")
+        try:
+            HELP_REQUEST.apply(request, "dispatch", decided_at=utcnow())
+        except ApiError:
+            db.session.rollback()
+            raise
     db.session.add(task)
     db.session.commit()
     return task
@@ -247,70 +255,79 @@ def visible_task(user: User, task_id: int) -> Task:
     return task
 
 
-# task action -> (states it may start from, state it leads to)
-TASK_TRANSITIONS = {
-    "publish": (("draft",), "published"),
-    "start": (("published",), "in_progress"),
-    "complete": (("published", "in_progress"), "completed"),
-    "cancel": (OPEN_TASK_STATES, "cancelled"),
-}
-
-
 def transition_task(actor: User, task_id: int, action: str, reason: str | None = None) -> Task:
+    """Publish, start, complete or cancel a task (the organizer). Cancelling
+    cancels every participation not yet credited and tells those people;
+    completing or cancelling closes the task's help request. Of concurrent
+    transitions one wins (``complete`` and ``cancel`` at once: only one)."""
     task = managed_task(actor, task_id)
-    allowed, target = TASK_TRANSITIONS[action]
-    if task.state not in allowed:
-        raise InvalidState({"state": task.state})
-    task.state = target
+    values = {}
     if action == "publish":
-        task.published_at = utcnow()
+        values["published_at"] = utcnow()
     if action == "cancel":
-        task.cancel_reason = reason
-        people = db.session.scalars(select(Participation).where(
-            Participation.task_id == task.id,
-            Participation.state.in_(("accepted", "waitlisted", "checked_in")))).all()
-        for participation in people:
-            participation.state = "cancelled"
-        task.places_taken = 0
-        notify([p.user_id for p in people], "task_cancelled", task_id=task.id, title=task.title,
-               reason=reason)
-    if action in ("complete", "cancel") and task.help_request_id:
-        request = db.session.get(HelpRequest, task.help_request_id)
-        request.state = "closed"
+        values["cancel_reason"] = reason
+    try:
+        claim(TASK, task, action, **values)
+        if action == "cancel":
+            people = apply_all(PARTICIPATION, "cancel", Participation.task_id == task.id)
+            # only the credited keep their places
+            db.session.execute(update(Task).where(Task.id == task.id).values(places_taken=(
+                select(func.count(Participation.id)).where(
+                    Participation.task_id == task.id, Participation.state.in_(HOLDING_PLACE))
+                .scalar_subquery())).execution_options(synchronize_session=False))
+            db.session.refresh(task, ["places_taken"])
+            notify(sorted(p.user_id for p in people), "task_cancelled", task_id=task.id, title=task.title,
+                   reason=reason)
+        if action in ("complete", "cancel") and task.help_request_id:
+            request = db.session.get(HelpRequest, task.help_request_id)
+            if "close" in HELP_REQUEST.possible(request):
+                HELP_REQUEST.apply(request, "close")
+    except ApiError:
+        db.session.rollback()
+        raise
     db.session.commit()
     return task
 
 
 def update_task(actor: User, task_id: int, fields: dict) -> Task:
-    """Edit a draft or published task; places never drop below those taken."""
+    """Edit a draft or published task. The edit is one conditional UPDATE:
+    ``places`` never drops below the places taken, even while volunteers
+    accept (409 ``places_below_taken``); new places go to the waitlist first."""
     task = managed_task(actor, task_id)
-    if task.state not in ("draft", "published"):
-        raise InvalidState({"state": task.state})
-    more_places = fields.get("places") is not None and fields["places"] > task.places
-    for key in TASK_FIELDS:
-        if fields.get(key) is not None:
-            setattr(task, key, fields[key])
+    TASK.check(task, "edit")
+    values = {key: fields[key] for key in TASK_FIELDS if fields.get(key) is not None}
     if fields.get("location"):
         point = to_gcj02(fields["location"])
-        task.lat, task.lng = point.lat, point.lng
-    if task.ends_at <= task.starts_at:
-        db.session.rollback()
+        values.update(lat=point.lat, lng=point.lng)
+    if values.get("ends_at", task.ends_at) <= values.get("starts_at", task.starts_at):
         raise EndsBeforeStart()
-    if task.places < task.places_taken:
-        db.session.rollback()
-        raise field_error("places", "Fewer than the places already taken.")
-    if fields.get("starts_at") or fields.get("ends_at"):
-        for participation in db.session.scalars(select(Participation).where(Participation.task_id == task.id)):
-            participation.starts_at, participation.ends_at = task.starts_at, task.ends_at
-    if more_places and task.state == "published":
-        # New places go to the waitlist first, in order, as freed ones do.
-        from app.tasks.participations import _promote_waitlist  # (that module imports this one)
+    places = values.get("places")
+    if places is not None and places < task.places_taken:
+        raise PlacesBelowTaken({"places": places, "places_taken": task.places_taken})
+    more_places = places is not None and places > task.places
+    try:
+        try:
+            claim(TASK, task, "edit", where=[literal(places) >= Task.places_taken] if places else [],
+                  **values)
+        except StateChanged as lost:
+            if places is None or lost.details["state"] not in TASK["edit"].sources:
+                raise
+            taken = db.session.scalar(select(Task.places_taken).where(Task.id == task.id))
+            raise PlacesBelowTaken({"places": places, "places_taken": taken}) from None
+        if "starts_at" in values or "ends_at" in values:
+            db.session.execute(update(Participation).where(Participation.task_id == task.id)
+                               .values(starts_at=task.starts_at, ends_at=task.ends_at)
+                               .execution_options(synchronize_session=False))
+        if more_places and task.state == "published":
+            from app.tasks.participations import (
+                promote_waitlist,  # (that module imports this one)
+            )
 
-        db.session.flush()
-        _promote_waitlist(task)
+            promote_waitlist(task)
+    except ApiError:
+        db.session.rollback()
+        raise
     db.session.commit()
-    if more_places:
-        db.session.refresh(task)  # places_taken moved in SQL
     return task
 
 

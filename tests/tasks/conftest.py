@@ -106,3 +106,24 @@ def live_url(app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     server.server_close()
+
+
+def serve(api, task_id, travel, check_in_at, check_out_at):
+    """Check in and out at these times (the clock only moves forward)."""
+    travel(check_in_at)
+    assert api.post(f"/api/v1/tasks/{task_id}/check-in", json={"location": HERE}).status_code == 200
+    travel(check_out_at)
+    response = api.post(f"/api/v1/tasks/{task_id}/check-out", json={"location": HERE})
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+@pytest.fixture
+def served(make_task, volunteer, travel):
+    """A task without a request (2 h, credits 1.5 h) and one volunteer who served 1 h 50 min."""
+    task = make_task(hours_credited=1.5)
+    v = volunteer()
+    v.post(f"/api/v1/tasks/{task.id}/accept", json={})
+    participation = serve(v, task.id, travel, START, START + dt.timedelta(hours=1, minutes=50))
+    return SimpleNamespace(task=task, v=v, participation=participation,
+                           url=f"/api/v1/participations/{participation['id']}")

@@ -170,8 +170,8 @@ def test_bad_updates_change_nothing(make_task, admin, volunteer):
     for _ in range(2):
         volunteer().post(f"{URL}/{task.id}/accept", json={})
     url = f"{URL}/{task.id}"
-    error = assert_error(admin.patch(url, json={"places": 1, "title": "改了"}), 422, "validation_failed")
-    assert "places" in error["details"]["fields"]
+    error = assert_error(admin.patch(url, json={"places": 1, "title": "改了"}), 409, "places_below_taken")
+    assert error["details"] == {"places": 1, "places_taken": 2}
     assert_error(admin.patch(url, json={"places": 0}), 422, "validation_failed")
     assert_error(admin.patch(url, json={"ends_at": iso(START), "title": "改了"}), 422, "ends_before_start")
     assert_error(admin.patch(url, json={"starts_at": iso(END + dt.timedelta(hours=1))}),
