@@ -108,7 +108,8 @@ class EventSchema(Schema):
     light = ma.fields.String(allow_none=True, metadata={"enum": ["green", "yellow", "red"]})
     pending_extension_hours = ma.fields.Float(allow_none=True)
     photos = ma.fields.List(ma.fields.Dict())
-    allowed_actions = ma.fields.List(ma.fields.String())
+    allowed_actions = ma.fields.List(ma.fields.String(), allow_none=True, metadata={
+        "description": "What you may do next; on a single event only, null in lists"})
     created_at = AwareDateTime()
     closed_at = AwareDateTime(allow_none=True)
 
