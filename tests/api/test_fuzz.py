@@ -21,7 +21,9 @@ import schemathesis
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
-    content_type_conformance, response_schema_conformance, status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
 )
 
 from app.extensions import db
@@ -61,7 +63,7 @@ def _more_rows(client, headers) -> None:
 
     fengze = client.get("/api/v1/me/volunteer", headers=headers).json["community"]["id"]
     where = {"lat": FENGZE[0], "lng": FENGZE[1]}
-    start = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
+    start = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
     made = [client.post("/api/v1/help-requests", headers=headers, json={
         "community_id": fengze, "category": "other", "description": "帮忙搬家具", "location": where,
         "window_start": start.isoformat(), "window_end": (start + dt.timedelta(hours=2)).isoformat(),
