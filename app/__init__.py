@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from app.common.json import JSONProvider
 from app.config import load_config
 
 
@@ -18,6 +19,7 @@ def create_app(config: str | dict | None = None) -> Flask:
     environment's configuration.
     """
     app = Flask(__name__)
+    app.json = JSONProvider(app)  # Decimal as a JSON number, as documented
     app.json.ensure_ascii = False  # Chinese stays readable in answers
     app.json.sort_keys = False  # fields in schema order
     overrides = config if isinstance(config, dict) else {}

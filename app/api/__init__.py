@@ -13,6 +13,9 @@ class Api(flask_smorest.Api):
     """flask-smorest, with our error envelope instead of its own."""
 
     ERROR_SCHEMA = ErrorSchema
+    # No catch-all `default` response: every operation lists the statuses it
+    # answers with (app.common.blueprint.Blueprint.errors).
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def _register_error_handlers(self):
         # app.errors.init_app owns every error handler.

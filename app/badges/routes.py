@@ -185,7 +185,7 @@ def post_plate(post_id):
 @idempotent
 @blp.arguments(RatingInSchema)
 @blp.response(201, RatingSchema)
-@blp.errors(NotFound, services.AlreadyRatedToday, ValidationFailed)
+@blp.errors(NotFound, services.AlreadyRatedToday, ValidationFailed, idempotent=True)
 def rate_post(body, post_id):
     """Rate the post's service 1–5 (one rating per user, post and day)."""
     rating = services.rate_post(current_user(), post_id, body["score"], body["comment"])
@@ -234,7 +234,7 @@ def scan_plate(body):
 @idempotent
 @blp.arguments(PlateApplySchema)
 @blp.response(201, MerchantPlateSchema)
-@blp.errors(NotAMember, IdentityInactive, services.NotABusinessZone, ValidationFailed)
+@blp.errors(NotAMember, IdentityInactive, services.NotABusinessZone, ValidationFailed, idempotent=True)
 def apply_plate(body):
     """A member who runs a shop applies for a merchant plate (党员商户牌)."""
     plate = services.apply_plate(current_user(), body["zone_id"], body["shop_name"],
@@ -289,7 +289,7 @@ def merchant_plate_png(plate_id):
 @idempotent
 @blp.arguments(FeedbackInSchema)
 @blp.response(201, FeedbackSchema)
-@blp.errors(NotFound, services.PlateRevoked, ValidationFailed)
+@blp.errors(NotFound, services.PlateRevoked, ValidationFailed, idempotent=True)
 def leave_feedback(body, plate_id):
     """A customer's feedback on the shop, which the zone's admins read."""
     feedback = services.leave_feedback(current_user(), plate_id, body["score"], body["comment"])

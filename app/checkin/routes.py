@@ -177,7 +177,7 @@ def poster(center_id):
             services.IdentityInactiveScan, services.CenterClosed, services.LocationRequired,
             services.OutOfRange, services.LocationInaccurate, services.NotCheckedIn,
             services.ExitBeforeEntry, services.ScannedAtInFuture, services.ScannedAtTooOld,
-            ValidationFailed)
+            ValidationFailed, idempotent=True)
 def create_checkin(body):
     """Check in (or out) by scanning a center's code.
 

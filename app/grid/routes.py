@@ -132,7 +132,7 @@ def put_time_limit(body, category, urgency):
 @blp.arguments(EventInSchema)
 @blp.response(201, ReportedSchema)
 @blp.errors(services.UnknownCategory, services.NoGrid, services.TooManyPhotos, UploadNotUsable,
-            ValidationFailed)
+            ValidationFailed, idempotent=True)
 def report_event(body):
     """Report an event. Leaders of the grid report it as ``reported``; members
     and residents as ``unverified``. ``possible_duplicates`` lists open events
@@ -175,7 +175,7 @@ def get_event(event_id):
 @blp.response(200, EventSchema)
 @blp.errors(NotFound, Forbidden, services.ActionNotAllowed, StateChanged, services.ReopenExpired,
             services.InvalidDuplicate, services.NoHigherLevel, services.NoPendingExtension,
-            services.TooManyPhotos, UploadNotUsable, ValidationFailed)
+            services.TooManyPhotos, UploadNotUsable, ValidationFailed, idempotent=True)
 def transition(body, event_id):
     """Move the event through its lifecycle (see the action list); 409
     ``action_not_allowed`` lists the actions the state allows, 409
@@ -200,7 +200,7 @@ def timeline(event_id):
 @idempotent
 @blp.arguments(CommentInSchema)
 @blp.response(201, CommentSchema)
-@blp.errors(NotFound, ValidationFailed)
+@blp.errors(NotFound, ValidationFailed, idempotent=True)
 def comment(body, event_id):
     """Comment on an event you can see."""
     entry = services.comment(current_user(), event_id, body["body"])

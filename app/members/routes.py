@@ -73,7 +73,7 @@ def list_members(args, org_id):
 @blp.alt_response(202, schema=BindingResultSchema,
                   description="No clean roster match: a request waits for the branch admin")
 @blp.errors(services.AlreadyMember, services.PhoneNotSupported, services.BranchRequired,
-            Conflict, WeChatCodeInvalid, WeChatUnavailable, ValidationFailed)
+            Conflict, WeChatCodeInvalid, WeChatUnavailable, ValidationFailed, idempotent=True)
 def bind_member(body):
     """Become a verified member: your name plus the code of WeChat's phone button.
 

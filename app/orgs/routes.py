@@ -112,7 +112,7 @@ def revoke_role(org_id, grant_id):
 @blp.arguments(CommunityReportCreateSchema)
 @blp.response(201, OrgReportSchema)
 @blp.errors(NotFound, Forbidden, reports.NotAUnit, reports.NotACommunity,
-            reports.AlreadyReported, ValidationFailed)
+            reports.AlreadyReported, ValidationFailed, idempotent=True)
 def report_org(body, org_id):
     """A unit's Party organization reports to a community (组织报到)."""
     report = reports.report_org(current_user(), org_id, body["community_id"])
@@ -160,7 +160,7 @@ for kind, decide, schema in (("community-report", reports.decide_org_report, Org
 @blp.arguments(CommunityReportCreateSchema)
 @blp.response(201, MemberReportSchema)
 @blp.errors(NotAMember, IdentityInactive, reports.NotACommunity, reports.AlreadyReported,
-            StateChanged, ValidationFailed)
+            StateChanged, ValidationFailed, idempotent=True)
 def report_residence(body):
     """Report, as a member, to the community where you live (党员报到)."""
     report = reports.report_residence(current_user(), body["community_id"])

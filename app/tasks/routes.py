@@ -52,7 +52,7 @@ def my_volunteer():
 @idempotent
 @blp.arguments(HelpRequestInSchema)
 @blp.response(201, HelpRequestSchema)
-@blp.errors(services.NotACommunity, services.EndsBeforeStart, ValidationFailed)
+@blp.errors(services.NotACommunity, services.EndsBeforeStart, ValidationFailed, idempotent=True)
 def create_help_request(body):
     """Ask for help (点单): what, where, when, and a phone the volunteer may call."""
     request = services.create_help_request(current_user(), body)
@@ -165,7 +165,7 @@ for action, doc in (("publish", "Publish a draft: volunteers can now accept it."
 @blp.response(201, ParticipationSchema)
 @blp.alt_response(200, schema=ParticipationSchema, description="You already hold this task")
 @blp.errors(NotFound, p.NotAVolunteer, p.TaskNotOpen, p.TaskFull, p.ScheduleConflict,
-            p.MembersOnly, *STATE, ValidationFailed)
+            p.MembersOnly, *STATE, ValidationFailed, idempotent=True)
 def accept_task(body, task_id):
     """Accept a task (接单): one place, never more than the task has; with
     ``waitlist=true`` a full task puts you on its waitlist."""
@@ -266,7 +266,7 @@ def no_show(participation_id):
 @idempotent
 @blp.arguments(ConfirmSchema)
 @blp.response(200, ParticipationSchema)
-@blp.errors(NotFound, p.NotYourParticipation, *STATE, p.NeedsReview, ValidationFailed)
+@blp.errors(NotFound, p.NotYourParticipation, *STATE, p.NeedsReview, ValidationFailed, idempotent=True)
 def confirm(body, participation_id):
     """Confirm and rate the service (评单): credits the hours, counts one person-time."""
     return p.confirm(current_user(), participation_id, body["score"], body["comment"])
@@ -289,7 +289,7 @@ def correct_hours(body, participation_id):
 @idempotent
 @blp.arguments(CorrectionRequestInSchema)
 @blp.response(201, CorrectionRequestSchema)
-@blp.errors(NotFound, *STATE, ValidationFailed)
+@blp.errors(NotFound, *STATE, ValidationFailed, idempotent=True)
 def request_correction(body, participation_id):
     """A volunteer asks for a correction of their hours."""
     request = p.request_correction(current_user(), participation_id, body["hours"], body["reason"])

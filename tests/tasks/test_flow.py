@@ -54,9 +54,9 @@ def test_resident_orders_community_dispatches_member_accepts_resident_rates(logi
                                   json={"score": 5, "comment": "非常耐心"})
         assert confirmed.status_code == 200, confirmed.json
         record = volunteer.get("/api/v1/me/volunteer-record").json
-        assert record["total_hours"] == "1.50"
+        assert record["total_hours"] == 1.5
         assert record["person_times"] == 1
         stats = admin.get("/api/v1/stats/volunteers", query_string={
             "org_id": tree.a, "from": iso(T0 - dt.timedelta(days=1)), "to": iso(T0 + dt.timedelta(days=1))})
         assert stats.status_code == 200, stats.json
-        assert stats.json["hours"] == "1.50" and stats.json["person_times"] == 1
+        assert stats.json["hours"] == 1.5 and stats.json["person_times"] == 1

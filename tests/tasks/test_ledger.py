@@ -37,9 +37,9 @@ def test_the_organizer_confirms_a_task_without_a_request(served, admin):
     assert [(r.participation_id, r.kind, r.hours, r.reason) for r in rows] == [
         (served.participation["id"], "credit", Decimal("1.50"), None)]  # 1 h 50 min, at most 1.5 credited
     record = served.v.get("/api/v1/me/volunteer-record").json
-    assert record["total_hours"] == "1.50" and record["person_times"] == 1
+    assert record["total_hours"] == 1.5 and record["person_times"] == 1
     assert record["ratings"] == {"count": 1, "average": 5.0}
-    assert [(e["kind"], e["hours"], e["task_id"]) for e in record["ledger"]] == [("credit", "1.50", served.task.id)]
+    assert [(e["kind"], e["hours"], e["task_id"]) for e in record["ledger"]] == [("credit", 1.5, served.task.id)]
     assert record["ledger"][0]["recorded_by_id"] == admin.user_id
 
 
@@ -155,18 +155,18 @@ def test_a_correction_is_a_new_entry_and_the_old_one_stays(served, admin):
     assert response.status_code == 201, response.json
     entry = response.json
     assert (entry["kind"], entry["hours"], entry["reason"], entry["participation_id"]) == (
-        "correction", "0.75", "漏记了搬运时间", served.participation["id"])
+        "correction", 0.75, "漏记了搬运时间", served.participation["id"])
     assert entry["recorded_by_id"] == admin.user_id
     rows = ledger_rows()
     assert rows[0] == credit  # untouched
     assert [(r.kind, r.hours) for r in rows] == [("credit", Decimal("1.50")), ("correction", Decimal("0.75"))]
     record = served.v.get("/api/v1/me/volunteer-record").json
-    assert record["total_hours"] == "2.25"
+    assert record["total_hours"] == 2.25
     assert record["person_times"] == 1  # a correction is not another person-time
     assert [e["kind"] for e in record["ledger"]] == ["correction", "credit"]  # newest first
     down = admin.post(f"{served.url}/corrections", json={"hours": 1, "reason": "按实际签到时间"})
-    assert down.json["hours"] == "-1.25"
-    assert served.v.get("/api/v1/me/volunteer-record").json["total_hours"] == "1.00"
+    assert down.json["hours"] == -1.25
+    assert served.v.get("/api/v1/me/volunteer-record").json["total_hours"] == 1.0
     assert ledger_rows()[:2] == rows
     notices = served.v.get("/api/v1/me/notices").json["items"]
     assert [(n["kind"], n["data"]["hours"]) for n in notices] == [("hours_corrected", "1.00"),
@@ -193,7 +193,7 @@ def test_concurrent_corrections_to_one_total_land_on_that_total(live_url, served
                              [({"hours": 3, "reason": "补录"}, admin.headers)] * 10)
     assert Counter(r.status_code for r in responses) == {201: 10}
     assert sum(r.hours for r in ledger_rows()) == Decimal("3.00")
-    assert served.v.get("/api/v1/me/volunteer-record").json["total_hours"] == "3.00"
+    assert served.v.get("/api/v1/me/volunteer-record").json["total_hours"] == 3.0
 
 
 def test_a_volunteer_asks_for_a_correction_and_the_organizer_applies_it(served, admin, admin_b, volunteer):
@@ -205,7 +205,7 @@ def test_a_volunteer_asks_for_a_correction_and_the_organizer_applies_it(served, 
     response = served.v.post(url, json={"hours": 2, "reason": "我待到了最后"})
     assert response.status_code == 201, response.json
     asked = response.json
-    assert (asked["state"], asked["requested_hours"], asked["user_id"]) == ("pending", "2.00", served.v.user_id)
+    assert (asked["state"], asked["requested_hours"], asked["user_id"]) == ("pending", 2.0, served.v.user_id)
     assert response.headers["Location"].endswith(f"{URL}/{served.task.id}/correction-requests")
     listed = admin.get(f"{URL}/{served.task.id}/correction-requests")
     assert listed.status_code == 200 and [r["id"] for r in listed.json] == [asked["id"]]
@@ -214,9 +214,9 @@ def test_a_volunteer_asks_for_a_correction_and_the_organizer_applies_it(served, 
     applied = admin.post(f"{served.url}/corrections", json={"hours": 1.75, "reason": "核实后按 1.75 小时",
                                                            "request_id": asked["id"]})
     assert applied.status_code == 201, applied.json
-    assert applied.json["hours"] == "0.25"
+    assert applied.json["hours"] == 0.25
     assert admin.get(f"{URL}/{served.task.id}/correction-requests").json[0]["state"] == "applied"
-    assert served.v.get("/api/v1/me/volunteer-record").json["total_hours"] == "1.75"
+    assert served.v.get("/api/v1/me/volunteer-record").json["total_hours"] == 1.75
     # a request is applied once: a second use fails and writes nothing
     assert_error(admin.post(f"{served.url}/corrections", json={"hours": 3, "reason": "again",
                                                               "request_id": asked["id"]}), 409, "invalid_state")
@@ -356,7 +356,7 @@ def test_statistics_equal_the_ledger_for_every_subtree(make_task, volunteer, mem
     for api, org in ((admin, tree.a), (admin_b, tree.b), (street, tree.street), (street, tree.a),
                      (street, tree.b), (login_as("district_admin", tree.district), tree.district)):
         stats = _stats(api, org, **window)
-        assert Decimal(stats["hours"]) == hours[org], org
+        assert Decimal(str(stats["hours"])) == hours[org], org
         assert stats["person_times"] == times[org], org
         expected_avg = round(sum(scores[org]) / len(scores[org]), 2) if scores[org] else None
         assert stats["average_rating"] == expected_avg, org
@@ -376,10 +376,10 @@ def test_statistics_equal_the_ledger_for_every_subtree(make_task, volunteer, mem
     # a window that ends before the correction leaves it out, exactly as the ledger does
     before = _stats(street, tree.street, START - dt.timedelta(days=2), correction_day)
     early_hours, _, _ = _expected_from_the_ledger(tree, until=correction_day)
-    assert Decimal(before["hours"]) == early_hours[tree.street] == hours[tree.street] - Decimal("0.67")
+    assert Decimal(str(before["hours"])) == early_hours[tree.street] == hours[tree.street] - Decimal("0.67")
     # and a window before anything happened is empty
     empty = _stats(street, tree.street, START - dt.timedelta(days=10), START - dt.timedelta(days=9))
-    assert (empty["hours"], empty["person_times"], empty["average_rating"]) == ("0.00", 0, None)
+    assert (empty["hours"], empty["person_times"], empty["average_rating"]) == (0.0, 0, None)
     assert empty["volunteers"]["total"] == 0
 
     # each volunteer's own record is their ledger rows
@@ -387,12 +387,12 @@ def test_statistics_equal_the_ledger_for_every_subtree(make_task, volunteer, mem
         record = v.get("/api/v1/me/volunteer-record").json
         mine = [r for r in ledger_rows() if r.participation_id in
                 {pid for (uid, _), pid in ids.items() if uid == v.user_id}]
-        assert Decimal(record["total_hours"]) == sum((r.hours for r in mine), Decimal("0"))
+        assert Decimal(str(record["total_hours"])) == sum((r.hours for r in mine), Decimal("0"))
         assert len(record["ledger"]) == len(mine)
     assert v1.get("/api/v1/me/volunteer-record").json["person_times"] == 2
     assert v1.get("/api/v1/me/volunteer-record").json["ratings"] == {"count": 2, "average": 4.5}
     assert v5.get("/api/v1/me/volunteer-record").json == {
-        "total_hours": "0.00", "person_times": 0, "ratings": {"count": 0, "average": None},
+        "total_hours": 0.0, "person_times": 0, "ratings": {"count": 0, "average": None},
         "ledger": [], "next_cursor": None}
 
 
@@ -421,7 +421,7 @@ def test_the_record_ledger_is_paged(make_task, volunteer, admin, travel):
         p = serve(v, t.id, travel, START + dt.timedelta(hours=2 * i), START + dt.timedelta(hours=2 * i + 1))
         admin.post(f"{P}/{p['id']}/confirm", json={"score": 5})
     first = v.get("/api/v1/me/volunteer-record", query_string={"limit": 2}).json
-    assert first["total_hours"] == "3.00" and len(first["ledger"]) == 2 and first["next_cursor"]
+    assert first["total_hours"] == 3.0 and len(first["ledger"]) == 2 and first["next_cursor"]
     rest = v.get("/api/v1/me/volunteer-record", query_string={"limit": 2, "cursor": first["next_cursor"]}).json
     assert [e["task_id"] for e in first["ledger"] + rest["ledger"]] == [t.id for t in reversed(tasks)]
     assert rest["next_cursor"] is None

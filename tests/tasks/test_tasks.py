@@ -30,7 +30,7 @@ def test_an_admin_creates_a_draft_task(admin, tree):
     assert task["community"]["id"] == tree.a
     assert task["help_request_id"] is None
     assert (task["places"], task["places_taken"], task["places_left"]) == (3, 0, 3)
-    assert task["hours_credited"] == "2.00"  # default: its duration
+    assert task["hours_credited"] == 2.0  # default: its duration
     assert task["required_skills"] == ["first_aid", "driving"]
     assert task["members_only"] is True and task["radius_m"] == 150
     assert task["location"] == {**HERE, "coord_system": "gcj02"}
@@ -40,9 +40,9 @@ def test_an_admin_creates_a_draft_task(admin, tree):
 
 def test_hours_credited_may_be_set_and_defaults_to_the_duration(admin, tree):
     explicit = admin.post(URL, json=task_body(tree.a, hours_credited=1.5)).json
-    assert explicit["hours_credited"] == "1.50"
+    assert explicit["hours_credited"] == 1.5
     long = admin.post(URL, json=task_body(tree.a, ends_at=iso(START + dt.timedelta(minutes=100)))).json
-    assert long["hours_credited"] == "1.67"
+    assert long["hours_credited"] == 1.67
 
 
 @pytest.mark.parametrize("fields, code, field", [
