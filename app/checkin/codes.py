@@ -129,17 +129,18 @@ def forget_center(center_id: int) -> None:
     _cache().pop(center_id, None)
 
 
-def center_snapshot(center_id: int, fresh: bool) -> CenterSnapshot | None:
-    """The center's settings: from this process's cache (at most
-    ``CENTER_CACHE_SECONDS`` old) unless ``fresh``, else from the database.
-    Whatever a cached copy says, the check-in's own INSERT re-checks the key
-    version, the mode and deletion, so rotating a key is still immediate."""
+def _cached(center_id: int) -> CenterSnapshot | None:
+    """This process's copy of the center, if it is at most ``CENTER_CACHE_SECONDS`` old."""
+    if current_app.config["CENTER_CACHE_SECONDS"] <= 0:
+        return None
+    hit = _cache().get(center_id)
+    return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+
+def _load(center_id: int) -> CenterSnapshot | None:
+    """The center from the database (None when unknown or deleted), kept as this process's copy."""
     ttl = current_app.config["CENTER_CACHE_SECONDS"]
     cache = _cache()
-    if not fresh and ttl > 0:
-        hit = cache.get(center_id)
-        if hit is not None and hit[0] > time.monotonic():
-            return hit[1]
     center = db.session.get(ServiceCenter, center_id, populate_existing=True) if center_id < 2**31 else None
     if center is None or center.deleted_at is not None:
         cache.pop(center_id, None)
@@ -154,6 +155,11 @@ def center_for_code(text: str, at: dt.datetime, fresh: bool = True) -> CenterSna
     """The center a scanned code belongs to, if the code is valid at ``at``
     (judged by a cached copy of the center unless ``fresh``).
 
+    A cached copy may say yes (the check-in's statement re-checks it) but never
+    no: a code it refuses is judged again by the database, so that a code made
+    after the copy (a new key version or mode, set on another worker) works at
+    once.
+
     Raises :class:`InvalidCode` (with ``details.why``) or :class:`ExpiredCode`.
     """
     try:
@@ -162,7 +168,16 @@ def center_for_code(text: str, at: dt.datetime, fresh: bool = True) -> CenterSna
         raise invalid("not_our_code" if "URL" in str(error) else "malformed") from None
     if code.kind not in ("center_rotating", "center_static"):
         raise invalid("not_a_checkin_code")
-    center = center_snapshot(code.subject_id, fresh)  # a forged id beyond INTEGER is simply unknown
+    cached = None if fresh else _cached(code.subject_id)
+    if cached is not None:
+        try:
+            return _judge(code, at, cached)
+        except CheckinRejected:
+            pass  # the copy may be older than the code: ask the database
+    return _judge(code, at, _load(code.subject_id))  # a forged id beyond INTEGER is simply unknown
+
+
+def _judge(code: signed_codes.SignedCode, at: dt.datetime, center: CenterSnapshot | None) -> CenterSnapshot:
     if center is None:
         raise invalid("unknown_center")
     if code.key_version != center.key_version:

@@ -423,7 +423,10 @@ def _check_in(scan: Scan, attempt: CheckinAttempt, now: dt.datetime,
 
     window_key = _window_key(center, at, local)
     if scan.type == "exit":
-        return _check_out(center, scan.user, window_key, at, offline)
+        result = _check_out(center, scan.user, window_key, at, offline, cached=not fresh)
+        if result is None:  # the cached copy may be out of date: judge by the database
+            return _check_in(scan, attempt, now, fresh=True)
+        return result
     checkin, current = _enter({
         "center_id": center.id, "user_id": scan.user.id, "identity_id": identity.id,
         "purpose": scan.purpose, "window_key": window_key, "local_day": local.date(),
@@ -513,31 +516,55 @@ def _natural(center_id: int, user_id: int, window_key: str) -> Checkin | None:
 MAX_VISIT = dt.timedelta(hours=24)
 
 
-def _check_out(center, user, window_key, at, offline) -> tuple[str, Checkin]:
+def _check_out(center: codes.CenterSnapshot, user, window_key, at, offline,
+               cached: bool) -> tuple[str, Checkin] | None:
     """Close the member's latest open visit at this center (entered within
     24 h, so a visit may cross midnight or a window); with none open, a
-    second exit answers the closed visit of this window."""
+    second exit answers the closed visit of this window.
+
+    The closing UPDATE re-checks the center's key version, mode and deletion,
+    like the entry's statement, so a dead code never closes a visit. Judged by
+    a ``cached`` copy of the center, any answer but a visit closed by that
+    UPDATE is None: the caller judges the scan again by the database.
+    """
     checkin = db.session.scalar(
         select(Checkin).where(Checkin.center_id == center.id, Checkin.user_id == user.id,
                               Checkin.exited_at.is_(None), Checkin.checked_in_at <= at,
                               Checkin.checked_in_at >= at - MAX_VISIT)
         .order_by(Checkin.checked_in_at.desc()).limit(1)
     ) or _natural(center.id, user.id, window_key)
+    if cached and (checkin is None or checkin.exited_at is not None or at < checkin.checked_in_at):
+        return None
     if checkin is None:
         raise NotCheckedIn()
     if checkin.exited_at is not None:
         return "already_checked_out", checkin
     if at < checkin.checked_in_at:
         raise ExitBeforeEntry()
-    closed = db.session.execute(
+    closed = db.session.scalars(
         update(Checkin)
-        .where(Checkin.id == checkin.id, Checkin.exited_at.is_(None))
+        .where(Checkin.id == checkin.id, Checkin.exited_at.is_(None), _still_as(center))
         .values(exited_at=at, exit_offline=offline,
                 duration_seconds=int((at - checkin.checked_in_at).total_seconds()))
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .returning(Checkin)
+        .execution_options(synchronize_session=False),
+        execution_options={"populate_existing": True},
+    ).first()
+    if closed is not None:
+        return "checked_out", closed
+    if cached:
+        return None
     db.session.refresh(checkin)
-    return ("checked_out" if closed else "already_checked_out"), checkin
+    if checkin.exited_at is None:  # the center changed between reading it and writing
+        raise codes.invalid("unknown_center")
+    return "already_checked_out", checkin  # another exit closed it first
+
+
+def _still_as(center: codes.CenterSnapshot):
+    """The center still has this key version and mode and is not deleted."""
+    return select(ServiceCenter.id).where(
+        ServiceCenter.id == center.id, ServiceCenter.key_version == center.key_version,
+        ServiceCenter.code_mode == center.code_mode, ServiceCenter.deleted_at.is_(None)).exists()
 
 
 # ---- reading ------------------------------------------------------------------

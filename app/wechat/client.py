@@ -7,6 +7,11 @@ Rules:
   single table :data:`ERRCODES`. Anything else that goes wrong on the way
   (connection refused, timeout, HTTP status other than 200, a body that is
   not the JSON we expect) is :class:`WeChatUnavailable` (503).
+* ``timeout`` (``WECHAT_TIMEOUT``) is a deadline for the whole call: connect,
+  send, and read the whole body. The body is read as it arrives, each read
+  waiting at most what is left, and the call gives up when the deadline
+  passes or the body grows past :data:`MAX_BODY_BYTES`; an answer dripped a
+  byte at a time cannot hold a request thread longer than that.
 * The access token comes from ``stable_token`` and is cached in Redis under
   ``wechat:access_token`` for ``expires_in`` minus 300 s, so that every
   worker shares one token and none uses it in its last minutes. When WeChat
@@ -17,10 +22,13 @@ Rules:
 """
 from __future__ import annotations
 
+import json
 import logging
+import time
 from dataclasses import dataclass, field
 
 import requests
+import urllib3
 from flask import current_app
 
 from app.errors import ApiError, Forbidden, RateLimited, ServiceUnavailable, Unauthorized
@@ -32,6 +40,9 @@ ACCESS_TOKEN_KEY = "wechat:access_token"
 # that expires on the way.
 ACCESS_TOKEN_MARGIN = 300
 MAX_CODE_LENGTH = 256
+# WeChat's answers are a few hundred bytes; anything this big is not one.
+MAX_BODY_BYTES = 64 * 1024
+_READ_CHUNK = 8192
 
 JSCODE2SESSION = "/sns/jscode2session"
 STABLE_TOKEN = "/cgi-bin/stable_token"
@@ -174,25 +185,62 @@ class WeChatClient:
         return token
 
     def _call(self, method: str, path: str, **kwargs) -> dict:
-        """One HTTP call; the JSON object WeChat answered, or WeChatUnavailable."""
+        """One HTTP call within ``timeout`` seconds in all; the JSON object
+        WeChat answered, or WeChatUnavailable."""
+        deadline = time.monotonic() + self.timeout
         try:
-            response = self._http.request(method, self.base_url + path,
+            # Connecting and waiting for the headers each get what is left; the
+            # body is read against the deadline below.
+            response = self._http.request(method, self.base_url + path, stream=True,
                                           timeout=self.timeout, **kwargs)
         except requests.RequestException as error:
             # The exception's text holds the URL, secret and all: log only its type.
             log.warning("wechat %s unreachable: %s", path, type(error).__name__)
             raise WeChatUnavailable() from None
-        if response.status_code != 200:
-            log.warning("wechat %s answered HTTP %s", path, response.status_code)
-            raise WeChatUnavailable()
         try:
-            body = response.json()  # WeChat does not always say application/json
+            if response.status_code != 200:
+                log.warning("wechat %s answered HTTP %s", path, response.status_code)
+                raise WeChatUnavailable()
+            raw = _read_body(response, deadline, path)
+        finally:
+            response.close()
+        try:
+            body = json.loads(raw)  # WeChat does not always say application/json
         except ValueError:
             body = None
         if not isinstance(body, dict):
             log.warning("wechat %s answered something that is not a JSON object", path)
             raise WeChatUnavailable()
         return body
+
+
+def _read_body(response: requests.Response, deadline: float, path: str) -> bytes:
+    """The whole body, read as it comes, before ``deadline`` and within
+    MAX_BODY_BYTES; WeChatUnavailable otherwise."""
+    raw, chunks, size = response.raw, [], 0
+    connection = getattr(raw, "connection", None)
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                log.warning("wechat %s did not answer within the deadline", path)
+                raise WeChatUnavailable()
+            sock = getattr(connection, "sock", None)
+            if sock is not None:
+                sock.settimeout(left)  # no single read may outlive the deadline
+            chunk = raw.read1(_READ_CHUNK, decode_content=True)  # whatever has arrived
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                log.warning("wechat %s answered more than %s bytes", path, MAX_BODY_BYTES)
+                raise WeChatUnavailable()
+            chunks.append(chunk)
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
+        log.warning("wechat %s failed while answering: %s", path, type(error).__name__)
+        raise WeChatUnavailable() from None
+    raw.release_conn()  # read to the end: the connection may serve the next call
+    return b"".join(chunks)
 
 
 def _check_code(code) -> None:

@@ -24,6 +24,11 @@ bad input answers HTTP 400 ``{"error": "..."}``):
 * ``/mock/wx/high-risk {"openid", "high_risk"}`` marks or clears a user;
 * ``/mock/wx/fail {"path", "errcode", "times"?}`` makes the next ``times``
   calls to an API path answer ``errcode``;
+* ``/mock/wx/slow {"path", "interval_ms"?, "bytes"?, "times"?}`` makes the
+  next ``times`` calls (default 1) to an API path answer slowly: the answer,
+  left-padded with spaces (still valid JSON) to ``bytes`` bytes (default
+  300), is sent one byte every ``interval_ms`` ms (default 100: 30 s in
+  all; 0 sends it at once, for an answer that is merely too big);
 * ``/mock/wx/reset`` forgets everything.
 
 ``app.extensions["wechat_mock"]`` is the :class:`MockState`; its ``calls``
@@ -39,7 +44,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, json, jsonify, request
 
 JSCODE2SESSION = "/sns/jscode2session"
 STABLE_TOKEN = "/cgi-bin/stable_token"
@@ -111,6 +116,7 @@ class MockState:
         self.high_risk: set[str] = set()
         self.exchanges: dict[str, list[float]] = {}
         self.failures: dict[str, list[int]] = {}  # path -> [errcode, times left]
+        self.slow: dict[str, list[int]] = {}  # path -> [interval ms, bytes, times left]
         self.access_token: str | None = None
         self.token_expires_at = 0.0
         self.calls: Counter[str] = Counter()
@@ -140,6 +146,18 @@ class MockState:
         if failure[1] <= 0:
             del self.failures[path]
         return failure[0]
+
+    def slow_down(self, path: str, interval_ms: int, size: int, times: int) -> None:
+        self.slow[path] = [interval_ms, size, times]
+
+    def take_slow(self, path: str) -> tuple[int, int] | None:
+        slow = self.slow.get(path)
+        if not slow:
+            return None
+        slow[2] -= 1
+        if slow[2] <= 0:
+            del self.slow[path]
+        return slow[0], slow[1]
 
     # -- WeChat's side ----------------------------------------------------
 
@@ -225,6 +243,7 @@ def create_mock_app(appid: str = "wx-demo-appid", secret: str = "demo-app-secret
     def answer(path: str, produce):
         with state.lock:
             state.calls[path] += 1
+            slow = state.take_slow(path)
             try:
                 injected = state.take_failure(path)
                 if injected is not None:
@@ -233,6 +252,8 @@ def create_mock_app(appid: str = "wx-demo-appid", secret: str = "demo-app-secret
             except WeChatError as error:
                 body = {"errcode": error.errcode,
                         "errmsg": ERRMSG.get(error.errcode, "mock injected error")}
+        if slow is not None:  # outside the lock: other calls go on meanwhile
+            return _dripped(json.dumps(body).encode(), *slow)
         return jsonify(body)  # HTTP 200 even for errors, like WeChat
 
     @app.get(JSCODE2SESSION)
@@ -282,9 +303,7 @@ def create_mock_app(appid: str = "wx-demo-appid", secret: str = "demo-app-secret
     @app.post("/mock/wx/fail")
     def door_fail():
         body = _door_body()
-        path = body.get("path")
-        if path not in API_PATHS:
-            raise DoorInputError(f"path must be one of {', '.join(API_PATHS)}")
+        path = _api_path(body)
         errcode = _int(body, "errcode", default=-1)
         if errcode == 0:
             raise DoorInputError("errcode 0 is success; inject a failure")
@@ -293,6 +312,19 @@ def create_mock_app(appid: str = "wx-demo-appid", secret: str = "demo-app-secret
             raise DoorInputError("times must be at least 1")
         with state.lock:
             state.inject_failure(path, errcode, times)
+        return {"ok": True}
+
+    @app.post("/mock/wx/slow")
+    def door_slow():
+        body = _door_body()
+        path = _api_path(body)
+        interval_ms = _int(body, "interval_ms", default=100)
+        size = _int(body, "bytes", default=300)
+        times = _int(body, "times", default=1)
+        if not 0 <= interval_ms <= 10_000 or not 0 < size <= 10_000_000 or times < 1:
+            raise DoorInputError("interval_ms must be 0-10000, bytes 1-10000000, times at least 1")
+        with state.lock:
+            state.slow_down(path, interval_ms, size, times)
         return {"ok": True}
 
     @app.post("/mock/wx/reset")
@@ -306,6 +338,30 @@ def create_mock_app(appid: str = "wx-demo-appid", secret: str = "demo-app-secret
         return jsonify({"error": str(error)}), 400
 
     return app
+
+
+def _dripped(answer: bytes, interval_ms: int, size: int) -> Response:
+    """``answer`` padded in front to ``size`` bytes, sent a byte every ``interval_ms``."""
+    body = answer.rjust(size)
+
+    def drip():
+        if not interval_ms:
+            yield body
+            return
+        for i in range(len(body)):
+            time.sleep(interval_ms / 1000)
+            yield body[i:i + 1]
+
+    # A Content-Length like WeChat's, so the client sees a plain (slow) body.
+    return Response(drip(), content_type="application/json",
+                    headers={"Content-Length": str(len(body))})
+
+
+def _api_path(body: dict) -> str:
+    path = body.get("path")
+    if path not in API_PATHS:
+        raise DoorInputError(f"path must be one of {', '.join(API_PATHS)}")
+    return path
 
 
 def _door_body() -> dict:

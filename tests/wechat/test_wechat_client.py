@@ -18,6 +18,7 @@ from werkzeug.serving import make_server
 
 from app.wechat.client import (
     ACCESS_TOKEN_KEY,
+    MAX_BODY_BYTES,
     PhoneInfo,
     WeChatClient,
     WeChatCodeInvalid,
@@ -225,6 +226,45 @@ def test_a_server_that_is_not_wechat_is_unavailable(base_url, redis, mock):
         client.code2session("some-code")
 
 
+def test_a_dripping_answer_is_cut_at_the_deadline(base_url, redis, mock, caplog):
+    # 300 bytes, one every 100 ms: a 30 s answer, each byte well within any per-read timeout.
+    door(base_url, "slow", path="/sns/jscode2session", interval_ms=100, bytes=300)
+    client = WeChatClient(base_url, APPID, SECRET, 1.0, redis)
+    code = login_code(base_url, "o-alice")
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="app.wechat.client"):
+        with pytest.raises(WeChatUnavailable):
+            client.code2session(code)
+    assert time.monotonic() - started < 5  # a correctness bound, not a speed test
+    assert "deadline" in client_log_text(caplog)
+    assert SECRET not in client_log_text(caplog)
+
+
+def test_a_slow_answer_within_the_deadline_is_read(base_url, redis, mock):
+    door(base_url, "slow", path="/sns/jscode2session", interval_ms=5, bytes=120)
+    client = WeChatClient(base_url, APPID, SECRET, 5.0, redis)
+    assert client.code2session(login_code(base_url, "o-alice")).openid == "o-alice"
+    # and the connection serves the next call
+    assert client.code2session(login_code(base_url, "o-bob")).openid == "o-bob"
+
+
+def test_an_answer_too_big_to_be_wechat_is_unavailable(client, base_url, caplog):
+    door(base_url, "slow", path="/sns/jscode2session", interval_ms=0, bytes=MAX_BODY_BYTES + 1)
+    with caplog.at_level(logging.WARNING, logger="app.wechat.client"):
+        with pytest.raises(WeChatUnavailable):
+            client.code2session(login_code(base_url, "o-alice"))
+    assert "more than" in client_log_text(caplog)
+
+
+def test_a_slow_phone_number_call_is_unavailable(base_url, redis, mock):
+    client = WeChatClient(base_url, APPID, SECRET, 1.0, redis)
+    door(base_url, "slow", path="/wxa/business/getuserphonenumber", interval_ms=200, bytes=200)
+    started = time.monotonic()
+    with pytest.raises(WeChatUnavailable):
+        client.get_phone_number(phone_code(base_url))
+    assert time.monotonic() - started < 5
+
+
 # -- getuserphonenumber and the access token ------------------------------
 
 def test_get_phone_number(client, base_url):
@@ -382,6 +422,10 @@ def test_mock_reset_forgets_codes(mock_http):
     ("/mock/wx/fail", {"path": "/sns/jscode2session", "times": 0}),
     ("/mock/wx/fail", {"path": "/sns/jscode2session", "errcode": 0}),
     ("/mock/wx/login", ["not", "an", "object"]),
+    ("/mock/wx/slow", {"path": "/elsewhere"}),
+    ("/mock/wx/slow", {"path": "/sns/jscode2session", "interval_ms": -1}),
+    ("/mock/wx/slow", {"path": "/sns/jscode2session", "bytes": 0}),
+    ("/mock/wx/slow", {"path": "/sns/jscode2session", "times": 0}),
 ])
 def test_mock_doors_refuse_bad_input(mock_http, path, body):
     response = mock_http.post(path, json=body)
