@@ -23,6 +23,14 @@ def init_cli(app: Flask) -> None:
 
         click.echo(f"closed {close_forgotten_checkouts()} forgotten check-outs")
 
+    @jobs.command("prune-sessions")
+    def prune_sessions_command():
+        """Delete ended login sessions and day-old Idempotency-Key answers."""
+        from app.jobs import prune_sessions
+
+        families, answers = prune_sessions()
+        click.echo(f"deleted {families} ended login sessions and {answers} old idempotent answers")
+
     @users.command("grant-role")
     @click.option("--openid", required=True, help="The user's WeChat openid (created if new).")
     @click.option("--org-id", type=int, required=True)

@@ -178,6 +178,7 @@ def main(out: Path) -> None:
         (out / "tasks_open.txt").write_text("\n".join(map(str, open_tasks)) + "\n")
         (out / "tasks_full.txt").write_text("\n".join(map(str, full_tasks)) + "\n")
         (out / "admin_token.txt").write_text(tokens.issue_pair(admin.id).access_token + "\n")
+        db.session.commit()  # the login sessions (token families) of every token above
         (out / "orgs.txt").write_text(f"{district.id}\n{control.id}\n")
         print(f"seeded in {time.perf_counter() - started:.1f} s: {len(communities)} communities, "
               f"{len(centers)} centers, {MEMBERS} members, {HISTORY} + {CONTROL_HISTORY} check-ins, "

@@ -54,3 +54,18 @@ def test_demo_seed_is_idempotent_and_its_accounts_log_in(app, login):
     assert member["community_report"]["state"] == "confirmed"
     admin = login("demo-community-admin").get("/api/v1/me").json
     assert admin["roles"][0]["role"] == "org_admin"
+
+
+def test_prune_sessions_deletes_ended_sessions_and_keeps_live_ones(app, login, clock):
+    import datetime as dt
+
+    from app.auth.models import TokenFamily
+
+    ended, live = login("o-prune-1"), login("o-prune-2")
+    assert ended.post("/api/v1/auth/logout", json={}).status_code in (200, 204)
+    clock.shift(dt.timedelta(seconds=app.config["ACCESS_TOKEN_TTL"] + 1))
+    result = app.test_cli_runner().invoke(args=["jobs", "prune-sessions"])
+    assert result.exit_code == 0, result.output
+    assert "deleted 1 ended login sessions" in result.output
+    assert db.session.scalar(select(func.count()).select_from(TokenFamily)) == 1
+    live.refresh()

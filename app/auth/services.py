@@ -47,8 +47,9 @@ def login_with_wechat(code: str) -> LoginResult:
         user.unionid = session.unionid
     user.wechat_session_key = session.session_key
     user.last_login_at = utcnow()
+    pair = tokens.issue_pair(user.id)
     db.session.commit()
-    return LoginResult(user, tokens.issue_pair(user.id), created)
+    return LoginResult(user, pair, created)
 
 
 def refresh(refresh_token: str) -> LoginResult:

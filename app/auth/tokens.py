@@ -87,10 +87,10 @@ def _cache_ttl() -> int:
 
 
 def issue_pair(user_id: int) -> TokenPair:
-    """Start a login session for ``user_id``: a new family and its first pair."""
+    """Start a login session for ``user_id``: a new family and its first pair.
+    The family is added to the session; the caller's one commit stores it."""
     family, refresh_jti = uuid.uuid4().hex, uuid.uuid4().hex
     db.session.add(TokenFamily(id=family, user_id=user_id, refresh_jti=refresh_jti))
-    db.session.commit()
     get_redis().set(_cache_key(family), LIVE, ex=_cache_ttl(), nx=True)
     return _pair(user_id, family, refresh_jti)
 

@@ -9,3 +9,12 @@ def close_forgotten_checkouts() -> int:
     from app.tasks.participations import close_forgotten_checkouts as close
 
     return close(utcnow())
+
+
+def prune_sessions() -> tuple[int, int]:
+    """Hourly: delete login sessions no token of which can still be used, and
+    Idempotency-Key answers older than a day; how many of each."""
+    from app.auth.tokens import prune_ended
+    from app.common.idempotency import prune_expired
+
+    return prune_ended(), prune_expired()

@@ -90,7 +90,9 @@ def _bearer(user_id: int) -> dict:
     """A fresh token per request: an operation that logs out revokes only its own."""
     from app.auth.tokens import issue_pair
 
-    return {"Authorization": f"Bearer {issue_pair(user_id).access_token}"}
+    pair = issue_pair(user_id)
+    db.session.commit()
+    return {"Authorization": f"Bearer {pair.access_token}"}
 
 
 def _describe(case, error: BaseException) -> str:
