@@ -237,7 +237,7 @@ def _handle_dependency_down(error: Exception, dependency: str):
 
 
 def _discard_database_session() -> None:
-    """Roll the session back so that the next request starts clean: SQLAlchemy
+    """Roll the session back so that the next request starts clean. SQLAlchemy
     has already invalidated a connection cut by a restart, and the pool's
     pre-ping replaces the other dead ones when they are next checked out."""
     try:
@@ -257,6 +257,7 @@ def _handle_unexpected(error: Exception):
     if dependency:
         return _handle_dependency_down(error, dependency)
     log.exception("unhandled error", extra={"request_id": getattr(g, "request_id", None)})
+    _discard_database_session()  # a failed statement must not poison the next request
     return _handle_http_exception(_InternalError())
 
 

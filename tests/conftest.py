@@ -344,7 +344,7 @@ def assert_error(response, status: int, code: str):
     return body["error"]
 
 
-# ---- real concurrent requests (shared; tests/tasks keeps its own copies) ----------------
+# ---- real concurrent requests ------------------------------------------------
 
 @pytest.fixture
 def live_url(app):
@@ -358,18 +358,19 @@ def live_url(app):
     server.server_close()
 
 
-def fire(calls: list[tuple[str, dict | None, dict]], method: str = "post") -> list:
-    """Send every (url, body, headers) from its own thread, all released
-    together; the ``requests`` responses in the order of ``calls``."""
+def fire(calls: list[tuple], method: str = "post") -> list:
+    """Send every (url, body, headers[, method]) from its own thread, all
+    released together; the ``requests`` responses in the order of ``calls``.
+    A call's fourth item, if any, overrides ``method``."""
     import requests
 
     barrier = threading.Barrier(len(calls))
 
     def one(call):
-        url, body, headers = call
+        url, body, headers, verb = (*call, method)[:4]
         with requests.Session() as session:
             barrier.wait()
-            return session.request(method, url, json=body, headers=headers, timeout=120)
+            return session.request(verb, url, json=body, headers=headers, timeout=120)
 
     with ThreadPoolExecutor(len(calls)) as pool:
         return list(pool.map(one, calls))

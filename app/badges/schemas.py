@@ -17,8 +17,6 @@ VERIFY_REASONS = ["expired", "bad_signature", "identity_revoked", "identity_susp
 def printable(value: str) -> None:
     """Text printed on a plate: no control characters, line or paragraph
     separators, or lone surrogates (the renderer cannot lay them out)."""
-    import unicodedata
-
     for char in value:
         if unicodedata.category(char) in UNPRINTABLE_CATEGORIES:
             raise ma.ValidationError(

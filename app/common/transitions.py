@@ -126,3 +126,32 @@ class Machine:
             current = db.session.scalar(select(getattr(model, self.column)).where(model.id == obj.id))
             raise StateChanged({"state": current, "action": action})
         return seen
+
+    def claim(self, obj: Any, action: str, **kwargs: Any) -> str:
+        """:meth:`apply`, retried from the state now stored while that state
+        still allows the action: a cancel is not refused because the first
+        volunteer's check-in just started the task, nor is a second check-in.
+        Lifecycles only move forward, so this ends; ``state_changed`` when the
+        state no longer allows it (or the extra ``where`` failed on the same state)."""
+        for _ in range(len(self.transitions) + 1):
+            seen = self.state_of(obj)
+            try:
+                return self.apply(obj, action, **kwargs)
+            except StateChanged as lost:
+                now = lost.details["state"]
+                if now == seen or now not in self.transitions[action].sources:
+                    raise
+                db.session.refresh(obj)
+        raise StateChanged({"state": self.state_of(obj), "action": action})
+
+    def apply_all(self, action: str, *where: Any, **values: Any) -> list:
+        """Claim ``action`` on every row matching ``where`` whose state allows
+        it, in one conditional UPDATE; returns the rows moved. Rows another
+        request is changing are waited for and re-checked (PostgreSQL), so a row
+        is moved only if it is still in a source state when it is written."""
+        t = self.transitions[action]
+        column = getattr(self.model, self.column)
+        statement = (update(self.model).where(*where, column.in_(t.sources))
+                     .values({self.column: t.target, **values}).returning(self.model)
+                     .execution_options(populate_existing=True, synchronize_session=False))
+        return list(db.session.execute(statement).scalars())

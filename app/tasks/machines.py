@@ -23,13 +23,8 @@ in a cycle.
 """
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import update
-
-from app.common.transitions import Machine, StateChanged, Transition
+from app.common.transitions import Machine, Transition
 from app.errors import Conflict
-from app.extensions import db
 from app.tasks.models import CorrectionRequest, HelpRequest, Participation, Task
 
 
@@ -80,34 +75,3 @@ CORRECTION_REQUEST = Machine(CorrectionRequest, [
     Transition("apply", ("pending",), "applied", who="organizer"),
     Transition("reject", ("pending",), "rejected", who="organizer"),
 ], not_allowed=InvalidState)
-
-
-def apply_all(machine: Machine, action: str, *where: Any, **values: Any) -> list:
-    """Claim ``action`` on every row matching ``where`` whose state allows it,
-    in one conditional UPDATE; returns the rows moved. Rows another request is
-    changing are waited for and re-checked (PostgreSQL), so a row is moved by
-    this claim only if it is still in a source state when it is written."""
-    t = machine[action]
-    model, column = machine.model, getattr(machine.model, machine.column)
-    statement = (update(model).where(*where, column.in_(t.sources))
-                 .values({machine.column: t.target, **values}).returning(model)
-                 .execution_options(populate_existing=True, synchronize_session=False))
-    return list(db.session.execute(statement).scalars())
-
-
-def claim(machine: Machine, obj: Any, action: str, **kwargs: Any) -> str:
-    """:meth:`Machine.apply`, retried from the state now stored while that
-    state still allows the action: a cancel is not refused because the first
-    volunteer's check-in just started the task, nor is a second check-in.
-    Lifecycles only move forward, so this ends; ``state_changed`` when the
-    state no longer allows it (or the extra ``where`` failed on the same state)."""
-    for _ in range(len(machine.transitions) + 1):
-        seen = machine.state_of(obj)
-        try:
-            return machine.apply(obj, action, **kwargs)
-        except StateChanged as lost:
-            now = lost.details["state"]
-            if now == seen or now not in machine[action].sources:
-                raise
-            db.session.refresh(obj)
-    raise StateChanged({"state": machine.state_of(obj), "action": action})

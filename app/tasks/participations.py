@@ -45,7 +45,7 @@ from app.members.services import identity_of
 from app.notices.services import notify
 from app.orgs.models import OrgNode
 from app.orgs.services import visible_node
-from app.tasks.machines import CORRECTION_REQUEST, PARTICIPATION, TASK, apply_all, claim
+from app.tasks.machines import CORRECTION_REQUEST, PARTICIPATION, TASK
 from app.tasks.models import CorrectionRequest, HelpRequest, HoursEntry, Participation, Task, Volunteer
 from app.tasks.services import HOLDING_PLACE, InvalidState, _hours, managed_task, overlapping
 
@@ -222,7 +222,7 @@ def withdraw(user: User, task_id: int) -> Participation:
     held = participation.state == "accepted"
     try:
         # the task's row first (a concurrent promotion or cancel waits, or we wait for it)
-        claim(TASK, task, "withdraw", **({"places_taken": Task.places_taken - 1} if held else {}))
+        TASK.claim(task, "withdraw", **({"places_taken": Task.places_taken - 1} if held else {}))
         PARTICIPATION.apply(participation, "withdraw")
         if held:
             promote_waitlist(task)
@@ -317,7 +317,7 @@ def check_in(user: User, task_id: int, location: dict | None, code: str | None) 
         raise NotTaskTime()
     _prove_presence(task, location, code, now)
     try:
-        claim(TASK, task, "check_in")  # the task's row first: a concurrent cancel or complete decides
+        TASK.claim(task, "check_in")  # the task's row first: a concurrent cancel or complete decides
         PARTICIPATION.apply(participation, "check_in", checked_in_at=now)
     except ApiError:
         db.session.rollback()
@@ -347,7 +347,7 @@ def check_out(user: User, task_id: int, location: dict | None, code: str | None)
 def close_forgotten_checkouts(now: dt.datetime) -> int:
     """Close check-outs still missing 12 h after their task ended, flagged for
     review (run by ``flask jobs close-forgotten-checkouts``, e.g. hourly)."""
-    closed = apply_all(PARTICIPATION, "close_forgotten", Participation.ends_at < now - FORGOTTEN_AFTER,
+    closed = PARTICIPATION.apply_all("close_forgotten", Participation.ends_at < now - FORGOTTEN_AFTER,
                        needs_review=True)
     db.session.commit()
     return len(closed)
@@ -471,7 +471,7 @@ def correct_hours(actor: User, participation_id: int, hours: Decimal, reason: st
                        kind="correction", hours=delta, reason=reason, recorded_by_id=actor.id)
     db.session.add(entry)
     notify([participation.user_id], "hours_corrected", task_id=participation.task_id,
-           hours=str(_hours(hours)), reason=reason)
+           hours=float(_hours(hours)), reason=reason)  # a JSON number, as everywhere
     db.session.commit()
     return entry
 

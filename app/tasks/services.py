@@ -38,7 +38,7 @@ from app.notices.services import notify
 from app.orgs.models import OrgNode
 from app.orgs.services import get_node, visible_node
 from app.tasks.machines import (  # noqa: F401 (InvalidState, OPEN_TASK_STATES: named here by views)
-    HELP_REQUEST, OPEN_TASK_STATES, PARTICIPATION, TASK, InvalidState, apply_all, claim,
+    HELP_REQUEST, OPEN_TASK_STATES, PARTICIPATION, TASK, InvalidState,
 )
 from app.tasks.models import HelpRequest, Participation, Task, Volunteer
 
@@ -267,9 +267,9 @@ def transition_task(actor: User, task_id: int, action: str, reason: str | None =
     if action == "cancel":
         values["cancel_reason"] = reason
     try:
-        claim(TASK, task, action, **values)
+        TASK.claim(task, action, **values)
         if action == "cancel":
-            people = apply_all(PARTICIPATION, "cancel", Participation.task_id == task.id)
+            people = PARTICIPATION.apply_all("cancel", Participation.task_id == task.id)
             # only the credited keep their places
             db.session.execute(update(Task).where(Task.id == task.id).values(places_taken=(
                 select(func.count(Participation.id)).where(
@@ -307,7 +307,7 @@ def update_task(actor: User, task_id: int, fields: dict) -> Task:
     more_places = places is not None and places > task.places
     try:
         try:
-            claim(TASK, task, "edit", where=[literal(places) >= Task.places_taken] if places else [],
+            TASK.claim(task, "edit", where=[literal(places) >= Task.places_taken] if places else [],
                   **values)
         except StateChanged as lost:
             if places is None or lost.details["state"] not in TASK["edit"].sources:

@@ -13,7 +13,6 @@ from app.extensions import db
 from tests.badges.helpers import DUTY, PLATES, T0, apply_plate, assign, business_zone, make_post, \
     post_plate_code
 from tests.members.races import all_read_first, fire, one_winner
-from tests.tasks.conftest import live_url  # noqa: F401  (the live threaded server)
 
 
 @pytest.fixture(autouse=True)

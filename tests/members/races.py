@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-from tests.tasks.test_accept_race import fire  # noqa: F401  (re-exported for the race tests)
+from tests.conftest import fire  # noqa: F401  (re-exported for the race tests)
 
 HOLD_SECONDS = 30
 

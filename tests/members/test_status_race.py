@@ -7,7 +7,6 @@ from app.extensions import db
 from app.members import services
 from app.members.models import BindingRequest, MemberIdentity
 from tests.members.races import all_read_first, fire, one_winner
-from tests.tasks.conftest import live_url  # noqa: F401  (the live threaded server)
 
 REPORT = "/api/v1/me/community-report"
 

@@ -5,7 +5,6 @@ from app.extensions import db
 from app.orgs import reports
 from app.orgs.models import MemberCommunityReport, OrgCommunityReport
 from tests.members.races import all_read_first, fire, one_winner
-from tests.tasks.conftest import live_url  # noqa: F401  (the live threaded server)
 
 
 def stored(model, row_id):

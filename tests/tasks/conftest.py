@@ -1,14 +1,12 @@
 """Fixtures for volunteer-service tests: a controlled clock, admins, volunteers,
-tasks, and a live threaded server for real concurrent requests."""
+tasks (the live threaded server is in tests/conftest.py)."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from types import SimpleNamespace
 
 import pytest
 import time_machine
-from werkzeug.serving import make_server
 
 UTC = dt.timezone.utc
 # A Thursday, 09:00 in Yangjiang (+08:00).
@@ -94,18 +92,6 @@ def make_task(admin, tree):
         return SimpleNamespace(**task)
 
     return make
-
-
-@pytest.fixture
-def live_url(app):
-    """The app behind a real threaded HTTP server on a free port."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    server.socket.listen(512)  # room for hundreds of simultaneous connects
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
 
 
 def serve(api, task_id, travel, check_in_at, check_out_at):

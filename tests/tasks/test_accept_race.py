@@ -2,39 +2,17 @@
 live threaded server (SQLite and PostgreSQL alike)."""
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import requests
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.tasks.models import Participation, Task
+from tests.conftest import fire, fire_at_once
 
 VOLUNTEERS = 200
 PLACES = 10
-
-
-def fire(calls: list[tuple]) -> list[requests.Response]:
-    """Send every (url, body, headers[, method]) from its own thread, all released
-    together; the method is POST unless a fourth item names another."""
-    barrier = threading.Barrier(len(calls))
-
-    def one(call):
-        url, body, headers, method = (*call, "POST")[:4]
-        with requests.Session() as session:
-            barrier.wait()
-            return session.request(method, url, json=body, headers=headers, timeout=120)
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(one, calls))
-
-
-def fire_at_once(url: str, calls: list[tuple[dict | None, dict]]) -> list[requests.Response]:
-    """POST every (body, headers) to ``url`` at once."""
-    return fire([(url, body, headers) for body, headers in calls])
 
 
 def stored(task_id):

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.tasks.models import CorrectionRequest, HoursEntry, Participation, Task
 from tests.conftest import assert_error
 from tests.tasks.conftest import END, HERE, START, iso, serve
-from tests.tasks.test_accept_race import fire_at_once
+from tests.conftest import fire_at_once
 
 URL = "/api/v1/tasks"
 P = "/api/v1/participations"
@@ -169,8 +169,8 @@ def test_a_correction_is_a_new_entry_and_the_old_one_stays(served, admin):
     assert served.v.get("/api/v1/me/volunteer-record").json["total_hours"] == 1.0
     assert ledger_rows()[:2] == rows
     notices = served.v.get("/api/v1/me/notices").json["items"]
-    assert [(n["kind"], n["data"]["hours"]) for n in notices] == [("hours_corrected", "1.00"),
-                                                                  ("hours_corrected", "2.25")]
+    assert [(n["kind"], n["data"]["hours"]) for n in notices] == [("hours_corrected", 1.0),
+                                                                  ("hours_corrected", 2.25)]
 
 
 def test_corrections_need_a_confirmed_participation_a_reason_and_the_organizer(served, admin, admin_b):

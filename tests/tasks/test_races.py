@@ -20,7 +20,7 @@ from app.tasks.models import (
     Task,
 )
 from tests.tasks.conftest import END, HERE, START, iso
-from tests.tasks.test_accept_race import fire
+from tests.conftest import fire
 
 API = "/api/v1"
 HOLDING = ("accepted", "checked_in", "checked_out", "confirmed")

@@ -305,7 +305,7 @@ def test_requests_are_paged_by_keyset(ask, resident):
 def test_dispatching_one_request_at_once_makes_one_task(live_url, ask, resident, admin):
     from collections import Counter
 
-    from tests.tasks.test_accept_race import fire
+    from tests.conftest import fire
 
     request = ask()
     body = {"help_request_id": request["id"], "title": "陪诊", "starts_at": iso(START),
