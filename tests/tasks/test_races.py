@@ -31,6 +31,14 @@ def no_500(responses):
     assert all(r.status_code < 500 for r in responses), [r.text for r in responses if r.status_code >= 500][:1]
 
 
+def exactly_one_won(responses):
+    """One request succeeded; every other one lost with a 409 of the lifecycle."""
+    no_500(responses)
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses[200] + statuses[201] == 1 and statuses[409] == len(responses) - 1, statuses
+    assert codes(responses) <= {"state_changed", "invalid_state"}
+
+
 def codes(responses, status=409):
     return {r.json()["error"]["code"] for r in responses if r.status_code == status}
 
@@ -231,10 +239,7 @@ def test_two_admins_deciding_one_request_at_once_one_wins(live_url, login, admin
                    street_admin.headers),
                   (f"{live_url}{API}/tasks", dispatch, street_admin.headers)]
     responses = fire(calls)
-    no_500(responses)
-    statuses = Counter(r.status_code for r in responses)
-    assert statuses[200] + statuses[201] == 1 and statuses[409] == len(calls) - 1, statuses
-    assert codes(responses) <= {"state_changed", "invalid_state"}
+    exactly_one_won(responses)
     db.session.expire_all()
     final = db.session.get(HelpRequest, request["id"]).state
     assert all(r.json()["error"]["details"]["state"] == final for r in responses if r.status_code == 409)
@@ -253,10 +258,7 @@ def test_a_correction_request_applied_twice_at_once_corrects_once(live_url, serv
                   (f"{live_url}{served.url}/corrections", body, street_admin.headers),
                   (f"{live_url}{API}/correction-requests/{asked['id']}/reject", None, street_admin.headers)]
     responses = fire(calls)
-    no_500(responses)
-    statuses = Counter(r.status_code for r in responses)
-    assert statuses[200] + statuses[201] == 1 and statuses[409] == len(calls) - 1, statuses
-    assert codes(responses) <= {"state_changed", "invalid_state"}
+    exactly_one_won(responses)
     db.session.expire_all()
     final = db.session.get(CorrectionRequest, asked["id"]).state
     corrections = db.session.scalars(select(HoursEntry.hours).where(HoursEntry.kind == "correction")).all()
