@@ -8,10 +8,11 @@ Rules:
   (connection refused, timeout, HTTP status other than 200, a body that is
   not the JSON we expect) is :class:`WeChatUnavailable` (503).
 * ``timeout`` (``WECHAT_TIMEOUT``) is a deadline for the whole call: connect,
-  send, and read the whole body. The body is read as it arrives, each read
-  waiting at most what is left, and the call gives up when the deadline
-  passes or the body grows past :data:`MAX_BODY_BYTES`; an answer dripped a
-  byte at a time cannot hold a request thread longer than that.
+  send, wait for the headers and read the whole body. The body is read as it
+  arrives, each read waiting at most what is left, and the call gives up when
+  the deadline passes or the body grows past :data:`MAX_BODY_BYTES`; headers
+  dripped a byte at a time are cut by a watchdog that shuts the call's socket
+  at the deadline. No answer can hold a request thread longer than that.
 * The access token comes from ``stable_token`` and is cached in Redis under
   ``wechat:access_token`` for ``expires_in`` minus 300 s, so that every
   worker shares one token and none uses it in its last minutes. When WeChat
@@ -22,13 +23,18 @@ Rules:
 """
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
+import socket
+import threading
 import time
 from dataclasses import dataclass, field
 
 import requests
+import requests.adapters
 import urllib3
+import urllib3.connection
 from flask import current_app
 
 from app.errors import ApiError, Forbidden, RateLimited, ServiceUnavailable, Unauthorized
@@ -113,6 +119,53 @@ class PhoneInfo:
     country_code: str
 
 
+# The sockets of the WeChat call running in this context, for its watchdog.
+_call_sockets: contextvars.ContextVar[list | None] = contextvars.ContextVar(
+    "wechat_call_sockets", default=None)
+
+
+class _WatchedConnection:
+    """urllib3 connections that list their socket once a request is sent, so
+    that the call's watchdog can cut it while it waits for the headers."""
+
+    def request(self, *args, **kwargs):
+        super().request(*args, **kwargs)
+        sockets = _call_sockets.get()
+        if sockets is not None and self.sock is not None:
+            sockets.append(self.sock)
+
+
+class _HTTPConnection(_WatchedConnection, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_WatchedConnection, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+class _DeadlineAdapter(requests.adapters.HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+def _cut(sockets: list) -> None:
+    """The deadline passed: wake whatever read waits on these sockets."""
+    for sock in sockets:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed
+
+
 class WeChatClient:
     """Talks to WeChat (or the mock) at ``base_url`` for one mini-program."""
 
@@ -123,6 +176,9 @@ class WeChatClient:
         self.timeout = timeout
         self._redis = redis
         self._http = requests.Session()
+        adapter = _DeadlineAdapter()
+        self._http.mount("http://", adapter)
+        self._http.mount("https://", adapter)
 
     def __repr__(self) -> str:
         return f"WeChatClient({self.base_url!r}, appid={self.appid!r})"
@@ -184,26 +240,41 @@ class WeChatClient:
             self._redis.set(ACCESS_TOKEN_KEY, token, ex=ttl)
         return token
 
-    def _call(self, method: str, path: str, **kwargs) -> dict:
-        """One HTTP call within ``timeout`` seconds in all; the JSON object
-        WeChat answered, or WeChatUnavailable."""
-        deadline = time.monotonic() + self.timeout
+    def _fetch(self, method: str, path: str, deadline: float, **kwargs) -> bytes:
         try:
-            # Connecting and waiting for the headers each get what is left; the
-            # body is read against the deadline below.
+            # Connecting gets the whole timeout; waiting for the headers is cut
+            # by the watchdog and the body is read against the deadline.
             response = self._http.request(method, self.base_url + path, stream=True,
                                           timeout=self.timeout, **kwargs)
         except requests.RequestException as error:
-            # The exception's text holds the URL, secret and all: log only its type.
-            log.warning("wechat %s unreachable: %s", path, type(error).__name__)
+            if time.monotonic() >= deadline:  # the watchdog cut the socket
+                log.warning("wechat %s did not answer within the deadline", path)
+            else:
+                # The exception's text holds the URL, secret and all: log only its type.
+                log.warning("wechat %s unreachable: %s", path, type(error).__name__)
             raise WeChatUnavailable() from None
         try:
             if response.status_code != 200:
                 log.warning("wechat %s answered HTTP %s", path, response.status_code)
                 raise WeChatUnavailable()
-            raw = _read_body(response, deadline, path)
+            return _read_body(response, deadline, path)
         finally:
             response.close()
+
+    def _call(self, method: str, path: str, **kwargs) -> dict:
+        """One HTTP call within ``timeout`` seconds in all; the JSON object
+        WeChat answered, or WeChatUnavailable."""
+        deadline = time.monotonic() + self.timeout
+        sockets: list = []
+        context = _call_sockets.set(sockets)
+        watchdog = threading.Timer(self.timeout, _cut, args=(sockets,))
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            raw = self._fetch(method, path, deadline, **kwargs)
+        finally:
+            watchdog.cancel()
+            _call_sockets.reset(context)
         try:
             body = json.loads(raw)  # WeChat does not always say application/json
         except ValueError:
@@ -237,7 +308,10 @@ def _read_body(response: requests.Response, deadline: float, path: str) -> bytes
                 raise WeChatUnavailable()
             chunks.append(chunk)
     except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
-        log.warning("wechat %s failed while answering: %s", path, type(error).__name__)
+        if time.monotonic() >= deadline:  # the watchdog cut the socket
+            log.warning("wechat %s did not answer within the deadline", path)
+        else:
+            log.warning("wechat %s failed while answering: %s", path, type(error).__name__)
         raise WeChatUnavailable() from None
     raw.release_conn()  # read to the end: the connection may serve the next call
     return b"".join(chunks)
