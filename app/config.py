@@ -15,6 +15,7 @@ class ConfigError(RuntimeError):
     """The environment does not describe a runnable app."""
 
 
+ROOT = Path(__file__).resolve().parent.parent  # the checkout: node_modules/ lives here
 DEV_SECRET = "dev-secret-not-for-production"  # noqa: S105 - the embedded default, refused in production
 
 
@@ -91,9 +92,15 @@ class Config:
             "OPENAPI_URL_PREFIX": "/api/v1",
             "OPENAPI_JSON_PATH": "openapi.json",
             "OPENAPI_SWAGGER_UI_PATH": "docs",
-            "OPENAPI_SWAGGER_UI_URL": env.get(
-                "SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
-            ),
+            # Swagger UI from npm's swagger-ui-dist, served by the app (/vendor/):
+            # the docs work with no internet. A CDN URL may be set instead.
+            "OPENAPI_SWAGGER_UI_URL": env.get("SWAGGER_UI_URL", "/vendor/swagger-ui-dist/"),
+            # The faces (app.web): front-end packages installed by `npm ci` (./dev).
+            "NODE_MODULES_DIR": env.get("NODE_MODULES_DIR") or str(ROOT / "node_modules"),
+            # The mini-program stand-in at /mp/ and the demo accounts' one-click
+            # logins on the start screens: development and the demo, never production.
+            "SERVE_MINI_PROGRAM": env.get("SERVE_MINI_PROGRAM", "1") == "1",
+            "DEMO_LOGINS": env.get("DEMO_LOGINS", "1") == "1",
         }
 
 
@@ -113,7 +120,10 @@ class ProductionConfig(Config):
             raise ConfigError(f"production needs these environment variables: {', '.join(missing)}")
         if env["SECRET_KEY"] == DEV_SECRET or len(env["SECRET_KEY"]) < 32:
             raise ConfigError("SECRET_KEY must be a random string of at least 32 characters")
-        return super().from_env(env)
+        settings = super().from_env(env)
+        settings["SERVE_MINI_PROGRAM"] = env.get("SERVE_MINI_PROGRAM") == "1"
+        settings["DEMO_LOGINS"] = False
+        return settings
 
 
 CONFIGS = {"development": Config, "testing": TestConfig, "production": ProductionConfig}

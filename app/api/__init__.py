@@ -75,6 +75,9 @@ def init_api(app: Flask) -> None:
         api.register_blueprint(bench_blp, url_prefix="/api/v1")
     app.register_blueprint(health_blp)  # /healthz, /readyz: outside /api/v1 and the docs
     app.register_blueprint(display_blp)  # the center screen's HTML page
+    from app.web import blp as web_blp
+
+    app.register_blueprint(web_blp)  # the console, the mini-program stand-in, /vendor/
     for blueprint in (auth_blp, orgs_blp, members_blp, checkin_blp, badges_blp, tasks_blp,
                       notices_blp, uploads_blp, grid_blp):
         api.register_blueprint(blueprint, url_prefix="/api/v1" + (blueprint.url_prefix or ""))

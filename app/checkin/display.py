@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 from app.checkin import services
-from app.common import qr
+from app.common import headers, qr
 
 blp = Blueprint("display", __name__)
 
@@ -16,5 +16,6 @@ def center_screen(center_id: int):
     token = request.args.get("device_token", "")
     center = services.center_for_device(center_id, token)
     state = services.display_state(center)
-    return render_template("display_center.html", center=center, token=token, state=state,
+    page = render_template("display_center.html", center=center, token=token, state=state,
                            qr_svg=qr.svg(state.code.qr_text))
+    return page, {"X-Frame-Options": "SAMEORIGIN", "Content-Security-Policy": headers.DISPLAY_PAGE}

@@ -23,6 +23,23 @@ NOTHING = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-act
 # The center screen: its script and style are static files; it polls its own JSON.
 PAGE = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+# The center screen, which the console previews in a frame of its own origin.
+DISPLAY_PAGE = PAGE.replace("frame-ancestors 'none'", "frame-ancestors 'self'")
+
+
+
+def faces_policy(wechat_base: str | None) -> str:
+    """The console and the mini-program stand-in: their own scripts only; they
+    call the API (and, for the demo's logins, the mock WeChat), show blob:
+    images fetched with a token, the camera for scanning, and (the console)
+    a preview of a center's display page in a frame. Inline styles are
+    allowed: ECharts positions its tooltips with them."""
+    connect = "'self'" + (f" {wechat_base}" if wechat_base else "")
+    return ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data: blob:; media-src 'self' blob: mediastream:; font-src 'self'; "
+            f"connect-src {connect}; frame-src 'self'; base-uri 'none'; form-action 'none'; "
+            "frame-ancestors 'none'")
+
 
 _INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.S)
 DOCS_BLUEPRINT = "api-docs"  # flask-smorest's /api/v1/docs and /api/v1/openapi.json
@@ -45,7 +62,7 @@ def _docs_policy(body: bytes) -> str:
 def security_headers(response):
     headers = response.headers
     headers["X-Content-Type-Options"] = "nosniff"
-    headers["X-Frame-Options"] = "DENY"
+    headers.setdefault("X-Frame-Options", "DENY")  # the display page allows the console's preview
     headers["Referrer-Policy"] = "no-referrer"
     if _PRIVATE.match(request.path):
         headers["Cache-Control"] = "no-store"

@@ -24,6 +24,10 @@ class ReadSchema(Schema):
     up_to_id = Integer(required=True)
 
 
+class UnreadSchema(Schema):
+    unread = Integer(metadata={"description": f"Unread notices, counted up to {services.UNREAD_CAP}"})
+
+
 class ReadResultSchema(Schema):
     marked = Integer()
 
@@ -39,6 +43,15 @@ NoticePageSchema = page_schema(NoticeSchema, "NoticePageSchema")
 def my_notices(args):
     """Your notices, newest first."""
     return services.my_notices(current_user(), args["limit"], args["cursor"])
+
+
+@blp.route("/me/notices/unread", methods=["GET"])
+@login_required
+@blp.response(200, UnreadSchema)
+@blp.errors()
+def unread():
+    """How many of your notices are unread: the count on the notices tab."""
+    return {"unread": services.unread_count(current_user())}
 
 
 @blp.route("/me/notices/read", methods=["POST"])

@@ -2,7 +2,7 @@
 notice exists exactly when the change it reports was committed."""
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from app.common.db import utcnow
 from app.common.pagination import Page, keyset_page
@@ -17,6 +17,16 @@ def notify(user_ids, kind: str, **data) -> None:
 def my_notices(user, limit: int, cursor: str | None) -> Page:
     return keyset_page(select(Notice).where(Notice.user_id == user.id), (Notice.id,), limit, cursor,
                        descending=True)
+
+
+UNREAD_CAP = 100  # the tab shows "99+" beyond this; counting further walks old rows
+
+
+def unread_count(user) -> int:
+    """How many of the user's notices are unread, up to UNREAD_CAP."""
+    unread = (select(Notice.id).where(Notice.user_id == user.id, Notice.read_at.is_(None))
+              .order_by(Notice.id.desc()).limit(UNREAD_CAP).subquery())
+    return db.session.scalar(select(func.count()).select_from(unread))
 
 
 def mark_read(user, up_to_id: int) -> int:

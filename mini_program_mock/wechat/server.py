@@ -333,6 +333,21 @@ def create_mock_app(appid: str = "wx-demo-appid", secret: str = "demo-app-secret
             state.reset()
         return {"ok": True}
 
+    # The stand-in mini-program (a page of the app, another origin) asks the
+    # doors for codes, as the WeChat client would get them: open to any origin.
+    DOORS_CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "POST",
+                  "Access-Control-Allow-Headers": "Content-Type", "Access-Control-Max-Age": "600"}
+
+    @app.route("/mock/wx/<path:door>", methods=["OPTIONS"])
+    def door_preflight(door: str):
+        return "", 204, DOORS_CORS
+
+    @app.after_request
+    def doors_for_browsers(response):
+        if request.path.startswith("/mock/wx/"):
+            response.headers.update(DOORS_CORS)
+        return response
+
     @app.errorhandler(DoorInputError)
     def bad_door_input(error: DoorInputError):
         return jsonify({"error": str(error)}), 400

@@ -141,7 +141,10 @@ def test_cancelling_tells_everyone_who_accepted_or_waits(make_task, admin, volun
     assert_error(admin.post(f"{url}/cancel", json={}), 409, "invalid_state")
     # notices can be marked read
     first = a.get("/api/v1/me/notices").json["items"][0]
+    assert a.get("/api/v1/me/notices/unread").json == {"unread": 1}
     assert a.post("/api/v1/me/notices/read", json={"up_to_id": first["id"]}).json == {"marked": 1}
+    assert a.get("/api/v1/me/notices/unread").json == {"unread": 0}
+    assert b.get("/api/v1/me/notices/unread").json == {"unread": 1}
     assert a.get("/api/v1/me/notices").json["items"][0]["read_at"] is not None
     assert b.get("/api/v1/me/notices").json["items"][0]["read_at"] is None
 

@@ -1,0 +1,114 @@
+// The start screen (pick a WeChat account), home, scan, mine.
+import {facesConfig} from "/static/faces/api.js";
+import {h, mount} from "/static/faces/dom.js";
+import {classify, routeFor} from "../scan.js";
+import {menu} from "./index.js";
+
+const ROLE_NAMES = {
+  district_admin: "区委管理员", org_admin: "组织管理员", center_admin: "阵地管理员",
+  grid_leader: "网格长", building_leader: "楼栋长", lane_leader: "街巷长",
+};
+
+const start = {
+  title: "微信登录",
+  async render(view, {api, wx, go}) {
+    const config = await facesConfig();
+    const login = async (openid) => {
+      wx.openid = openid;
+      const {code} = await wx.login();
+      await api.login(code);
+      go("#/");
+    };
+    const custom = h("input", {name: "openid", placeholder: "其他 openid，如 resident-42"});
+    mount(view,
+      h("div", {class: "card"},
+        h("h2", {}, "党建红"),
+        h("p", {class: "muted"}, "模拟微信客户端：选择一个微信账号登录。真实小程序中，这一步由 wx.login() 静默完成。")),
+      config.demo ? h("div", {},
+        h("p", {class: "section-title"}, "演示账号"),
+        ...config.demo_accounts.map((account) => h("button", {
+          class: "list-item full", "data-openid": account.openid, onclick: () => login(account.openid),
+        }, h("div", {class: "spread"}, h("strong", {}, account.openid),
+              h("span", {class: "tag red"}, ROLE_NAMES[account.role] || "群众 / 党员")),
+           account.org ? h("div", {class: "muted"}, account.org) : null))) : null,
+      h("p", {class: "section-title"}, "其他账号"),
+      h("form", {class: "row", onsubmit: (event) => { event.preventDefault(); if (custom.value.trim()) login(custom.value.trim()); }},
+        custom, h("button", {class: "primary"}, "登录")));
+  },
+};
+
+const home = {
+  title: "党建红",
+  async render(view, ctx) {
+    const me = await ctx.me({refresh: true});
+    const sections = new Map();
+    for (const entry of menu.filter((item) => !item.show || item.show(me))) {
+      if (!sections.has(entry.section)) sections.set(entry.section, []);
+      sections.get(entry.section).push(entry);
+    }
+    const identity = me.identity;
+    mount(view,
+      h("div", {class: "card spread"},
+        h("div", {},
+          h("strong", {}, identity ? identity.name : "您好"),
+          h("div", {class: "muted"}, identity ? `${identity.branch?.name || ""} · ${statusText(identity.status)}` : "尚未绑定党员身份")),
+        h("a", {class: "button primary", href: "#/scan"}, "扫一扫")),
+      ...[...sections].map(([section, entries]) => [
+        h("p", {class: "section-title"}, section),
+        h("div", {class: "grid-menu"}, ...entries.map((entry) =>
+          h("a", {href: entry.href, "data-menu": entry.href}, h("span", {class: "icon"}, entry.icon || "●"), entry.label)))]));
+  },
+};
+
+function statusText(status) {
+  return {active: "已认证", suspended: "已暂停", revoked: "已撤销"}[status] || status || "";
+}
+
+const scan = {
+  title: "扫一扫",
+  async render(view, {wx, go}) {
+    const open = async () => {
+      const answer = await wx.scanCode();
+      if (!answer) return;
+      const target = routeFor(classify(answer.result));
+      if (target) go(target);
+      else mount(result, h("div", {class: "result bad", role: "alert"}, "无法识别的二维码：不是本小程序的码"));
+    };
+    const result = h("div", {});
+    mount(view,
+      h("div", {class: "card"}, h("p", {}, "扫描阵地签到码、党员身份码、服务岗牌或商户亮牌，也可扫描志愿任务的现场签到码。"),
+        h("button", {class: "primary full", onclick: open, "data-scan": true}, "扫码")),
+      result);
+    if (!view.dataset.opened) open();
+  },
+};
+
+const mine = {
+  title: "我的",
+  async render(view, {api, wx, me, go}) {
+    const profile = await me({refresh: true});
+    const manual = wx.manualLocation;
+    const lat = h("input", {name: "latitude", type: "number", step: "any", value: manual?.latitude ?? "", placeholder: "纬度"});
+    const lng = h("input", {name: "longitude", type: "number", step: "any", value: manual?.longitude ?? "", placeholder: "经度"});
+    mount(view,
+      h("div", {class: "card"},
+        h("div", {class: "spread"}, h("strong", {}, `微信账号 ${wx.openid || ""}`), h("span", {class: "muted"}, `用户 #${profile.user.id}`)),
+        profile.roles.length ? h("div", {class: "row", style: "margin-top:8px"},
+          ...profile.roles.map((grant) => h("span", {class: "tag red"}, `${ROLE_NAMES[grant.role] || grant.role} · ${grant.org?.name || ""}`))) : null),
+      h("div", {class: "card"},
+        h("strong", {}, "定位"),
+        h("p", {class: "muted"}, manual ? `手动位置：${manual.latitude}, ${manual.longitude}` : "使用手机定位"),
+        h("form", {"data-location": true, onsubmit: (event) => {
+          event.preventDefault();
+          wx.setManualLocation(lat.value && lng.value ? {latitude: Number(lat.value), longitude: Number(lng.value)} : null);
+          go("#/mine");
+        }}, h("div", {class: "row"}, lat, lng), h("div", {class: "row", style: "margin-top:8px"},
+          h("button", {class: "primary"}, "使用手动位置"),
+          h("button", {type: "button", onclick: () => { wx.setManualLocation(null); go("#/mine"); }}, "使用手机定位")))),
+      h("button", {class: "full danger", onclick: async () => { await api.logout(); wx.openid = null; go("#/start"); }}, "退出登录"));
+  },
+};
+
+const notFound = {title: "页面不存在", render: (view) => mount(view, h("p", {class: "empty"}, "页面不存在"))};
+
+export const routes = {"/start": start, "/": home, "/scan": scan, "/mine": mine, "/404": notFound};
