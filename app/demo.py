@@ -162,6 +162,23 @@ def _get_or_add(model, defaults: dict | None = None, **key):
     return row
 
 
+def _demo_display(center) -> str:
+    """The demo center's screen: a device whose token is derived from SECRET_KEY,
+    so that every seed of the same instance prints the same display page URL."""
+    import hashlib
+    import hmac
+
+    from flask import current_app
+
+    from app.checkin.models import DisplayDevice
+    from app.checkin.services import hash_device_token
+
+    secret = current_app.config["SECRET_KEY"].encode()
+    token = "dev_" + hmac.new(secret, f"demo-display-{center.id}".encode(), hashlib.sha256).hexdigest()[:43]
+    _get_or_add(DisplayDevice, {"center_id": center.id, "name": "演示大屏"}, token_hash=hash_device_token(token))
+    return f"/display/centers/{center.id}?device_token={token}"
+
+
 def _seed_services(nodes: dict, users: dict, identity: MemberIdentity) -> list[str]:
     """Centers, a grid with its leaders, volunteers, a task, a post and a plate."""
     from app.badges.models import MerchantPlate, PostAssignment, ServicePost
@@ -218,5 +235,7 @@ def _seed_services(nodes: dict, users: dict, identity: MemberIdentity) -> list[s
                                 "lat": lat, "lng": lng, "state": "approved",
                                 "code_key": signed_codes.new_key()},
                 owner_identity_id=identity.id, shop_name="陈记粮油店")
-    return [f"service centers: {center.name} (rotating) and 江城区党群服务中心 (static)",
+    display_url = _demo_display(center)
+    return [f"service centers: {center.name} (center {center.id}, rotating) and 江城区党群服务中心 (static)",
+            f"display page of {center.name}: {display_url}",
             f"grid {grid.name} with its three leaders; volunteers, a published task, a post and a plate"]

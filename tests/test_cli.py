@@ -54,6 +54,11 @@ def test_demo_seed_is_idempotent_and_its_accounts_log_in(app, login):
     assert member["community_report"]["state"] == "confirmed"
     admin = login("demo-community-admin").get("/api/v1/me").json
     assert admin["roles"][0]["role"] == "org_admin"
+    # The same display page URL every time, and it opens the demo center's screen.
+    url = next(line for line in first.output.splitlines() if line.startswith("display page")).split(": ")[1]
+    assert url in second.output
+    page = app.test_client().get(url)
+    assert page.status_code == 200 and "丰泽社区党群服务中心" in page.text
 
 
 def test_prune_sessions_deletes_ended_sessions_and_keeps_live_ones(app, login, clock):

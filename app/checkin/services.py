@@ -222,7 +222,7 @@ def list_centers(*, org_id: int | None, near: Point | None, radius_m: float, lim
 
 # ---- display devices ------------------------------------------------------------
 
-def _hash_token(token: str) -> str:
+def hash_device_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -230,7 +230,7 @@ def create_device(actor: User, center_id: int, name: str) -> tuple[DisplayDevice
     """A token for a center's screen; shown once, stored only as a hash."""
     center = managed_center(actor, center_id, "center.operate")
     token = "dev_" + secrets.token_urlsafe(32)
-    device = DisplayDevice(center_id=center.id, name=name, token_hash=_hash_token(token),
+    device = DisplayDevice(center_id=center.id, name=name, token_hash=hash_device_token(token),
                            created_by_id=actor.id)
     db.session.add(device)
     db.session.commit()
@@ -254,7 +254,7 @@ def revoke_device(actor: User, center_id: int, device_id: int) -> None:
 
 def center_for_device(center_id: int, token: str) -> ServiceCenter:
     device = db.session.scalar(select(DisplayDevice).where(
-        DisplayDevice.token_hash == _hash_token(token)))
+        DisplayDevice.token_hash == hash_device_token(token)))
     if device is None or device.revoked_at is not None or device.center_id != center_id:
         raise InvalidDeviceToken()
     return get_center(center_id)
