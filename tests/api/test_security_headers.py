@@ -60,9 +60,14 @@ def test_every_response_is_nosniff_and_unframable(client, admin, screen):
     for name, response in _responses(client, admin, screen).items():
         assert response.status_code < 500, name
         assert response.headers.get("X-Content-Type-Options") == "nosniff", name
-        assert response.headers.get("X-Frame-Options") == "DENY", name
         assert response.headers.get("Referrer-Policy") == "no-referrer", name
-        assert "frame-ancestors 'none'" in response.headers.get("Content-Security-Policy", ""), name
+        policy = response.headers.get("Content-Security-Policy", "")
+        if name == "display page":  # the console previews it: a frame of its own origin only
+            assert response.headers.get("X-Frame-Options") == "SAMEORIGIN"
+            assert "frame-ancestors 'self'" in policy
+            continue
+        assert response.headers.get("X-Frame-Options") == "DENY", name
+        assert "frame-ancestors 'none'" in policy, name
 
 
 def test_uploads_and_images_may_run_nothing(client, admin, screen):
@@ -124,16 +129,44 @@ def test_every_html_page_has_a_policy(app, client, admin, screen):
         with app.test_request_context():
             path = url_for(rule.endpoint, **values)
         response = client.get(path, query_string={"device_token": screen["token"]}, headers=admin.headers)
-        if response.mimetype == "text/html":
+        if response.mimetype == "text/html" and response.status_code == 200:
             html[rule.endpoint] = response
-    assert set(html) == {"display.center_screen", "api-docs.openapi_swagger_ui"}
+    assert set(html) == {"display.center_screen", "api-docs.openapi_swagger_ui", "web.admin",
+                         "web.mini_program"}
     for endpoint, response in html.items():
         policy = _directives(response.headers["Content-Security-Policy"])
         assert policy["default-src"] == ["'none'"], endpoint
         assert "'unsafe-inline'" not in policy["script-src"], endpoint
-        assert policy["frame-ancestors"] == ["'none'"], endpoint
-        assert response.headers["X-Frame-Options"] == "DENY"
+        framable = endpoint == "display.center_screen"
+        assert policy["frame-ancestors"] == (["'self'"] if framable else ["'none'"]), endpoint
+        assert response.headers["X-Frame-Options"] == ("SAMEORIGIN" if framable else "DENY")
         assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_the_faces_load_scripts_only_from_the_app(client):
+    """The console and the stand-in: no CDN, no inline script; the mock WeChat
+    is reachable only where demo logins are on."""
+    for path in ("/admin/", "/mp/"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        policy = _directives(response.headers["Content-Security-Policy"])
+        assert policy["script-src"] == ["'self'"], path
+        page = _Page()
+        page.feed(response.text)
+        assert "script" not in page.inline, path
+        sources = [attrs["src"] for tag, attrs in page.tags if tag == "script"]
+        assert sources and all(src.startswith("/") for src in sources), sources
+
+
+def test_the_stand_in_is_not_served_in_production_and_vendor_is_fenced(make_app, client):
+    assert client.get("/vendor/jsqr/dist/jsQR.js").status_code == 200
+    assert client.get("/vendor/jsqr/package.json").status_code == 404  # only dist/
+    assert client.get("/vendor/left-pad/index.js").status_code == 404
+    assert client.get("/vendor/jsqr/dist/../../echarts/package.json").status_code == 404
+    quiet = make_app(SERVE_MINI_PROGRAM=False, DEMO_LOGINS=False).test_client()
+    assert quiet.get("/mp/").status_code == 404
+    assert quiet.get("/admin/").status_code == 200
+    assert quiet.get("/faces/config.json").json == {"api": "/api/v1", "demo": False}
 
 
 def test_the_display_page_carries_nothing_its_policy_would_block(client, screen):
@@ -218,7 +251,9 @@ def test_the_docs_page_allows_only_its_own_inline_script(client, app):
     inline = re.findall(rb"<script>(.*?)</script>", body, re.S)
     assert len(inline) == 1
     digest = "'sha256-" + base64.b64encode(hashlib.sha256(inline[0]).digest()).decode() + "'"
-    assert policy["script-src"] == [app.config["OPENAPI_SWAGGER_UI_URL"], digest]
+    # Swagger UI is the app's own (/vendor/swagger-ui-dist/), or a CDN's when SWAGGER_UI_URL says so.
+    swagger = app.config["OPENAPI_SWAGGER_UI_URL"]
+    assert policy["script-src"] == [swagger if swagger.startswith("https://") else "'self'", digest]
     for src in re.findall(rb'<script src="([^"]+)"', body):
         assert src.decode().startswith(app.config["OPENAPI_SWAGGER_UI_URL"])
     assert "'self'" in policy["connect-src"]  # fetches /api/v1/openapi.json
