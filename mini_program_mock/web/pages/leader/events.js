@@ -182,6 +182,15 @@ const list = {
   },
 };
 
+/** The API's refusal of a step, with the state named in Chinese when it is about the state. */
+function stepRefused(error, action) {
+  const state = error.details?.state;
+  if ((error.code === "action_not_allowed" || error.code === "state_changed") && STATES[state]) {
+    return new Error(`事件已是“${STATES[state][0]}”状态，不能再“${ACTIONS[action] || action}”。请关闭后刷新查看最新进展。`);
+  }
+  return error;
+}
+
 function actionSheet(api, event, action) {
   return sheet(ACTIONS[action] || action, (close) => {
     const needs = NEEDS[action] || [];
@@ -207,7 +216,7 @@ function actionSheet(api, event, action) {
       try {
         close(await api.post(`/grid-events/${event.id}/transitions`, body, key(body)));
       } catch (error) {
-        mount(message, errorBox(error));
+        mount(message, errorBox(stepRefused(error, action)));
       }
     }}, fields, message, h("div", {class: "row", style: "margin-top:12px;justify-content:flex-end"},
       h("button", {type: "button", onclick: () => close(null)}, "取消"),

@@ -31,12 +31,12 @@ export function stateTag(table, state) {
 }
 
 /** Five star buttons; `.value` is the chosen score (0: none yet). */
-export function stars(initial = 0, {readonly = false} = {}) {
+export function stars(initial = 0, {readonly = false, onchange = null} = {}) {
   const box = h("div", {class: "stars", role: readonly ? "img" : "radiogroup", "aria-label": "评分"});
   box.value = initial;
   const buttons = [1, 2, 3, 4, 5].map((score) => h("button", {
     type: "button", "data-star": score, "aria-label": `${score} 星`, disabled: readonly || null,
-    onclick: () => { box.value = score; paint(); },
+    onclick: () => { box.value = score; paint(); onchange?.(score); },
   }, "★"));
   const paint = () => buttons.forEach((button, i) => button.classList.toggle("on", i < box.value));
   paint();

@@ -130,9 +130,9 @@ function progress(request, people) {
 }
 
 function rateForm(api, participation, done) {
-  const score = stars();
-  const comment = h("input", {name: "comment", maxlength: 200, placeholder: "说说这次服务（可不填）"});
   const message = h("div", {});
+  const score = stars(0, {onchange: () => mount(message)});
+  const comment = h("input", {name: "comment", maxlength: 200, placeholder: "说说这次服务（可不填）"});
   const key = idempotencyKey();
   return h("form", {class: "rate", "data-rate": participation.id, onsubmit: async (event) => {
     event.preventDefault();

@@ -52,9 +52,9 @@ const verify = {
 };
 
 function ratePost(api, post) {
-  const score = stars();
-  const comment = h("input", {name: "comment", maxlength: 200, placeholder: "服务怎么样？（可不填）"});
   const message = h("div", {});
+  const score = stars(0, {onchange: () => mount(message)});
+  const comment = h("input", {name: "comment", maxlength: 200, placeholder: "服务怎么样？（可不填）"});
   const key = idempotencyKey();
   const form = h("form", {class: "card", "data-rate-post": post.id, onsubmit: async (event) => {
     event.preventDefault();
