@@ -147,12 +147,14 @@ def test_a_refused_step_shows_the_apis_reason_and_a_report_needs_a_place(pages, 
     expect(page.locator("[data-action-form=verify_ok] [role=alert]")).to_contain_text("事件已是“已结案”状态")
 
 
-def test_the_leader_menu_is_for_leaders_only(pages, leader, login):
+def test_the_leader_menu_is_for_leaders_only(pages, shot, leader, login):
     page = pages.phone(api=login("plain-resident"), openid="plain-resident", path="/mp/#/")
     expect(page.locator("[data-menu='#/help-requests/new']")).to_be_visible()
     expect(page.locator("[data-menu='#/grid-events/new']")).to_have_count(0)
+    shot(page, "mp-home-resident")
     page = pages.phone(api=leader, openid="building-leader", path="/mp/#/")
     expect(page.locator("[data-menu='#/grid-events/new']")).to_be_visible()
+    shot(page, "mp-home-leader")
 
 
 def test_no_events_yet_is_said_plainly(pages, leader):

@@ -26,6 +26,11 @@ def resident(login):
     return login("resident-browser")
 
 
+def top(page):
+    page.evaluate("window.scrollTo(0, 0)")
+    return page
+
+
 def open_phone(pages, api, path):
     return pages.phone(api=api, openid="resident-browser", path=path)
 
@@ -219,7 +224,7 @@ def test_a_resident_asks_for_help_and_confirms_and_rates_the_volunteers(pages, s
     expect(first.get_by_role("alert")).to_contain_text("请先点星星打分")
     first.locator("[data-star='5']").click()
     first.locator("input[name=comment]").fill("非常耐心")
-    shot(page, "mp-help-rate")
+    shot(top(page), "mp-help-rate")
     first.locator("button[type=submit]").click()
     expect(page.locator("[data-participation]").first).to_contain_text("已确认")
     second = page.locator("[data-participation]").nth(1)
@@ -227,7 +232,7 @@ def test_a_resident_asks_for_help_and_confirms_and_rates_the_volunteers(pages, s
     second.locator("button[type=submit]").click()
     expect(page.locator("[data-participation]").nth(1)).to_contain_text("已确认")
     expect(page.locator(".steps li.done")).to_have_count(4)
-    shot(page, "mp-help-rated")
+    shot(top(page), "mp-help-rated")
 
     db.session.expire_all()
     rated = db.session.scalars(db.select(Participation).order_by(Participation.id)).all()

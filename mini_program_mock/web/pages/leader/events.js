@@ -98,7 +98,7 @@ const report = {
     let located = position;
     const where = h("span", {class: "muted", "data-located": String(Boolean(position))});
     const showWhere = () => {
-      where.textContent = located ? `📍 ${located.latitude.toFixed(5)}, ${located.longitude.toFixed(5)}`
+      where.textContent = located ? `已定位：${located.latitude.toFixed(5)}, ${located.longitude.toFixed(5)}`
         : "未能获取位置，请重新定位或在“我的”里手动设置";
       where.dataset.located = String(Boolean(located));
     };
