@@ -14,7 +14,6 @@ const quoted = (title) => (title ? `“${title}”` : "");
 /** kind -> (data) => [sentence, href|null]; kinds not listed fall back to what their data names. */
 const KINDS = {
   help_request_rejected: (d) => [`社区未受理您的求助${d.reason ? `：${d.reason}` : "。"}`, `#/help-request?id=${d.request_id}`],
-  help_request_dispatched: (d) => ["社区已受理您的求助，并派发为志愿服务任务。", `#/help-request?id=${d.request_id}`],
   task_cancelled: (d) => [`志愿任务${quoted(d.title)}已取消${d.reason ? `：${d.reason}` : "。"}`, taskHref(d.task_id)],
   waitlist_promoted: (d) => [`您已从候补转为正式接单：志愿任务${quoted(d.title)}。`, taskHref(d.task_id)],
   hours_corrected: (d) => [`您在志愿任务${quoted(d.title)}中的服务时长已更正为 ${d.hours} 小时${d.reason ? `，原因：${d.reason}` : "。"}`,
