@@ -281,7 +281,8 @@ const detail = {
         event.photos.length ? photos : null),
       event.allowed_actions.length ? h("div", {class: "card"}, h("strong", {}, "您可以"),
         h("div", {class: "row", style: "margin-top:8px"}, ...event.allowed_actions.map((action) =>
-          h("button", {class: action.startsWith("verify_fail") || action === "reject" ? "danger" : "primary",
+          h("button", {class: ["reject", "verify_fail", "return"].includes(action) ? "danger"
+                         : ["reopen", "escalate", "duplicate", "extend"].includes(action) ? "" : "primary",
                        "data-action": action, onclick: async () => {
             const changed = await actionSheet(api, event, action);
             if (changed) { toast(`已${ACTIONS[action] || action}`); refresh(); }
