@@ -5,9 +5,9 @@ from decimal import Decimal
 
 from sqlalchemy import (
     JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, Numeric, String, Text,
-    UniqueConstraint,
+    UniqueConstraint, select,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from app.common.db import UtcDateTime, utcnow
 from app.extensions import db
@@ -138,6 +138,12 @@ class Participation(db.Model):
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
     task: Mapped[Task] = relationship(lazy="joined")
+
+
+# The task a request became (at most one: tasks.help_request_id is unique), read
+# with the request in the same statement so that lists stay one query.
+HelpRequest.task_id = column_property(
+    select(Task.id).where(Task.help_request_id == HelpRequest.id).correlate_except(Task).scalar_subquery())
 
 
 class HoursEntry(db.Model):

@@ -15,7 +15,8 @@ from app.tasks.schemas import (
     AcceptSchema, ConfirmSchema, CorrectionRequestInSchema, CorrectionRequestSchema,
     CorrectionSchema, HelpRequestInSchema, HelpRequestListArgsSchema, HelpRequestPageSchema,
     HelpRequestSchema, HoursEntrySchema, MyTasksArgsSchema, OptionalReasonSchema,
-    ParticipationPageSchema, ParticipationSchema, PresenceSchema, ReasonSchema, SetTimesSchema,
+    ParticipationPageSchema, ParticipationSchema, PresenceSchema, ReasonSchema,
+    ServedParticipationPageSchema, SetTimesSchema,
     TaskCodeSchema, TaskCreateSchema, TaskInSchema, TaskListArgsSchema, TaskPageSchema, TaskSchema,
     VolunteerInSchema, VolunteerRecordSchema, VolunteerSchema, VolunteerStatsArgsSchema,
     VolunteerStatsSchema,
@@ -78,6 +79,19 @@ def get_help_request(request_id):
     """A request: to the resident, the community's admins and the volunteers
     who accepted its task (only they see the phone in full)."""
     return services.visible_help_request(current_user(), request_id)
+
+
+@blp.route("/help-requests/<int:request_id>/participations", methods=["GET"])
+@login_required
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, ServedParticipationPageSchema)
+@blp.errors(NotFound, ValidationFailed)
+def help_request_volunteers(args, request_id):
+    """The volunteers on the task your request became: who accepted, came and
+    left; confirm and rate each who served with ``POST
+    /participations/{id}/confirm`` (评单). For the resident who asked and the
+    community's admins."""
+    return services.help_request_volunteers(current_user(), request_id, args["limit"], args["cursor"])
 
 
 @blp.route("/help-requests/<int:request_id>/cancel", methods=["POST"])

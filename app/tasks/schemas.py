@@ -53,6 +53,8 @@ class HelpRequestSchema(Schema):
         metadata={"description": "Masked, except for volunteers who accepted the resulting task"})
     state = ma.fields.String(metadata={"enum": list(REQUEST_STATES)})
     reject_reason = ma.fields.String(allow_none=True)
+    task_id = Integer(allow_none=True, validate=ID_RANGE, metadata={
+        "description": "The task the request became (dispatched), else null"})
     created_at = AwareDateTime()
 
 
@@ -154,6 +156,12 @@ class ParticipationSchema(Schema):
     confirmed_at = AwareDateTime(allow_none=True)
 
 
+class ServedParticipationSchema(ParticipationSchema):
+    volunteer_name = ma.fields.Function(
+        lambda p: p.__dict__.get("volunteer_name"),
+        metadata={"description": "Masked name of a Party-member volunteer (党员志愿者); null for others"})
+
+
 class MyTasksArgsSchema(PageArgsSchema):
     state = ma.fields.String(validate=validate.OneOf(PARTICIPATION_STATES))
 
@@ -247,3 +255,4 @@ class VolunteerStatsSchema(Schema):
 HelpRequestPageSchema = page_schema(HelpRequestSchema, "HelpRequestPageSchema")
 TaskPageSchema = page_schema(TaskSchema, "TaskPageSchema")
 ParticipationPageSchema = page_schema(ParticipationSchema, "ParticipationPageSchema")
+ServedParticipationPageSchema = page_schema(ServedParticipationSchema, "ServedParticipationPageSchema")

@@ -33,6 +33,7 @@ from app.common.transitions import StateChanged
 from app.errors import ApiError, Conflict, NotFound, ValidationFailed, field_error
 from app.extensions import db
 from app.members import phones
+from app.members.models import MemberIdentity, RosterEntry
 from app.members.services import identity_of
 from app.notices.services import notify
 from app.orgs.models import OrgNode
@@ -182,6 +183,34 @@ def list_help_requests(actor: User, community_id: int | None, state: str | None,
     if state:
         stmt = stmt.where(HelpRequest.state == state)
     return keyset_page(stmt, (HelpRequest.id,), limit, cursor, descending=True)
+
+
+# who the resident sees on the task made from their request: not the waitlist,
+# nor those who withdrew, nor places a cancelled task took back
+SERVING = ("accepted", "checked_in", "checked_out", "confirmed", "no_show")
+
+
+def help_request_volunteers(user: User, request_id: int, limit: int, cursor: str | None) -> Page:
+    """The volunteers on the task a request became, for the resident who asked
+    (they confirm and rate each one who served: 评单) and the community's
+    admins; anyone else gets 404. Party-member volunteers come with their
+    masked name (as a badge shows it); a request not dispatched has none."""
+    request = db.session.get(HelpRequest, request_id)
+    if request is None or not (request.requester_id == user.id
+                               or can(user, "tasks.manage", request.community)):
+        raise NotFound()
+    stmt = (select(Participation).join(Task, Task.id == Participation.task_id)
+            .where(Task.help_request_id == request.id, Participation.state.in_(SERVING)))
+    page = keyset_page(stmt, (Participation.id,), limit, cursor)
+    user_ids = [p.user_id for p in page.items]
+    names = dict(db.session.execute(
+        select(MemberIdentity.user_id, RosterEntry.name).join(MemberIdentity.roster_entry)
+        .where(MemberIdentity.user_id.in_(user_ids), MemberIdentity.status == "active")).all()) \
+        if user_ids else {}
+    for participation in page.items:
+        name = names.get(participation.user_id)
+        participation.volunteer_name = phones.mask_name(name) if name else None
+    return page
 
 
 # ---- tasks ---------------------------------------------------------------------
