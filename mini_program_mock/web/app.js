@@ -47,11 +47,14 @@ async function render() {
   for (const tab of tabs.querySelectorAll("a")) tab.classList.toggle("active", tab.dataset.tab === name);
   title.textContent = page.title;
   document.title = page.title + " · 党建红";
-  mount(view, h("p", {class: "empty"}, "加载中……"));
+  // Each visit draws into a frame of its own: a page still loading when the
+  // hash changes finishes into a detached frame, never over the next page.
+  const frame = h("div", {class: "frame"}, h("p", {class: "empty"}, "加载中……"));
+  view.replaceChildren(frame);
   try {
-    await page.render(view, {...ctx, params: new URLSearchParams(search || "")});
+    await page.render(frame, {...ctx, params: new URLSearchParams(search || "")});
   } catch (error) {
-    mount(view, h("div", {class: "result bad", role: "alert"}, error.message || String(error)));
+    mount(frame, h("div", {class: "result bad", role: "alert"}, error.message || String(error)));
   }
   refreshUnread();
 }

@@ -59,7 +59,10 @@ async function render() {
   navEl.hidden = true;
   mount(scopeEl);
   mount(who);
-  mount(view, h("p", {class: "empty"}, "加载中……"));
+  // Each visit draws into a frame of its own: a page still loading when the
+  // hash changes finishes into a detached frame, never over the next page.
+  const frame = h("div", {class: "frame"}, h("p", {class: "empty"}, "加载中……"));
+  view.replaceChildren(frame);
   const ctx = {api, go, toast, me, loggedIn, params: new URLSearchParams(search || ""), scope: null};
   try {
     if (loggedIn) {
@@ -67,7 +70,7 @@ async function render() {
       ctx.scope = scopeOf(profile);
       drawTop(profile, ctx.scope);
       if (!ctx.scope && name !== "/login") {
-        mount(view, h("div", {class: "result bad", role: "alert"}, "此账号没有管理权限（需要区委、组织或阵地管理员角色）。"));
+        mount(frame, h("div", {class: "result bad", role: "alert"}, "此账号没有管理权限（需要区委、组织或阵地管理员角色）。"));
         return;
       }
       if (ctx.scope) {
@@ -75,9 +78,9 @@ async function render() {
         drawNav(name, ctx.scope);
       }
     }
-    await page.render(view, ctx);
+    await page.render(frame, ctx);
   } catch (error) {
-    mount(view, h("div", {class: "result bad", role: "alert"}, error.message || String(error)));
+    mount(frame, h("div", {class: "result bad", role: "alert"}, error.message || String(error)));
   }
 }
 

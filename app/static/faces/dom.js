@@ -31,23 +31,24 @@ export function mount(el, ...children) {
   return el;
 }
 
-const TIME = new Intl.DateTimeFormat("zh-CN", {
-  month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", hour12: false,
-});
-const DATE = new Intl.DateTimeFormat("zh-CN", {year: "numeric", month: "numeric", day: "numeric"});
+const pad = (n) => String(n).padStart(2, "0");
 
 /** "12月2日 18:30" in the phone's zone; "" for nothing. */
 export function fmtTime(iso) {
-  return iso ? TIME.format(new Date(iso)) : "";
+  if (!iso) return "";
+  const d = new Date(iso);
+  return `${d.getMonth() + 1}月${d.getDate()}日 ${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
+/** "2026年12月2日"; a bare date ("2026-12-02") is that calendar day, not UTC midnight. */
 export function fmtDate(iso) {
-  return iso ? DATE.format(new Date(iso)) : "";
+  if (!iso) return "";
+  const d = /^\d{4}-\d{2}-\d{2}$/.test(iso) ? new Date(iso + "T00:00:00") : new Date(iso);
+  return `${d.getFullYear()}年${d.getMonth() + 1}月${d.getDate()}日`;
 }
 
 /** A value for <input type="datetime-local"> from a Date, in local time. */
 export function localInput(date) {
-  const pad = (n) => String(n).padStart(2, "0");
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
@@ -62,6 +63,7 @@ export function formValues(form) {
 
 /** A short message at the bottom of the screen, as wx.showToast shows it. */
 export function toast(message, {kind = "info", ms = 2500} = {}) {
+  document.querySelectorAll(".toast").forEach((old) => old.remove());  // the newest replaces the last
   const el = h("div", {class: `toast toast-${kind}`, role: "status"}, message);
   document.body.append(el);
   setTimeout(() => el.remove(), ms);
