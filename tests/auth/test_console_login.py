@@ -30,7 +30,7 @@ def test_a_ticket_carries_a_qr_of_a_login_url_and_a_secret_stored_only_hashed(ap
     assert ticket["qr_svg"].lstrip().startswith("<") and "svg" in ticket["qr_svg"][:200]
     assert ticket["state"] == "pending"
     expires = dt.datetime.fromisoformat(ticket["expires_at"])
-    remaining = (expires - dt.datetime.now(dt.timezone.utc)).total_seconds()
+    remaining = (expires - dt.datetime.now(dt.UTC)).total_seconds()
     assert 100 < remaining <= 120
     stored = db.session.get(ConsoleTicket, ticket["ticket"])
     assert stored.poll_secret_hash != ticket["poll_secret"]
@@ -96,7 +96,7 @@ def test_a_ticket_is_confirmed_once(client, login_as, tree):
 
 
 def test_an_expired_ticket_can_be_neither_confirmed_nor_redeemed(client, login_as, tree, app):
-    with time_machine.travel(dt.datetime.now(dt.timezone.utc), tick=False) as clock:
+    with time_machine.travel(dt.datetime.now(dt.UTC), tick=False) as clock:
         admin = login_as("org_admin", tree.a)
         ticket = _create(client)
         clock.shift(app.config["CONSOLE_TICKET_TTL"] - 1)
@@ -107,7 +107,7 @@ def test_an_expired_ticket_can_be_neither_confirmed_nor_redeemed(client, login_a
 
 
 def test_a_ticket_confirmed_in_its_last_second_is_still_picked_up_by_the_next_poll(client, login_as, tree, app):
-    with time_machine.travel(dt.datetime.now(dt.timezone.utc), tick=False) as clock:
+    with time_machine.travel(dt.datetime.now(dt.UTC), tick=False) as clock:
         admin = login_as("org_admin", tree.a)
         ticket = _create(client)
         clock.shift(app.config["CONSOLE_TICKET_TTL"] - 1)
@@ -139,8 +139,9 @@ def test_only_the_page_holding_the_poll_secret_may_redeem(client, admin):
 
 
 def test_two_redeems_racing_hand_out_one_token_pair(client, admin, live_url):
-    from app.auth.models import TokenFamily
     from sqlalchemy import func, select
+
+    from app.auth.models import TokenFamily
 
     families_before = db.session.scalar(select(func.count()).select_from(TokenFamily))
     ticket = _create(client)
@@ -186,7 +187,7 @@ def test_creating_tickets_is_rate_limited(make_app):
 
 
 def test_old_expired_tickets_are_deleted_when_new_ones_are_made(client):
-    with time_machine.travel(dt.datetime.now(dt.timezone.utc), tick=False) as clock:
+    with time_machine.travel(dt.datetime.now(dt.UTC), tick=False) as clock:
         old = _create(client)
         clock.shift(dt.timedelta(days=1, minutes=3))
         fresh = _create(client)
