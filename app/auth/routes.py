@@ -6,15 +6,26 @@ from flask import current_app, g
 from app.auth import console_login, services
 from app.auth.current import current_user, login_required
 from app.auth.schemas import (
-    ConsoleRedeemAnswerSchema, ConsoleRedeemSchema, ConsoleTicketSchema, ConsoleTicketStateSchema,
-    LoginSchema, MeSchema, RefreshSchema, TokenSchema,
+    ConsoleRedeemAnswerSchema,
+    ConsoleRedeemSchema,
+    ConsoleTicketSchema,
+    ConsoleTicketStateSchema,
+    LoginSchema,
+    MeSchema,
+    RefreshSchema,
+    TokenSchema,
 )
 from app.auth.services import AccountDisabled
 from app.auth.tokens import RefreshTokenReused
 from app.common.blueprint import Blueprint
 from app.errors import RateLimited, ValidationFailed
 from app.extensions import limiter
-from app.wechat.client import WeChatCodeInvalid, WeChatRateLimited, WeChatUnavailable, WeChatUserRisky
+from app.wechat.client import (
+    WeChatCodeInvalid,
+    WeChatRateLimited,
+    WeChatUnavailable,
+    WeChatUserRisky,
+)
 
 blp = Blueprint("auth", __name__, description="WeChat login and tokens")
 

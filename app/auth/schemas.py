@@ -3,7 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.common.schemas import Integer, AwareDateTime, Schema
+from app.common.schemas import AwareDateTime, Integer, Schema
 from app.members.schemas import IdentitySchema
 from app.orgs.schemas import GrantSchema, MemberReportSchema
 
