@@ -98,3 +98,98 @@ def test_granting_and_revoking_a_role(pages, shot, admin, login, tree):
     row.get_by_role("button", name="收回").click()
     page.locator("dialog [data-ok]").click()
     expect(page.get_by_text("此组织上还没有授予角色")).to_be_visible()
+
+
+# ---- centers ---------------------------------------------------------------------
+
+CENTER = {"name": "丰泽社区党群服务中心", "address": "江城区丰泽路 1 号",
+          "location": {"lat": 24.9065, "lng": 118.5896}}
+
+
+def test_creating_a_center_from_the_list(pages, shot, admin, tree):
+    page = pages.console(api=admin, path=f"/admin/#/centers?org={tree.a}")
+    expect(page.get_by_text("下还没有阵地")).to_be_visible()
+    page.click("[data-new-center]")
+    dialog = page.locator("dialog")
+    dialog.locator("input[name=name]").fill("丰泽社区新时代文明实践站")
+    dialog.locator("input[name=lat]").fill("24.9071")
+    dialog.locator("input[name=lng]").fill("118.5902")
+    dialog.locator("input[name=radius_m]").fill("10")  # below the API's 20 m
+    dialog.locator("[data-ok]").click()
+    expect(dialog.get_by_role("alert")).to_be_visible()
+    dialog.locator("input[name=radius_m]").fill("150")
+    dialog.locator("[data-ok]").click()
+    expect(page.locator("#view h2")).to_have_text("丰泽社区新时代文明实践站")
+    expect(page.locator("[data-settings] input[name=radius_m]")).to_have_value("150")
+
+
+def test_registering_a_display_shows_its_url_and_a_live_preview(pages, shot, admin, tree):
+    center = admin.post("/api/v1/centers", json={**CENTER, "org_id": tree.a}).json
+    page = pages.console(api=admin, path=f"/admin/#/centers/detail?id={center['id']}")
+    expect(page.locator("[data-devices]")).to_contain_text("还没有登记显示屏")
+    page.fill("[data-devices] input[name=name]", "一楼大厅")
+    page.click("[data-register-device]")
+    url = page.locator("[data-display-url]")
+    expect(url).to_have_value(__import__("re").compile(
+        rf"^{pages.url}/display/centers/{center['id']}\?device_token=\S+$"))
+    expect(page.locator("[data-devices] tbody")).to_contain_text("一楼大厅")
+    preview = page.frame_locator("iframe.preview")
+    expect(preview.locator("body")).to_contain_text("丰泽社区党群服务中心")
+    expect(preview.locator("svg").first).to_be_visible()
+    shot(page, "console-center-display")
+    # The URL works on its own, as the screen's browser would open it.
+    other = pages.blank()
+    other.goto(url.input_value())
+    expect(other.locator("body")).to_contain_text("丰泽社区党群服务中心")
+
+
+def test_editing_settings_and_downloading_the_poster_pdf(pages, shot, admin, tree):
+    center = admin.post("/api/v1/centers", json={**CENTER, "org_id": tree.a}).json
+    page = pages.console(api=admin, path=f"/admin/#/centers/detail?id={center['id']}")
+    expect(page.get_by_text("该阵地使用动态码，请用显示屏展示")).to_be_visible()
+    settings = page.locator("[data-settings]")
+    settings.locator("select[name=code_mode]").select_option("static")
+    settings.locator("input[name=hours_mon]").fill("08:30-12:00, 14:00-18:00")
+    settings.locator("[data-save]").click()
+    expect(page.locator("[data-poster-pdf]")).to_be_visible()
+    stored = admin.get(f"/api/v1/centers/{center['id']}").json
+    assert stored["code_mode"] == "static"
+    assert stored["opening_hours"] == {"mon": [["08:30", "12:00"], ["14:00", "18:00"]]}
+    with page.expect_download() as download:
+        page.click("[data-poster-pdf]")
+    path = download.value.path()
+    assert open(path, "rb").read(5) == b"%PDF-"
+    assert download.value.suggested_filename.endswith(".pdf")
+    shot(page, "console-center-detail")
+
+    page.click("[data-rotate]")
+    page.locator("dialog [data-ok]").click()
+    expect(page.locator("#view")).to_contain_text("密钥版本 2")
+
+
+def test_the_print_page_downloads_posters_and_plates(pages, shot, admin, tree):
+    center = admin.post("/api/v1/centers", json={**CENTER, "org_id": tree.a, "code_mode": "static"}).json
+    admin.post("/api/v1/centers", json={**CENTER, "name": "动态码阵地", "org_id": tree.a})
+    post = admin.post("/api/v1/posts", json={
+        "org_id": tree.a, "name": "政务服务中心党员示范岗", "unit": "江城区政务服务中心", "window": "3 号窗口",
+        "location": {"lat": 24.9065, "lng": 118.5896}, "service_items": ["社保咨询"]})
+    assert post.status_code == 201, post.json
+    page = pages.console(api=admin, path=f"/admin/#/centers/print?org={tree.a}")
+    expect(page.locator("#view")).not_to_contain_text("动态码阵地")
+    for path in (f"/centers/{center['id']}/poster.pdf", f"/posts/{post.json['id']}/plate.pdf"):
+        with page.expect_download() as download:
+            page.click(f"[data-pdf='{path}']")
+        assert open(download.value.path(), "rb").read(5) == b"%PDF-"
+    shot(page, "console-print")
+
+
+def test_a_center_admin_sees_centers_but_not_the_managers_buttons(pages, login_as, admin, tree):
+    center = admin.post("/api/v1/centers", json={**CENTER, "org_id": tree.a}).json
+    page = pages.console(api=login_as("center_admin", tree.a), path=f"/admin/#/centers?org={tree.a}")
+    expect(page.locator("#nav")).not_to_contain_text("党员管理")
+    expect(page.locator("#view table")).to_contain_text(CENTER["name"])
+    expect(page.locator("[data-new-center]")).to_have_count(0)
+    page.goto(f"{pages.url}/admin/#/centers/detail?id={center['id']}")
+    expect(page.locator("[data-devices]")).to_be_visible()
+    expect(page.locator("[data-save]")).to_have_count(0)
+    expect(page.locator("[data-rotate]")).to_have_count(0)

@@ -29,7 +29,7 @@ export function ask({title, text, fields = [], confirm = "确定", danger = fals
   return new Promise((resolve) => {
     const problem = h("div", {});
     const inputs = fields.map((field) => {
-      const attrs = {name: field.name, required: field.required, value: field.value, placeholder: field.placeholder};
+      const attrs = {name: field.name, required: field.required, value: field.value, placeholder: field.placeholder, step: field.step};
       const input = field.options
         ? h("select", attrs, ...field.options.map(([value, label]) => h("option", {value, selected: value === field.value}, label)))
         : field.type === "textarea" ? h("textarea", {...attrs, rows: 3})
