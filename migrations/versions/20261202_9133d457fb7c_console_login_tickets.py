@@ -10,9 +10,8 @@ Revises: 7bfe67ff2693
 Create Date: 2026-12-02 18:37:18.289932
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '9133d457fb7c'

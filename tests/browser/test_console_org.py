@@ -1,6 +1,8 @@
 """The console's org and centers areas, driven in Chromium as an admin would."""
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import expect
 
 ROSTER_BAD = ("姓名,手机号,支部,入党日期,党员状态\n"
@@ -130,7 +132,7 @@ def test_registering_a_display_shows_its_url_and_a_live_preview(pages, shot, adm
     page.fill("[data-devices] input[name=name]", "一楼大厅")
     page.click("[data-register-device]")
     url = page.locator("[data-display-url]")
-    expect(url).to_have_value(__import__("re").compile(
+    expect(url).to_have_value(re.compile(
         rf"^{pages.url}/display/centers/{center['id']}\?device_token=\S+$"))
     expect(page.locator("[data-devices] tbody")).to_contain_text("一楼大厅")
     preview = page.frame_locator("iframe.preview")
@@ -157,8 +159,7 @@ def test_editing_settings_and_downloading_the_poster_pdf(pages, shot, admin, tre
     assert stored["opening_hours"] == {"mon": [["08:30", "12:00"], ["14:00", "18:00"]]}
     with page.expect_download() as download:
         page.click("[data-poster-pdf]")
-    path = download.value.path()
-    assert open(path, "rb").read(5) == b"%PDF-"
+    assert download.value.path().read_bytes()[:5] == b"%PDF-"
     assert download.value.suggested_filename.endswith(".pdf")
     shot(page, "console-center-detail")
 
@@ -179,7 +180,7 @@ def test_the_print_page_downloads_posters_and_plates(pages, shot, admin, tree):
     for path in (f"/centers/{center['id']}/poster.pdf", f"/posts/{post.json['id']}/plate.pdf"):
         with page.expect_download() as download:
             page.click(f"[data-pdf='{path}']")
-        assert open(download.value.path(), "rb").read(5) == b"%PDF-"
+        assert download.value.path().read_bytes()[:5] == b"%PDF-"
     shot(page, "console-print")
 
 
