@@ -72,6 +72,11 @@ class Config:
             "BENCH_ENDPOINT": env.get("BENCH_ENDPOINT", "0") == "1",
             "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "30/minute"),
             "RATELIMIT_REFRESH": env.get("RATELIMIT_REFRESH", "60/minute"),
+            # The console's QR login: a ticket lives this long; a login page
+            # renews it when it expires and polls every ~1.5 s.
+            "CONSOLE_TICKET_TTL": _int(env, "CONSOLE_TICKET_TTL", 120),
+            "RATELIMIT_CONSOLE_TICKET": env.get("RATELIMIT_CONSOLE_TICKET", "10/minute"),
+            "RATELIMIT_CONSOLE_REDEEM": env.get("RATELIMIT_CONSOLE_REDEEM", "90/minute"),
             "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "1") != "0",
             "RATELIMIT_HEADERS_ENABLED": True,
             # A JSON body is small; uploads have their own, larger limit.

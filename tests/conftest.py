@@ -77,6 +77,8 @@ def settings(tmp_path_factory, wechat_server, database_url):
         "WECHAT_API_BASE": wechat_server.url,
         "RATELIMIT_LOGIN": "1000/minute",
         "RATELIMIT_REFRESH": "1000/minute",
+        "RATELIMIT_CONSOLE_TICKET": "1000/minute",
+        "RATELIMIT_CONSOLE_REDEEM": "10000/minute",
         "LOG_JSON": False,
     }
 

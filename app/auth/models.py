@@ -74,3 +74,20 @@ class TokenFamily(db.Model):
     refreshed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     revoked_reason: Mapped[str | None] = mapped_column(String(16))  # logout | reused
+
+
+class ConsoleTicket(db.Model):
+    """A QR login of the admin console, waiting for a phone's confirmation
+    (see ``app.auth.console_login``)."""
+
+    __tablename__ = "console_tickets"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the ticket in the QR
+    # sha256 of the secret only the page that created the ticket holds.
+    poll_secret_hash: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending|confirmed|redeemed
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    redeemed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

@@ -3,15 +3,29 @@ from __future__ import annotations
 
 from flask import current_app, g
 
-from app.auth import services
+from app.auth import console_login, services
 from app.auth.current import current_user, login_required
-from app.auth.schemas import LoginSchema, MeSchema, RefreshSchema, TokenSchema
+from app.auth.schemas import (
+    ConsoleRedeemAnswerSchema,
+    ConsoleRedeemSchema,
+    ConsoleTicketSchema,
+    ConsoleTicketStateSchema,
+    LoginSchema,
+    MeSchema,
+    RefreshSchema,
+    TokenSchema,
+)
 from app.auth.services import AccountDisabled
 from app.auth.tokens import RefreshTokenReused
 from app.common.blueprint import Blueprint
 from app.errors import RateLimited, ValidationFailed
 from app.extensions import limiter
-from app.wechat.client import WeChatCodeInvalid, WeChatRateLimited, WeChatUnavailable, WeChatUserRisky
+from app.wechat.client import (
+    WeChatCodeInvalid,
+    WeChatRateLimited,
+    WeChatUnavailable,
+    WeChatUserRisky,
+)
 
 blp = Blueprint("auth", __name__, description="WeChat login and tokens")
 
@@ -61,3 +75,45 @@ def me():
     """The current user, their roles (with the org each applies to), their
     member identity and the community they reported to."""
     return services.profile(current_user())
+
+
+# ---- the console's QR login (app.auth.console_login) -------------------------
+
+@blp.route("/auth/console-tickets", methods=["POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_CONSOLE_TICKET"])
+@blp.response(201, ConsoleTicketSchema)
+@blp.doc(security=[])
+@blp.errors(RateLimited, auth=False)
+def create_console_ticket():
+    """Start a QR login of the admin console: a ticket for the QR
+    (``qr_text``, ``qr_svg``) that lives ``CONSOLE_TICKET_TTL`` seconds, and
+    the poll secret only this page may redeem it with."""
+    return console_login.create()
+
+
+@blp.route("/auth/console-tickets/<ticket>/confirm", methods=["POST"])
+@login_required
+@blp.response(200, ConsoleTicketStateSchema)
+@blp.errors(console_login.NotAnAdmin, console_login.TicketNotFound, console_login.TicketUsed,
+            console_login.TicketExpired)
+def confirm_console_ticket(ticket):
+    """From the mini-program, after scanning the console's QR: log that page
+    in as me. Only a district, org or center admin may; once per ticket."""
+    return console_login.confirm(current_user(), ticket)
+
+
+@blp.route("/auth/console-tickets/<ticket>/redeem", methods=["POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_CONSOLE_REDEEM"])
+@blp.arguments(ConsoleRedeemSchema)
+@blp.response(200, ConsoleRedeemAnswerSchema)
+@blp.alt_response(202, schema=ConsoleRedeemAnswerSchema, description="Not confirmed yet: poll again")
+@blp.doc(security=[])
+@blp.errors(console_login.WrongPollSecret, console_login.TicketNotFound, console_login.TicketUsed,
+            console_login.TicketExpired, AccountDisabled, RateLimited, ValidationFailed, auth=False)
+def redeem_console_ticket(body, ticket):
+    """The console page's poll: 202 ``pending`` until the phone confirms, then
+    200 with the token pair of the admin who confirmed, exactly once."""
+    state, result, stored = console_login.redeem(ticket, body["poll_secret"])
+    if result is None:
+        return {"state": state, "expires_at": stored.expires_at}, 202
+    return {**services.token_answer(result), "state": state}

@@ -3,7 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.common.schemas import Integer, AwareDateTime, Schema
+from app.common.schemas import AwareDateTime, Integer, Schema
 from app.members.schemas import IdentitySchema
 from app.orgs.schemas import GrantSchema, MemberReportSchema
 
@@ -37,3 +37,29 @@ class MeSchema(Schema):
     roles = ma.fields.List(ma.fields.Nested(GrantSchema))
     identity = ma.fields.Nested(IdentitySchema, allow_none=True)
     community_report = ma.fields.Nested(MemberReportSchema, allow_none=True)
+
+
+class ConsoleTicketSchema(Schema):
+    ticket = ma.fields.String()
+    poll_secret = ma.fields.String(metadata={"description": "Only the page that created the ticket "
+                                             "holds it; redeeming needs it"})
+    qr_text = ma.fields.String(metadata={"description": "The QR's text: <QR_BASE_URL>/l/<ticket>"})
+    qr_svg = ma.fields.String(metadata={"description": "The QR as an SVG document"})
+    state = ma.fields.String()
+    expires_at = AwareDateTime()
+
+
+class ConsoleTicketStateSchema(Schema):
+    ticket = ma.fields.String()
+    state = ma.fields.String(metadata={"description": "pending | confirmed | redeemed"})
+    expires_at = AwareDateTime()
+
+
+class ConsoleRedeemSchema(Schema):
+    poll_secret = ma.fields.String(required=True, validate=validate.Length(1, 128))
+
+
+class ConsoleRedeemAnswerSchema(TokenSchema):
+    state = ma.fields.String(metadata={"description": "pending (202, poll again) or redeemed "
+                                       "(200, with the token pair)"})
+    expires_at = AwareDateTime()

@@ -59,7 +59,7 @@ class TokenPair:
 
 
 def _encode(user_id: int, typ: str, family: str, ttl: int, jti: str | None = None) -> str:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     claims = {
         "sub": str(user_id), "typ": typ, "jti": jti or uuid.uuid4().hex, "fam": family,
         "iat": now, "exp": now + dt.timedelta(seconds=ttl),

@@ -25,6 +25,7 @@ from app.members.services import IdentityInactive, NotAMember
 blp = Blueprint("badges", __name__, description="Member badges, service posts and merchant plates")
 
 PNG = {"200": {"description": "A QR image", "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}}
+PDF = {"200": {"description": "An A4 page at 300 dpi", "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}
 
 
 def _png(text: str, title: str, subtitle: str) -> Response:
@@ -180,6 +181,17 @@ def post_plate(post_id):
     return _png(text, post.name, f"{post.unit} {post.window}".strip() or text)
 
 
+@blp.route("/posts/<int:post_id>/plate.pdf", methods=["GET"])
+@login_required
+@blp.doc(responses=PDF)
+@blp.errors(NotFound, Forbidden)
+def post_plate_pdf(post_id):
+    """The post's plate on an A4 page (300 dpi), ready to print."""
+    post, text = services.post_plate_text(current_user(), post_id)
+    poster = qr.poster_png(text, post.name, f"{post.unit} {post.window}".strip() or text)
+    return qr.pdf_response(qr.a4_pdf(poster), f"post-{post.id}-plate.pdf")
+
+
 @blp.route("/posts/<int:post_id>/ratings", methods=["POST"])
 @login_required
 @idempotent
@@ -282,6 +294,17 @@ def merchant_plate_png(plate_id):
     """The approved plate, printable (its owner or the zone's admins)."""
     plate, text = services.merchant_plate_text(current_user(), plate_id)
     return _png(text, plate.shop_name, plate.address)
+
+
+@blp.route("/merchant-plates/<int:plate_id>/plate.pdf", methods=["GET"])
+@login_required
+@blp.doc(responses=PDF)
+@blp.errors(NotFound, Forbidden, services.PlateNotApproved)
+def merchant_plate_pdf(plate_id):
+    """The approved plate on an A4 page (300 dpi), ready to print."""
+    plate, text = services.merchant_plate_text(current_user(), plate_id)
+    return qr.pdf_response(qr.a4_pdf(qr.poster_png(text, plate.shop_name, plate.address)),
+                           f"merchant-{plate.id}-plate.pdf")
 
 
 @blp.route("/merchant-plates/<int:plate_id>/feedback", methods=["POST"])

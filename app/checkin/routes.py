@@ -20,6 +20,7 @@ from app.errors import Forbidden, NotFound, ValidationFailed
 blp = Blueprint("checkin", __name__, description="Service centers and QR check-in")
 
 PNG = {"200": {"description": "A QR image", "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}}
+PDF = {"200": {"description": "An A4 page at 300 dpi", "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}
 SVG = {"200": {"description": "A QR image", "content": {"image/svg+xml": {"schema": {"type": "string"}}}}}
 
 
@@ -164,6 +165,17 @@ def poster(center_id):
     """A printable poster with the center's static code."""
     center, text = services.poster(current_user(), center_id)
     return Response(qr.poster_png(text, center.name, center.address or text), mimetype="image/png")
+
+
+@blp.route("/centers/<int:center_id>/poster.pdf", methods=["GET"])
+@login_required
+@blp.doc(responses=PDF)
+@blp.errors(NotFound, Forbidden, services.StaticModeRequired)
+def poster_pdf(center_id):
+    """The poster on an A4 page (300 dpi), ready to print."""
+    center, text = services.poster(current_user(), center_id)
+    return qr.pdf_response(qr.a4_pdf(qr.poster_png(text, center.name, center.address or text)),
+                           f"center-{center.id}-poster.pdf")
 
 
 @blp.route("/checkins", methods=["POST"])

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import subprocess
+import threading
 import unicodedata
 
 import qrcode
@@ -99,16 +102,105 @@ def _fit(draw, line: str, font, max_width: int) -> str:
     return line[:low].rstrip() + ELLIPSIS
 
 
+FALLBACK_FONTS = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+                  "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+CJK_PROBE = "党"  # a poster font must draw this, not a tofu box
+_font_path: list[tuple[str, int] | None] = []  # the one lookup, cached: [(path, index) or None]
+_font_lock = threading.Lock()
+
+
+def font_path() -> tuple[str, int] | None:
+    """The file of a font that covers Chinese: ``POSTER_FONT`` if set, else
+    what fontconfig matches for Noto Sans CJK SC (``./dev install`` installs
+    fonts-noto-cjk; the face index picks the SC face of the collection), else
+    a known path; ``(file, face index)``. Looked up once; when none is found
+    the error is logged once and posters fall back to Pillow's font, whose
+    Chinese shows as boxes."""
+    with _font_lock:
+        if not _font_path:
+            _font_path.append(_find_font())
+        return _font_path[0]
+
+
+def forget_font() -> None:
+    """Look the font up again next time (after ``POSTER_FONT`` changed)."""
+    with _font_lock:
+        _font_path.clear()
+
+
+def _find_font() -> tuple[str, int] | None:
+    override = os.environ.get("POSTER_FONT")
+    candidates: list[tuple[str, int]] = [(override, 0)] if override else []
+    try:
+        found = subprocess.run(["fc-match", "-f", "%{file}|%{index}", "Noto Sans CJK SC:lang=zh"],
+                               capture_output=True, text=True, timeout=10, check=False).stdout.strip()
+        path, _, index = found.partition("|")
+        if path:
+            candidates.append((path, int(index) if index.isdigit() else 0))
+    except (OSError, subprocess.SubprocessError) as error:
+        log.warning("fc-match failed: %s", error)
+    candidates.extend((path, 0) for path in FALLBACK_FONTS)
+    for path, index in candidates:
+        if covers_chinese(path, index):
+            if override and path != override:
+                log.error("POSTER_FONT=%s cannot draw Chinese; using %s", override, path)
+            return path, index
+    log.error("no font that draws Chinese was found (tried %s): posters will show boxes "
+              "instead of Chinese; install fonts-noto-cjk or set POSTER_FONT",
+              ", ".join(path for path, _ in candidates))
+    return None
+
+
+def covers_chinese(path: str, index: int = 0) -> bool:
+    """Whether the font file draws '党' as a glyph rather than its missing-glyph box."""
+    from PIL import ImageFont
+
+    try:
+        font = ImageFont.truetype(path, 48, index=index)
+    except OSError:
+        return False
+    # A font without the character draws its .notdef glyph, the same box as
+    # for a private-use code point no font has.
+    probe, missing = font.getmask(CJK_PROBE), font.getmask("\ue000")
+    return probe.getbbox() is not None and (probe.size != missing.size or bytes(probe) != bytes(missing))
+
+
 def _font(size: int, basic: bool = False):
     # A fresh font per poster: FreeType faces are not to be shared between threads.
     from PIL import ImageFont
 
     engine = ImageFont.Layout.BASIC if basic else None
-    for path in ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-                 "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-                 "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"):
+    found = font_path()
+    if found:
         try:
-            return ImageFont.truetype(path, size, layout_engine=engine)
-        except OSError:
-            continue
+            return ImageFont.truetype(found[0], size, index=found[1], layout_engine=engine)
+        except OSError as error:
+            log.error("poster font %s cannot be opened: %s", found[0], error)
     return ImageFont.load_default(size)
+
+
+# A4 at 300 dpi: the page printed posters and plates come on.
+A4_300DPI = (2480, 3508)
+
+
+def a4_pdf(poster: bytes) -> bytes:
+    """A poster (PNG) centred on an A4 page at 300 dpi, as a one-page PDF."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(poster)).convert("RGB")
+    width, height = A4_300DPI
+    margin = 150  # half an inch
+    scale = min((width - 2 * margin) / image.width, (height - 2 * margin) / image.height)
+    image = image.resize((round(image.width * scale), round(image.height * scale)), Image.LANCZOS)
+    page = Image.new("RGB", A4_300DPI, "white")
+    page.paste(image, ((width - image.width) // 2, margin))
+    buffer = io.BytesIO()
+    page.save(buffer, "PDF", resolution=300)
+    return buffer.getvalue()
+
+
+def pdf_response(data: bytes, filename: str):
+    from flask import Response
+
+    return Response(data, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -1,12 +1,15 @@
 // What a scanned QR is, as the mini-program's entry page would tell:
 // https://<host>/q/<token> carries a signed code whose second byte names its
-// kind; https://<host>/b/<token> is a member's badge.
+// kind; https://<host>/b/<token> is a member's badge; https://<host>/l/<ticket>
+// asks to log the admin console in.
 const KINDS = {R: "center", S: "center", P: "post_plate", M: "merchant_plate", T: "task"};
 
 export function classify(text) {
   const value = (text || "").trim();
   const badge = value.match(/\/b\/([^/?#\s]+)/);
   if (badge) return {kind: "badge", token: badge[1], text: value};
+  const consoleLogin = value.match(/^https?:\/\/[^/\s]+\/l\/([A-Za-z0-9_-]{8,32})$/);
+  if (consoleLogin) return {kind: "console_login", token: consoleLogin[1], text: value};
   const code = value.match(/\/q\/([A-Za-z0-9_-]+)/);
   const token = code ? code[1] : (/^[A-Za-z0-9_-]{20,}$/.test(value) ? value : null);
   if (!token) return {kind: "unknown", text: value};
@@ -18,7 +21,7 @@ export function classify(text) {
   }
 }
 
-/** The page a scan opens: #/checkin, #/verify, #/plate or #/task-code, with the text. */
+/** The page a scan opens: #/checkin, #/verify, #/plate, #/task-code or #/console-login, with the text. */
 export function routeFor(scanned) {
   const text = encodeURIComponent(scanned.text);
   switch (scanned.kind) {
@@ -27,6 +30,7 @@ export function routeFor(scanned) {
     case "post_plate":
     case "merchant_plate": return `#/plate?code=${text}`;
     case "task": return `#/task-code?code=${text}`;
+    case "console_login": return `#/console-login?code=${text}`;
     default: return null;
   }
 }

@@ -52,8 +52,8 @@ function drawNav(path, scope) {
 
 async function render() {
   const [path, search] = (location.hash.slice(1) || "/").split("?");
-  const loggedIn = Boolean(api.session.get());
-  const name = !loggedIn ? "/login" : path;
+  const hasSession = Boolean(api.session.get());
+  const name = !hasSession ? "/login" : path;
   const page = routes[name] || routes["/404"];
   document.title = page.title + " · 党建红管理后台";
   navEl.hidden = true;
@@ -65,7 +65,7 @@ async function render() {
   view.replaceChildren(frame);
   const ctx = {api, go, toast, me, loggedIn, params: new URLSearchParams(search || ""), scope: null};
   try {
-    if (loggedIn) {
+    if (hasSession) {
       const profile = await me();
       ctx.scope = scopeOf(profile);
       drawTop(profile, ctx.scope);
