@@ -207,9 +207,9 @@ def test_the_tasks_list_and_a_rejected_request(pages, shot, admin, login, tree):
     expect(page.locator("h2 .tag")).to_have_text("已发布")
     page.click("#nav >> text=志愿任务")
     expect(page.locator("table[aria-label=任务列表] tbody tr", has_text="周末清洁家园")).to_contain_text("已发布")
+    shot(page, "console-tasks")
     page.select_option("select[name=state]", "cancelled")
     expect(page.locator(".empty")).to_have_text("没有符合条件的任务")
-    shot(page, "console-tasks")
 
 
 @pytest.fixture

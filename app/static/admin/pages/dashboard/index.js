@@ -112,6 +112,10 @@ const dashboard = {
       return button;
     };
 
+    // every day of the period on the chart's axis, the days without check-ins at zero
+    const perDay = new Map(checkins.days.map((d) => [d.day, d.checkins]));
+    const everyDay = [];
+    for (let day = new Date(start); day < end && everyDay.length < 367; day.setDate(day.getDate() + 1)) everyDay.push(dayInput(day));
     const closed = grid.closed_in_time + grid.closed_late;
     const rate = closed ? grid.closed_in_time / closed : null;
     const events = Object.values(grid.events_by_state).reduce((a, b) => a + b, 0);
@@ -145,11 +149,11 @@ const dashboard = {
 
       section("阵地签到", exporter("checkins", "阵地签到统计", days),
         h("div", {class: "two"},
-          chart("每日签到人次", {xAxis: {type: "category", data: checkins.days.map((d) => d.day.slice(5))},
+          chart("每日签到人次", {xAxis: {type: "category", data: everyDay.map((day) => day.slice(5))},
             yAxis: {type: "value", minInterval: 1}, series: [{type: "line", name: "签到人次", smooth: true, areaStyle: {opacity: 0.15},
-              data: checkins.days.map((d) => d.checkins)}]}, !checkins.days.length),
+              data: everyDay.map((day) => perDay.get(day) || 0)}]}, !checkins.days.length),
           chart("各阵地签到人次", {xAxis: {type: "value", minInterval: 1},
-            yAxis: {type: "category", inverse: true, data: checkins.centers.map((c) => c.name), axisLabel: {width: 120, overflow: "truncate"}},
+            yAxis: {type: "category", inverse: true, data: checkins.centers.map((c) => c.name), axisLabel: {width: 160, overflow: "truncate"}},
             series: [{type: "bar", name: "签到人次", barMaxWidth: 22, data: checkins.centers.map((c) => c.checkins)}]},
           !checkins.centers.length)),
         h("div", {class: "two"},
