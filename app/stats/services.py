@@ -23,7 +23,8 @@ from app.auth.models import User
 from app.errors import field_error
 from app.orgs.services import get_node
 
-# The states as the console names them (app/static/admin/pages/dashboard/labels.js says the same).
+# The states as the console names them (app/static/admin/pages/volunteer/labels.js and grid/labels.js
+# say the same; the browser test compares a sheet with the page).
 TASK_STATES = {"draft": "草稿", "published": "已发布", "in_progress": "进行中", "completed": "已完成",
                "cancelled": "已取消"}
 REQUEST_STATES = {"submitted": "待审核", "dispatched": "已派单", "rejected": "已驳回", "cancelled": "已撤回",
