@@ -7,13 +7,10 @@ import io
 from flask import send_file
 
 from app.auth.current import current_user, login_required
-from app.badges.schemas import BadgeStatsArgsSchema
-from app.checkin.schemas import StatsArgsSchema
 from app.common.blueprint import Blueprint
 from app.errors import Forbidden, NotFound, ValidationFailed
-from app.grid.schemas import GridStatsArgsSchema
 from app.stats import services
-from app.tasks.schemas import VolunteerStatsArgsSchema
+from app.stats.schemas import ExportArgsSchema
 
 blp = Blueprint("stats", __name__, description="The statistics as spreadsheets (XLSX)")
 
@@ -27,41 +24,13 @@ def _send(export: services.Export):
                      download_name=export.filename, max_age=0)
 
 
-@blp.route("/stats/checkins.xlsx", methods=["GET"])
+@blp.route("/stats/<any(checkins, volunteers, grid, badges):name>.xlsx", methods=["GET"])
 @login_required
-@blp.arguments(StatsArgsSchema, location="query")
+@blp.arguments(ExportArgsSchema, location="query")
 @blp.doc(responses=WORKBOOK)
 @blp.errors(NotFound, Forbidden, ValidationFailed)
-def checkins_xlsx(args):
-    """Check-ins per day and per center (sheets 按日, 按阵地), as ``/stats/checkins``."""
-    return _send(services.checkins_export(current_user(), args["org_id"], args["from_"], args["to"]))
-
-
-@blp.route("/stats/volunteers.xlsx", methods=["GET"])
-@login_required
-@blp.arguments(VolunteerStatsArgsSchema, location="query")
-@blp.doc(responses=WORKBOOK)
-@blp.errors(NotFound, Forbidden, ValidationFailed)
-def volunteers_xlsx(args):
-    """Volunteers, person-times, hours; requests and tasks by state, as ``/stats/volunteers``."""
-    return _send(services.volunteers_export(current_user(), args["org_id"], args["from_"], args["to"]))
-
-
-@blp.route("/stats/grid.xlsx", methods=["GET"])
-@login_required
-@blp.arguments(GridStatsArgsSchema, location="query")
-@blp.doc(responses=WORKBOOK)
-@blp.errors(NotFound, Forbidden, ValidationFailed)
-def grid_xlsx(args):
-    """Grid events by state and category, closed in time, as ``/stats/grid``."""
-    return _send(services.grid_export(current_user(), args["org_id"], args["from_"], args["to"]))
-
-
-@blp.route("/stats/badges.xlsx", methods=["GET"])
-@login_required
-@blp.arguments(BadgeStatsArgsSchema, location="query")
-@blp.doc(responses=WORKBOOK)
-@blp.errors(NotFound, Forbidden, ValidationFailed)
-def badges_xlsx(args):
-    """Identities shown, posts, plate scans, ratings, merchant plates, as ``/stats/badges``."""
-    return _send(services.badges_export(current_user(), args["org_id"]))
+def stats_xlsx(args, name):
+    """The statistics of ``/stats/<name>`` as a workbook, for the same query:
+    ``checkins`` (sheets 按日, 按阵地), ``volunteers`` (志愿服务, 求助单, 任务),
+    ``grid`` (按状态, 按类别, 概况), ``badges`` (亮身份)."""
+    return _send(services.export(current_user(), name, args["org_id"], args["from_"], args["to"]))

@@ -17,10 +17,12 @@ import io
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import marshmallow as ma
 from openpyxl import Workbook
 
 from app.auth.models import User
-from app.errors import field_error
+from app.common.schemas import AwareDateTime
+from app.errors import ValidationFailed, field_error
 from app.orgs.services import get_node
 
 # The states as the console names them (app/static/admin/pages/volunteer/labels.js and grid/labels.js
@@ -155,3 +157,31 @@ def badges_export(actor: User, org_id: int) -> Export:
     rows += [[f"商户牌（{label}）", stats["merchant_plates"].get(state, 0)]
              for state, label in PLATE_STATES.items()]
     return Export(f"{title}.xlsx", title, [Sheet("亮身份", ["指标", "数值"], rows)])
+
+
+def period_of(name: str, day_from: str | None, day_to: str | None) -> tuple:
+    """The period as the statistics ``name`` reads it: dates for check-ins,
+    times with their offset for volunteers and grid, nothing for badges."""
+    if name == "badges":
+        return ()
+    field = ma.fields.Date() if name == "checkins" else AwareDateTime()
+    values, errors = [], {}
+    for key, text in (("from", day_from), ("to", day_to)):
+        try:
+            if text is None:
+                raise ma.ValidationError("Missing data for required field.")
+            values.append(field.deserialize(text))
+        except ma.ValidationError as error:
+            errors[key] = error.messages if isinstance(error.messages, list) else [str(error.messages)]
+    if errors:
+        raise ValidationFailed({"fields": errors})
+    return tuple(values)
+
+
+EXPORTS = {"checkins": checkins_export, "volunteers": volunteers_export, "grid": grid_export,
+           "badges": badges_export}
+
+
+def export(actor: User, name: str, org_id: int, day_from: str | None, day_to: str | None) -> Export:
+    """The workbook of the statistics ``name`` for a subtree and period."""
+    return EXPORTS[name](actor, org_id, *period_of(name, day_from, day_to))

@@ -228,7 +228,7 @@ def grid_setup(admin, login, login_as, tree):
 
 def test_an_event_is_dispatched_on_the_board_resolved_and_shown_with_its_photo(
         pages, shot, admin, grid_setup):
-    grid, leader, company, handler = grid_setup
+    _, leader, company, handler = grid_setup
     photo = ok(leader.post("/api/v1/uploads", data={"file": (io.BytesIO(png_bytes()), "lamp.png", "image/png")},
                            content_type="multipart/form-data"), 201)
     event = ok(leader.post("/api/v1/grid-events", json={
@@ -301,7 +301,7 @@ def test_an_event_is_dispatched_on_the_board_resolved_and_shown_with_its_photo(
 
 
 def test_a_refused_action_shows_the_apis_message(pages, admin, grid_setup):
-    _, leader, _, handler = grid_setup
+    _, leader, _, _ = grid_setup
     event = ok(leader.post("/api/v1/grid-events", json={
         "category": "safety", "title": "井盖松动", "location": HERE}), 201)["event"]
     page = pages.console(api=admin, path=f"/admin/#/grid-event?id={event['id']}")

@@ -155,7 +155,24 @@ def test_checkins_export_is_bounded_to_a_year(admin, tree):
 
 def test_the_exports_are_in_the_openapi_document(client):
     spec = client.get("/api/v1/openapi.json").json
-    for name in ("checkins", "volunteers", "grid", "badges"):
-        operation = spec["paths"][f"/api/v1/stats/{name}.xlsx"]["get"]
-        assert XLSX in operation["responses"]["200"]["content"]
-        assert {"403", "404", "422"} <= set(operation["responses"])
+    path = spec["paths"]["/api/v1/stats/{name}.xlsx"]
+    operation = path["get"]
+    assert XLSX in operation["responses"]["200"]["content"]
+    assert {"403", "404", "422"} <= set(operation["responses"])
+    (name,) = [p for p in path["parameters"] if p["in"] == "path"]
+    assert sorted(name["schema"]["enum"]) == ["badges", "checkins", "grid", "volunteers"]
+
+
+def test_an_unknown_export_is_not_found(admin, tree):
+    assert_error(admin.get("/api/v1/stats/members.xlsx", query_string={"org_id": tree.a}), 404, "not_found")
+
+
+def test_a_period_of_the_wrong_kind_is_refused(admin, tree):
+    # check-ins count whole days; volunteers and grid need a time with its offset
+    response = admin.get("/api/v1/stats/checkins.xlsx", query_string={"org_id": tree.a, **PERIOD})
+    assert assert_error(response, 422, "validation_failed")["details"]["fields"].keys() == {"from", "to"}
+    response = admin.get("/api/v1/stats/grid.xlsx",
+                         query_string={"org_id": tree.a, "from": "2026-11-01T00:00:00", "to": PERIOD["to"]})
+    assert set(assert_error(response, 422, "validation_failed")["details"]["fields"]) == {"from"}
+    response = admin.get("/api/v1/stats/volunteers.xlsx", query_string={"org_id": tree.a})
+    assert set(assert_error(response, 422, "validation_failed")["details"]["fields"]) == {"from", "to"}
