@@ -205,6 +205,13 @@ def test_the_tasks_list_and_a_rejected_request(pages, shot, admin, login, tree):
     expect(page.locator("h2 .tag")).to_have_text("草稿")
     page.locator("[data-action=publish]").click()
     expect(page.locator("h2 .tag")).to_have_text("已发布")
+    # edit it: more places
+    page.locator("[data-action=edit]").click()
+    dialog = page.locator("dialog[open]")
+    expect(dialog.locator("[name=title]")).to_have_value("周末清洁家园")
+    dialog.locator("[name=places]").fill("8")
+    dialog.get_by_role("button", name="保存").click()
+    expect(page.locator(".figure", has_text="名额")).to_contain_text("0 / 8")
     page.click("#nav >> text=志愿任务")
     expect(page.locator("table[aria-label=任务列表] tbody tr", has_text="周末清洁家园")).to_contain_text("已发布")
     shot(page, "console-tasks")

@@ -197,11 +197,27 @@ const taskPage = {
       const done = await act(button, toast, () => api.post(`/tasks/${id}/${action}`, {}));
       if (done) { toast(`已${label}`); reload(); }
     };
+    const edit = async () => {
+      const done = await dialogForm("编辑任务", [
+        field("任务标题", h("input", {name: "title", required: true, maxlength: 100, value: task.title})),
+        field("任务说明", h("textarea", {name: "description", maxlength: 2000, value: task.description})),
+        field("地点", h("input", {name: "address", maxlength: 200, value: task.address})),
+        h("div", {class: "two"},
+          field("开始时间", h("input", {name: "starts_at", type: "datetime-local", required: true, value: localInput(new Date(task.starts_at))})),
+          field("结束时间", h("input", {name: "ends_at", type: "datetime-local", required: true, value: localInput(new Date(task.ends_at))}))),
+        field(`名额（不少于已接单的 ${task.places_taken} 人）`, h("input", {name: "places", type: "number", required: true,
+          min: Math.max(1, task.places_taken), max: 10000, value: task.places}))],
+      (values) => api.patch(`/tasks/${id}`, {title: values.title, description: values.description || "", address: values.address || "",
+        starts_at: fromLocalInput(values.starts_at), ends_at: fromLocalInput(values.ends_at), places: Number(values.places)}),
+      {okLabel: "保存"});
+      if (done) { toast("任务已更新"); reload(); }
+    };
     const actions = TASK_ACTIONS.filter((a) => a.from.includes(task.state)).map((a) => {
       const button = h("button", {class: a.primary ? "primary" : a.danger ? "danger" : null, "data-action": a.action,
         onclick: () => transition(button, a)}, a.label);
       return button;
     });
+    if (["draft", "published"].includes(task.state)) actions.unshift(h("button", {"data-action": "edit", onclick: edit}, "编辑"));
     const requestLink = task.help_request_id ? h("span", {}, `来自求助 #${task.help_request_id}（由求助群众确认评价）`) : "社区发布（由组织者确认）";
     const code = ["published", "in_progress"].includes(task.state) ? codeCard(api, id) : null;
     mount(view,
