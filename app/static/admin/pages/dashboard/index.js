@@ -150,7 +150,7 @@ const dashboard = {
       section("阵地签到", exporter("checkins", "阵地签到统计", days),
         h("div", {class: "two"},
           chart("每日签到人次", {xAxis: {type: "category", data: everyDay.map((day) => day.slice(5))},
-            yAxis: {type: "value", minInterval: 1}, series: [{type: "line", name: "签到人次", smooth: true, areaStyle: {opacity: 0.15},
+            yAxis: {type: "value", minInterval: 1}, series: [{type: "line", name: "签到人次", showSymbol: everyDay.length <= 31, areaStyle: {opacity: 0.15},
               data: everyDay.map((day) => perDay.get(day) || 0)}]}, !checkins.days.length),
           chart("各阵地签到人次", {xAxis: {type: "value", minInterval: 1},
             yAxis: {type: "category", inverse: true, data: checkins.centers.map((c) => c.name), axisLabel: {width: 160, overflow: "truncate"}},
