@@ -376,3 +376,53 @@ def test_the_dashboard_exports_its_tables_to_xlsx(pages, shot, admin, volunteers
     page.fill("input[name=from]", (today - dt.timedelta(days=1)).isoformat())
     page.get_by_role("button", name="查询").click()
     expect(page.locator("[data-figure=checkins] .value")).to_have_text("7")
+
+
+def test_the_organizer_confirms_a_community_task_and_handles_corrections(pages, shot, admin, volunteers, tree):
+    now = dt.datetime.now(dt.UTC)
+    task = ok(admin.post("/api/v1/tasks", json={
+        "community_id": tree.a, "title": "社区义诊引导", "category": "community_service", "location": HERE,
+        "starts_at": (now + dt.timedelta(minutes=30)).isoformat(),
+        "ends_at": (now + dt.timedelta(hours=3)).isoformat(), "places": 2}), 201)
+    ok(admin.post(f"/api/v1/tasks/{task['id']}/publish", json={}))
+    for volunteer in volunteers:
+        ok(volunteer.post(f"/api/v1/tasks/{task['id']}/accept", json={}), 201)
+    for volunteer in volunteers:  # (the first check-in starts the task: no more acceptances)
+        qr_text = ok(admin.get(f"/api/v1/tasks/{task['id']}/code"))["qr_text"]
+        ok(volunteer.post(f"/api/v1/tasks/{task['id']}/check-in", json={"code": qr_text}))
+        ok(volunteer.post(f"/api/v1/tasks/{task['id']}/check-out", json={"code": qr_text}))
+
+    # no help request: the organizer confirms and rates, in the console
+    page = pages.console(api=admin, path=f"/admin/#/task?id={task['id']}")
+    expect(page.locator("[data-action=confirm]")).to_have_count(2)
+    for _ in range(2):
+        page.locator("[data-action=confirm]").first.click()
+        dialog = page.locator("dialog[open]")
+        dialog.locator("[name=score]").select_option("4")
+        dialog.locator("[name=comment]").fill("引导有序")
+        dialog.get_by_role("button", name="确定").click()
+        expect(page.locator("dialog[open]")).to_have_count(0)
+    rows = page.locator("table[aria-label=参与志愿者] tbody tr")
+    expect(rows.filter(has_text="已确认")).to_have_count(2)
+    expect(rows.first).to_contain_text("★★★★")
+
+    # the volunteers ask for corrections (their phones); one is applied, one declined
+    participations = {p["user_id"]: p["id"] for p in ok(admin.get(f"/api/v1/tasks/{task['id']}/participants"))["items"]}
+    first, second = volunteers
+    ok(first.post(f"/api/v1/participations/{participations[first.user_id]}/correction-requests",
+                  json={"hours": 2.5, "reason": "提前一小时到场布置"}), 201)
+    ok(second.post(f"/api/v1/participations/{participations[second.user_id]}/correction-requests",
+                   json={"hours": 6, "reason": "多算了"}), 201)
+    page.reload()
+    requests = page.locator("h3:has-text('时长更正申请') + .table-wrap tbody tr")
+    expect(requests).to_have_count(2)
+    requests.filter(has_text="提前一小时").get_by_role("button", name="采纳").click()
+    dialog = page.locator("dialog[open]")
+    expect(dialog.locator("[name=hours]")).to_have_value("2.5")
+    dialog.get_by_role("button", name="采纳").click()
+    expect(requests.filter(has_text="提前一小时")).to_contain_text("已采纳")
+    requests.filter(has_text="多算了").get_by_role("button", name="驳回").click()
+    expect(requests.filter(has_text="多算了")).to_contain_text("已驳回")
+    shot(page, "console-task-corrections")
+    assert ok(first.get("/api/v1/me/volunteer-record"))["total_hours"] == 2.5
+    assert ok(second.get("/api/v1/me/volunteer-record"))["total_hours"] < 1

@@ -309,7 +309,7 @@ function participantsTable({api, toast}, task, participants, reload) {
     {label: "接单", cell: (p) => fmtTime(p.accepted_at)},
     {label: "签到", cell: (p) => fmtTime(p.checked_in_at)},
     {label: "签退", cell: (p) => fmtTime(p.checked_out_at)},
-    {label: "时长（小时）", cell: (p) => hoursBetween(p.checked_in_at, p.checked_out_at)},
+    {label: "到场时长（小时）", cell: (p) => hoursBetween(p.checked_in_at, p.checked_out_at)},
     {label: "评价", cell: (p) => p.score ? [`${"★".repeat(p.score)}`, p.comment ? h("div", {class: "muted"}, p.comment) : null] : ""},
     {label: "操作", cell: (p) => {
       const buttons = [];
