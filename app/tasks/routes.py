@@ -1,9 +1,10 @@
 """Volunteer service: volunteers, help requests, tasks, acceptance, hours."""
 from __future__ import annotations
 
-from flask import url_for
+from flask import Response, url_for
 
 from app.auth.current import current_user, login_required
+from app.common import qr
 from app.common.blueprint import Blueprint
 from app.common.idempotency import idempotent
 from app.common.schemas import PageArgsSchema
@@ -23,6 +24,7 @@ from app.tasks.schemas import (
 )
 
 blp = Blueprint("tasks", __name__, description="Volunteer service (点单、派单、接单、评单)")
+PNG = {"200": {"description": "A QR image", "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}}
 STATE = (services.InvalidState, StateChanged)
 
 
@@ -225,6 +227,16 @@ def check_out(body, task_id):
 def task_code(task_id):
     """The organizer's rotating check-in code for this task."""
     return p.task_code(current_user(), task_id)
+
+
+@blp.route("/tasks/<int:task_id>/code.png", methods=["GET"])
+@login_required
+@blp.doc(responses=PNG)
+@blp.errors(NotFound, Forbidden)
+def task_code_png(task_id):
+    """The organizer's current check-in code as a QR image (the console shows it on site)."""
+    return Response(qr.png(p.task_code(current_user(), task_id)["qr_text"]), mimetype="image/png",
+                    headers={"Cache-Control": "no-store"})
 
 
 @blp.route("/tasks/<int:task_id>/participants", methods=["GET"])
