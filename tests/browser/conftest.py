@@ -20,7 +20,7 @@ ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS") or Path(__file__).resolve().pa
 # Flags for a closed network: no background calls to Google's hosts.
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage"]
+         "--disable-dev-shm-usage", "--lang=zh-CN"]
 PHONE = {"width": 375, "height": 667}
 LAPTOP = {"width": 1366, "height": 768}
 # 丰泽社区's service center in the tests that place the phone.
