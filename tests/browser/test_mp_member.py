@@ -175,3 +175,91 @@ def test_my_checkins_pages_with_load_more(pages, member, screen):
     page.click("[data-more]")
     expect(rows).to_have_count(12)
     expect(page.locator("[data-more]")).to_be_hidden()
+
+
+def test_a_binding_without_a_roster_match_waits_and_shows_the_refusal(pages, shot, login, tree, admin):
+    roster_entry("王建国", "13800138222", tree.a1)
+    user = login("member-wang")
+    page = pages.phone(api=user, path="/mp/#/member/bind")
+    bind_in_page(page, "王健国", "13800138222")  # one character off the roster
+    expect(page.locator("[data-pending]")).to_have_text("已提交，等待党支部管理员审核")
+    card = page.locator("[data-request=pending]")
+    expect(card).to_contain_text("待审核")
+    expect(card).to_contain_text("姓名与党员名单不一致")
+    expect(card).to_contain_text("丰泽社区第一党支部")
+    shot(page, "mp-member-bind-pending")
+
+    request = user.get("/api/v1/me/member-binding").json
+    refused = admin.post(f"/api/v1/binding-requests/{request['id']}/reject", json={"reason": "姓名与名单不符，请核对"})
+    assert refused.status_code == 200, refused.json
+    page.reload()
+    card = page.locator("[data-request=rejected]")
+    expect(card).to_contain_text("未通过")
+    expect(card.get_by_role("alert")).to_have_text("申请未通过：姓名与名单不符，请核对")
+    expect(page.locator("[data-binding-form]")).to_be_visible()  # binding again is offered
+    shot(page, "mp-member-bind-rejected")
+
+    # Binding again with the right name: at once.
+    bind_in_page(page, "王建国", "13800138222")
+    expect(page.locator("[data-bound]")).to_be_visible()
+
+
+def test_a_phone_on_no_roster_asks_for_the_branch(pages, login, tree):
+    page = pages.phone(api=login("member-nobody"), path="/mp/#/member/bind")
+    bind_in_page(page, "赵六", "13800138333")
+    expect(page.locator("[data-error=branch_required]")).to_contain_text("名单中没有该手机号")
+    page.fill("input[name=branch_id]", str(tree.a2))
+    page.click("[data-bind]")
+    sheet = page.locator("[data-sheet='授权手机号']")
+    sheet.locator("input[name=phone]").fill("13800138333")
+    sheet.get_by_role("button", name="允许").click()
+    expect(page.locator("[data-request=pending]")).to_contain_text("党员名单中没有该手机号")
+    expect(page.locator("[data-request=pending]")).to_contain_text("丰泽社区第二党支部")
+
+
+# ---- the badge -----------------------------------------------------------------------
+
+def test_the_badge_shows_its_qr_and_renews_itself_before_it_expires(pages, shot, member, login, app):
+    user = member(name="陈小文", openid="member-badge")
+    # Someone verified it once: the page lists it.
+    verifier = login("resident-verifier")
+    code = user.get("/api/v1/me/badge").json["qr_text"]
+    assert verifier.post("/api/v1/badges/verify", json={"code": code}).json["valid"] is True
+
+    page = pages.phone(api=user, path="/mp/#/")
+    expect(page.locator("[data-menu='#/member/badge']")).to_be_visible()
+    page.clock.install()  # the browser's clock only; the server keeps real time
+    images = []
+    page.on("request", lambda request: request.url.endswith("/me/badge.png") and images.append(request.url))
+    page.click("[data-menu='#/member/badge']")
+    qr = page.locator("[data-badge-qr]")
+    expect(qr).to_have_attribute("src", re.compile("^blob:"))
+    expect(page.locator("[data-badge-name]")).to_have_text("陈*文")
+    expect(page.locator(".badge-card")).to_contain_text("丰泽社区第一党支部")
+    expect(page.locator("[data-countdown]")).to_contain_text(re.compile(r"^(60|59|58) 秒后自动更新"))
+    expect(page.locator("[data-shown-row]")).to_have_count(1)
+    expect(page.locator("[data-shown-row]")).to_contain_text(f"查验人 #{verifier.user_id}")
+    assert page.evaluate("document.querySelector('[data-badge-qr]').naturalWidth") > 100
+    shot(page, "mp-member-badge")
+    first = qr.get_attribute("src")
+    expires = dt.datetime.fromisoformat(qr.get_attribute("data-expires-at").replace("Z", "+00:00"))
+    ttl = app.config["BADGE_TTL"]
+
+    page.clock.run_for(1000 * (ttl - 15))  # well before the end: the same code, counting down
+    expect(page.locator("[data-countdown]")).to_contain_text(re.compile(r"^1[3-6] 秒后自动更新"))
+    assert qr.get_attribute("src") == first and len(images) == 1
+
+    page.clock.run_for(1000 * 11)  # 5 s before it expires: a new code
+    expect(qr).not_to_have_attribute("src", first)
+    assert len(images) == 2
+    renewed = dt.datetime.fromisoformat(qr.get_attribute("data-expires-at").replace("Z", "+00:00"))
+    assert renewed >= expires
+    expect(page.locator("[data-countdown]")).to_contain_text("秒后自动更新")
+
+
+def test_a_suspended_member_sees_why_there_is_no_badge(pages, member, admin):
+    user = member(openid="member-suspended")
+    assert admin.post(f"/api/v1/members/{user.identity['id']}/suspend", json={"reason": "组织处理"}).status_code == 200
+    page = pages.phone(api=user, path="/mp/#/member/badge")
+    expect(page.locator("[data-error=identity_inactive]")).to_contain_text("您的党员身份当前为")
+    expect(page.locator(".badge-card")).to_be_hidden()
