@@ -89,6 +89,10 @@ def test_a_member_binds_then_checks_in_by_scanning_the_screen(pages, shot, login
 
     # The home menu's 签到 opens the scanner; the photo of the screen checks in.
     page.click("#tabs [data-tab='/']")
+    expect(page.locator("[data-menu='#/member/bind']")).to_have_text("☆我的党员身份")
+    for entry in ("#/member/badge", "#/member/checkins", "#/member/report", "#/volunteer/tasks"):
+        expect(page.locator(f"[data-menu='{entry}']")).to_be_visible()
+    shot(page, "mp-member-home")
     page.click("[data-menu='#/member/scan-checkin']")
     scan_file(page, png)
     expect(page.locator("#title")).to_have_text("扫码签到")
@@ -162,7 +166,7 @@ def test_my_checkins_pages_with_load_more(pages, member, screen):
     user = member(openid="member-many")
     center = screen[0]
     identity_id = user.identity["id"]
-    start = dt.datetime(2026, 11, 1, 2, 0, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 11, 1, 2, 0, tzinfo=dt.UTC)
     for day in range(12):
         at = start + dt.timedelta(days=day)
         db.session.add(Checkin(center_id=center["id"], user_id=user.user_id, identity_id=identity_id,
@@ -242,7 +246,7 @@ def test_the_badge_shows_its_qr_and_renews_itself_before_it_expires(pages, shot,
     assert page.evaluate("document.querySelector('[data-badge-qr]').naturalWidth") > 100
     shot(page, "mp-member-badge")
     first = qr.get_attribute("src")
-    expires = dt.datetime.fromisoformat(qr.get_attribute("data-expires-at").replace("Z", "+00:00"))
+    expires = dt.datetime.fromisoformat(qr.get_attribute("data-expires-at"))
     ttl = app.config["BADGE_TTL"]
 
     page.clock.run_for(1000 * (ttl - 15))  # well before the end: the same code, counting down
@@ -252,7 +256,7 @@ def test_the_badge_shows_its_qr_and_renews_itself_before_it_expires(pages, shot,
     page.clock.run_for(1000 * 11)  # 5 s before it expires: a new code
     expect(qr).not_to_have_attribute("src", first)
     assert len(images) == 2
-    renewed = dt.datetime.fromisoformat(qr.get_attribute("data-expires-at").replace("Z", "+00:00"))
+    renewed = dt.datetime.fromisoformat(qr.get_attribute("data-expires-at"))
     assert renewed >= expires
     expect(page.locator("[data-countdown]")).to_contain_text("秒后自动更新")
 
@@ -263,3 +267,193 @@ def test_a_suspended_member_sees_why_there_is_no_badge(pages, member, admin):
     page = pages.phone(api=user, path="/mp/#/member/badge")
     expect(page.locator("[data-error=identity_inactive]")).to_contain_text("您的党员身份当前为")
     expect(page.locator(".badge-card")).to_be_hidden()
+
+
+# ---- volunteering --------------------------------------------------------------------
+
+def publish_task(admin, tree, *, starts_in: dt.timedelta, title="清理楼道杂物", places=1, **fields) -> dict:
+    starts = dt.datetime.now(dt.UTC) + starts_in
+    body = {"community_id": tree.a, "title": title, "category": "community_service",
+            "description": "清理 3 栋楼道堆放的杂物", "address": "丰泽路 3 栋", "location": CENTER,
+            "radius_m": 300, "starts_at": starts.isoformat(), "ends_at": (starts + dt.timedelta(hours=2)).isoformat(),
+            "places": places, **fields}
+    task = admin.post("/api/v1/tasks", json=body)
+    assert task.status_code == 201, task.json
+    published = admin.post(f"/api/v1/tasks/{task.json['id']}/publish", json={})
+    assert published.status_code == 200, published.json
+    return published.json
+
+
+def volunteer(api, community_id: int) -> None:
+    response = api.put("/api/v1/me/volunteer", json={"community_id": community_id, "skills": [], "availability": ""})
+    assert response.status_code in (200, 201), response.json
+
+
+def test_accept_the_waitlist_and_withdraw(pages, shot, member, admin, tree):
+    task = publish_task(admin, tree, starts_in=dt.timedelta(days=1), members_only=True)
+    first = member(name="陈小文", phone="13800138401", openid="member-first")
+    second = member(name="林志强", phone="13800138402", openid="member-second")
+    volunteer(second, tree.a)
+
+    # The first finds it near them, is told to register, registers and accepts.
+    page = pages.phone(api=first, path="/mp/#/")
+    page.click("[data-menu='#/volunteer/tasks']")
+    item = page.locator(f"[data-task='{task['id']}']")
+    expect(item).to_contain_text("清理楼道杂物")
+    expect(item).to_contain_text("剩余 1/1 个名额")
+    expect(item).to_contain_text("0 米")
+    expect(item).to_contain_text("仅限党员")
+    shot(page, "mp-volunteer-nearby")
+    item.click()
+    page.click("[data-accept=place]")
+    expect(page.locator("[data-error=not_a_volunteer]")).to_contain_text("请先注册成为志愿者")
+    page.get_by_role("link", name="注册志愿者").click()
+    expect(page.locator("#title")).to_have_text("志愿者登记")
+    page.select_option("[data-community]", label="丰泽社区")  # found through the task near the phone
+    page.fill("input[name=skills]", "维修，搬运")
+    shot(page, "mp-volunteer-profile")
+    page.click("[data-volunteer-submit]")
+    expect(page.locator("#title")).to_have_text("任务详情")
+    assert first.get("/api/v1/me/volunteer").json["skills"] == ["搬运", "维修"]
+    page.click("[data-accept=place]")
+    expect(page.locator("[data-participation=accepted]")).to_contain_text("已接单")
+    expect(page.locator("[data-places]")).to_contain_text("共 1 个，已接 1，剩余 0")
+    expect(page.locator("[data-hint]")).to_contain_text("任务开始前 1 小时起可以签到")
+    expect(page.locator("[data-attend]")).to_have_count(0)
+    shot(page, "mp-volunteer-accepted")
+
+    # The second finds it full and joins the waitlist.
+    other = pages.phone(api=second, path=f"/mp/#/volunteer/task?id={task['id']}")
+    other.click("[data-accept=waitlist]")
+    expect(other.locator("[data-participation=waitlisted]")).to_contain_text("候补中")
+    expect(other.locator("[data-waitlist]")).to_contain_text("按候补先后顺序自动补位")
+    shot(other, "mp-volunteer-waitlisted")
+
+    # The first withdraws: the place goes to the second.
+    page.click("[data-withdraw]")
+    expect(page.locator("[data-participation=withdrawn]")).to_contain_text("已退出")
+    expect(page.locator("[data-accept=waitlist]")).to_be_visible()  # full again, for them
+    assert [p["state"] for p in second.get("/api/v1/me/tasks").json["items"]] == ["accepted"]
+    other.reload()
+    expect(other.locator("[data-participation=accepted]")).to_be_visible()
+
+    # My tasks lists it with its state.
+    page.goto(pages.url + "/mp/#/volunteer/mine")
+    expect(page.locator(f"[data-my-task='{task['id']}']")).to_contain_text("已退出")
+
+
+def test_a_full_task_offers_the_waitlist_after_refusing(pages, member, admin, tree):
+    task = publish_task(admin, tree, starts_in=dt.timedelta(days=1), places=1)
+    holder = member(phone="13800138411", openid="member-holder")
+    volunteer(holder, tree.a)
+    late = member(phone="13800138412", openid="member-late")
+    volunteer(late, tree.a)
+    page = pages.phone(api=late, path=f"/mp/#/volunteer/task?id={task['id']}")
+    expect(page.locator("[data-accept=place]")).to_be_visible()
+    assert holder.post(f"/api/v1/tasks/{task['id']}/accept", json={}).status_code == 201  # meanwhile
+    page.click("[data-accept=place]")
+    refused = page.locator("[data-error=task_full]")
+    expect(refused).to_contain_text("该任务名额已满")
+    refused.locator("[data-accept=waitlist]").click()
+    expect(page.locator("[data-participation=waitlisted]")).to_be_visible()
+
+
+def test_on_site_check_in_by_the_organizers_code_and_by_position(pages, shot, member, admin, tree):
+    task = publish_task(admin, tree, starts_in=dt.timedelta(minutes=30), title="社区义诊志愿服务")
+    user = member(openid="member-onsite")
+    volunteer(user, tree.a)
+    assert user.post(f"/api/v1/tasks/{task['id']}/accept", json={}).status_code == 201
+
+    # The organizer's code, scanned with the scan tab (pasted link), opens /task-code.
+    code = admin.get(f"/api/v1/tasks/{task['id']}/code").json["qr_text"]
+    page = pages.phone(api=user, path="/mp/#/scan")
+    sheet = page.locator("[data-sheet='扫一扫']")
+    sheet.locator("[data-scan-text]").fill(code)
+    sheet.get_by_role("button", name="识别").click()
+    expect(page.locator("#title")).to_have_text("任务签到")
+    expect(page.locator("#view")).to_contain_text("社区义诊志愿服务")
+    shot(page, "mp-volunteer-task-code")
+    page.click("[data-attend=check-in]")
+    expect(page.locator("#title")).to_have_text("任务详情")
+    expect(page.locator("[data-participation=checked_in]")).to_contain_text("已签到")
+    assert user.get("/api/v1/me/tasks").json["items"][0]["state"] == "checked_in"
+
+    # Out by position; 2 km away it is refused with the distance.
+    away = pages.phone(api=user, location=FAR, path=f"/mp/#/volunteer/task?id={task['id']}")
+    away.click("[data-attend=check-out]")
+    expect(away.locator("[data-error=out_of_range]")).to_contain_text(
+        re.compile(r"您距离任务地点 (19|20)\d\d 米，需在 300 米以内"))
+    page.reload()
+    page.click("[data-attend=check-out]")
+    expect(page.locator("[data-participation=checked_out]")).to_contain_text("已签退")
+    shot(page, "mp-volunteer-checked-out")
+
+    # A code of another task is not taken for this one.
+    other = publish_task(admin, tree, starts_in=dt.timedelta(minutes=40), title="另一个任务")
+    other_code = admin.get(f"/api/v1/tasks/{other['id']}/code").json["qr_text"]
+    page.goto(pages.url + "/mp/#/task-code?code=" + other_code)
+    expect(page.locator("#view [role=status]")).to_contain_text("您没有接这个任务")
+
+
+def test_my_volunteer_record_shows_hours_and_ledger(pages, shot, member, admin, tree):
+    from app.tasks.models import HoursEntry
+
+    user = member(openid="member-hours")
+    volunteer(user, tree.a)
+    task = publish_task(admin, tree, starts_in=dt.timedelta(minutes=30))
+    assert user.post(f"/api/v1/tasks/{task['id']}/accept", json={}).status_code == 201
+    participation = user.get("/api/v1/me/tasks").json["items"][0]
+    db.session.add(HoursEntry(user_id=user.user_id, task_id=task["id"], participation_id=participation["id"],
+                              community_id=tree.a, kind="credit", hours=2))
+    db.session.commit()
+    page = pages.phone(api=user, path="/mp/#/volunteer/record")
+    expect(page.locator("[data-hours]")).to_have_text("2")
+    expect(page.locator("[data-ledger]")).to_have_count(1)
+    expect(page.locator("[data-ledger]")).to_contain_text("2 小时")
+    shot(page, "mp-volunteer-record")
+
+
+# ---- dual report -----------------------------------------------------------------------
+
+def test_report_to_the_residence_community_declined_then_confirmed(pages, shot, member, admin, tree, screen):
+    user = member(openid="member-report")
+    page = pages.phone(api=user, path="/mp/#/")
+    page.click("[data-menu='#/member/report']")
+    expect(page.locator("#view")).to_contain_text("您还没有向居住地社区报到")
+    # 丰泽社区 is offered: its service center is near the phone.
+    page.select_option("[data-community]", label="丰泽社区")
+    page.click("[data-report-submit]")
+    expect(page.locator("[data-report=pending]")).to_contain_text("待社区确认")
+    expect(page.locator("[data-report=pending]")).to_contain_text("丰泽社区")
+    shot(page, "mp-member-report-pending")
+
+    report = user.get("/api/v1/me/community-report").json
+    assert admin.post(f"/api/v1/member-reports/{report['id']}/decline", json={"reason": "不在本社区居住"}).status_code == 200
+    page.reload()
+    expect(page.locator("[data-report=declined]")).to_contain_text("未通过")
+    shot(page, "mp-member-report-declined")
+
+    page.select_option("[data-community]", label="丰泽社区")
+    page.click("[data-report-submit]")
+    expect(page.locator("[data-report=pending]")).to_be_visible()
+    expect(page.locator("[data-report=declined]")).to_have_count(0)
+    report = user.get("/api/v1/me/community-report").json
+    assert admin.post(f"/api/v1/member-reports/{report['id']}/confirm", json={}).status_code == 200
+    page.reload()
+    expect(page.locator("[data-report=confirmed]")).to_contain_text("已确认")
+    shot(page, "mp-member-report-confirmed")
+
+    # Another community by its number: the confirmed one stays until that is confirmed.
+    page.select_option("[data-community]", value="other")
+    page.fill("input[name=community_number]", str(tree.b))
+    page.click("[data-report-submit]")
+    expect(page.locator("[data-report=confirmed]")).to_contain_text("丰泽社区")
+    expect(page.locator("[data-report=sent]")).to_contain_text("新江社区")
+
+
+def test_a_report_to_what_is_not_a_community_is_refused(pages, member, tree):
+    page = pages.phone(api=member(openid="member-report-bad"), path="/mp/#/member/report")
+    page.select_option("[data-community]", value="other")
+    page.fill("input[name=community_number]", str(tree.a1))
+    page.click("[data-report-submit]")
+    expect(page.locator("[data-error=not_a_community]")).to_contain_text("只能向社区报到")

@@ -102,6 +102,7 @@ async function presence(api, wx, task, kind, {code = null, byScan = false} = {})
 function participationCard(p) {
   if (!p) return null;
   const facts = [];
+  if (p.accepted_at) facts.push(`${p.state === "waitlisted" ? "候补" : "接单"} ${fmtTime(p.accepted_at)}`);
   if (p.checked_in_at) facts.push(`签到 ${fmtTime(p.checked_in_at)}`);
   if (p.checked_out_at) facts.push(`签退 ${fmtTime(p.checked_out_at)}`);
   return h("div", {class: "card", "data-participation": p.state},
@@ -145,10 +146,17 @@ export const taskDetail = {
 
     const buttons = [];
     const state = mine?.state;
+    const now = Date.now();
+    // Arrival counts from an hour before the start to the end (EARLY_CHECKIN in the API).
+    const arrivalOpen = now >= Date.parse(task.starts_at) - 3600_000 && now <= Date.parse(task.ends_at);
+    const hint = state === "accepted" && !arrivalOpen
+      ? h("p", {class: "muted", "data-hint": true}, now < Date.parse(task.starts_at)
+        ? "任务开始前 1 小时起可以签到；不能参加请在开始前退出，名额会让给候补的志愿者。" : "任务已结束，不能再签到。") : null;
     if (!state || state === "withdrawn") {
       if (task.state === "published") buttons.push(task.places_left > 0 ? accept(false) : accept(true));
     } else if (state === "accepted") {
-      buttons.push(attend("check-in", "现场签到", false), attend("check-in", "扫码签到", true), withdraw("退出任务"));
+      if (arrivalOpen) buttons.push(attend("check-in", "现场签到", false), attend("check-in", "扫码签到", true));
+      buttons.push(withdraw("退出任务"));
     } else if (state === "waitlisted") {
       buttons.push(withdraw("退出候补"));
     } else if (state === "checked_in") {
@@ -162,13 +170,14 @@ export const taskDetail = {
         h("table", {},
           h("tr", {}, h("th", {}, "时间"), h("td", {}, when(task))),
           h("tr", {}, h("th", {}, "地点"), h("td", {}, task.address || "见地图位置")),
-          h("tr", {}, h("th", {}, "名额"), h("td", {"data-places": true}, `${task.places_taken}/${task.places}，剩余 ${task.places_left}`)),
+          h("tr", {}, h("th", {}, "名额"), h("td", {"data-places": true}, `共 ${task.places} 个，已接 ${task.places_taken}，剩余 ${task.places_left}`)),
           h("tr", {}, h("th", {}, "计时"), h("td", {}, `每人最多 ${task.hours_credited} 小时`)),
           task.required_skills?.length ? h("tr", {}, h("th", {}, "技能"), h("td", {}, task.required_skills.join("、"))) : null,
           h("tr", {}, h("th", {}, "签到范围"), h("td", {}, `任务地点 ${task.radius_m} 米内，或扫组织者的二维码`))),
         task.members_only ? h("p", {}, h("span", {class: "tag red"}, "仅限党员志愿者")) : null,
         task.cancel_reason ? h("div", {class: "result bad"}, `任务已取消：${task.cancel_reason}`) : null),
       participationCard(mine),
+      hint,
       buttons.length ? h("div", {class: "row", style: "margin:8px 0"}, ...buttons) : null,
       out);
   },
