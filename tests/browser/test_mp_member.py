@@ -395,21 +395,32 @@ def test_on_site_check_in_by_the_organizers_code_and_by_position(pages, shot, me
     expect(page.locator("#view [role=status]")).to_contain_text("您没有接这个任务")
 
 
-def test_my_volunteer_record_shows_hours_and_ledger(pages, shot, member, admin, tree):
-    from app.tasks.models import HoursEntry
-
+def test_my_volunteer_record_shows_hours_ratings_and_the_ledger(pages, shot, member, admin, tree):
     user = member(openid="member-hours")
     volunteer(user, tree.a)
-    task = publish_task(admin, tree, starts_in=dt.timedelta(minutes=30))
+    task = publish_task(admin, tree, starts_in=dt.timedelta(minutes=30), title="敬老院陪伴")
     assert user.post(f"/api/v1/tasks/{task['id']}/accept", json={}).status_code == 201
-    participation = user.get("/api/v1/me/tasks").json["items"][0]
-    db.session.add(HoursEntry(user_id=user.user_id, task_id=task["id"], participation_id=participation["id"],
-                              community_id=tree.a, kind="credit", hours=2))
-    db.session.commit()
+    here = {**CENTER, "coord_system": "gcj02"}
+    for step in ("check-in", "check-out"):
+        response = user.post(f"/api/v1/tasks/{task['id']}/{step}", json={"location": here})
+        assert response.status_code == 200, response.json
+    participation = user.get("/api/v1/me/tasks").json["items"][0]["id"]
+    confirmed = admin.post(f"/api/v1/participations/{participation}/confirm", json={"score": 5, "comment": "很耐心"})
+    assert confirmed.status_code == 200, confirmed.json
+    corrected = admin.post(f"/api/v1/participations/{participation}/corrections",
+                           json={"hours": 2, "reason": "签到晚于实际到场"})
+    assert corrected.status_code == 201, corrected.json
+
     page = pages.phone(api=user, path="/mp/#/volunteer/record")
     expect(page.locator("[data-hours]")).to_have_text("2")
-    expect(page.locator("[data-ledger]")).to_have_count(1)
-    expect(page.locator("[data-ledger]")).to_contain_text("2 小时")
+    expect(page.locator("[data-person-times]")).to_have_text("1")
+    expect(page.locator("#view")).to_contain_text("评分（1 次）")
+    rows = page.locator("[data-ledger]")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_contain_text("敬老院陪伴（更正）")
+    expect(rows.first).to_contain_text("+2 小时")
+    expect(rows.first).to_contain_text("签到晚于实际到场")
+    expect(rows.last).to_contain_text("0 小时")
     shot(page, "mp-volunteer-record")
 
 

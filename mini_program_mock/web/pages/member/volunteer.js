@@ -232,6 +232,12 @@ export const myTasks = {
   },
 };
 
+const titles = new Map();
+function taskTitle(api, id) {
+  if (!titles.has(id)) titles.set(id, api.get(`/tasks/${id}`).then((t) => t.title).catch(() => `任务 #${id}`));
+  return titles.get(id);
+}
+
 export const record = {
   title: "我的服务记录",
   async render(view, {api}) {
@@ -246,8 +252,8 @@ export const record = {
         pending = null;
         return {items: answer.ledger, next_cursor: answer.next_cursor};
       },
-      item: (entry) => h("div", {class: "list-item", "data-ledger": entry.id},
-        h("div", {class: "spread"}, h("span", {}, entry.kind === "credit" ? `任务 #${entry.task_id} 服务时长` : "时长更正"),
+      item: async (entry) => h("div", {class: "list-item", "data-ledger": entry.id},
+        h("div", {class: "spread"}, h("span", {}, `${await taskTitle(api, entry.task_id)}${entry.kind === "credit" ? "" : "（更正）"}`),
           h("strong", {}, `${entry.hours > 0 && entry.kind !== "credit" ? "+" : ""}${entry.hours} 小时`)),
         h("div", {class: "muted"}, fmtTime(entry.created_at), entry.reason ? ` · ${entry.reason}` : "")),
     });
