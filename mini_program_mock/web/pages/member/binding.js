@@ -106,7 +106,7 @@ export const bind = {
       h("div", {style: "margin-top:12px"}, submit));
     mount(view,
       identity?.status === "revoked" ? h("div", {class: "result bad"}, "您的党员身份已被撤销；重新绑定需支部管理员审核。") : null,
-      request && request.state !== "withdrawn" && !(request.state === "approved" && identity?.status !== "revoked") ? requestCard(request) : null,
+      request && (request.state === "pending" || request.state === "rejected") ? requestCard(request) : null,
       request?.state === "pending" ? h("p", {class: "muted"}, "如信息填写有误，可重新提交（原申请将撤回）。") : null,
       form, out);
   },
