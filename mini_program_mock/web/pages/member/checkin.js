@@ -23,13 +23,13 @@ function resultCard(status, checkin, center) {
   }
   const titles = {
     ok: ["签到成功", "ok"],
-    already_checked_in: [`今日已签到（${when}），无需重复签到`, "warn"],
+    already_checked_in: ["今日已签到，无需重复签到", "warn"],
     checked_out: ["签退成功", "ok"],
     already_checked_out: ["今日已签退", "warn"],
   };
   const [title, kind] = titles[status] || [status, "warn"];
   return h("div", {class: `result ${kind}`, "data-status": status, role: "status"},
-    h("div", {style: "font-weight:600"}, title), ...facts);
+    h("div", {style: "font-weight:600"}, title), h("div", {style: "font-size:15px;margin-top:4px"}, ...facts));
 }
 
 export const checkin = {
