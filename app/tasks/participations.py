@@ -209,6 +209,21 @@ def accept_task(user: User, task_id: int, waitlist: bool = False) -> tuple[Parti
     return participation, True
 
 
+def with_waitlist_positions(participations: list[Participation]) -> list[Participation]:
+    """Set ``waitlist_position`` (1 = next to get a place) on the waitlisted
+    ones, in one query over their tasks' waitlists; no query when none is."""
+    waiting = [p for p in participations if p.state == "waitlisted"]
+    if waiting:
+        rank = func.row_number().over(partition_by=Participation.task_id,
+                                      order_by=(Participation.accepted_at, Participation.id))
+        ranked = dict(db.session.execute(select(Participation.id, rank).where(
+            Participation.task_id.in_({p.task_id for p in waiting}),
+            Participation.state == "waitlisted")).all())
+        for participation in waiting:
+            participation.__dict__["waitlist_position"] = ranked.get(participation.id)
+    return participations
+
+
 def withdraw(user: User, task_id: int) -> Participation:
     """Give a place back (until the cutoff); the first on the waitlist gets it.
     Of concurrent withdrawals of one participation one frees the place."""

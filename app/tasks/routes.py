@@ -186,7 +186,7 @@ def accept_task(body, task_id):
     """Accept a task (接单): one place, never more than the task has; with
     ``waitlist=true`` a full task puts you on its waitlist."""
     participation, created = p.accept_task(current_user(), task_id, body["waitlist"])
-    return participation, 201 if created else 200
+    return p.with_waitlist_positions([participation])[0], 201 if created else 200
 
 
 @blp.route("/tasks/<int:task_id>/withdraw", methods=["POST"])
@@ -265,7 +265,9 @@ def list_corrections(task_id):
 @blp.errors(ValidationFailed)
 def my_tasks(args):
     """The tasks you accepted or wait for, newest first."""
-    return services.my_tasks(current_user(), args.get("state"), args["limit"], args["cursor"])
+    page = services.my_tasks(current_user(), args.get("state"), args["limit"], args["cursor"])
+    p.with_waitlist_positions(page.items)
+    return page
 
 
 @blp.route("/participations/<int:participation_id>/set-times", methods=["POST"])

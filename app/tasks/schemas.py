@@ -154,6 +154,10 @@ class ParticipationSchema(Schema):
     score = Integer(allow_none=True)
     comment = ma.fields.String(allow_none=True)
     confirmed_at = AwareDateTime(allow_none=True)
+    waitlist_position = ma.fields.Function(
+        lambda p: p.__dict__.get("waitlist_position"), allow_none=True,
+        metadata={"type": "integer", "description": "On the waitlist: your place in it (1 = next to "
+                  "get a place); null otherwise. In your own answers (accept, /me/tasks)."})
 
 
 class ServedParticipationSchema(ParticipationSchema):

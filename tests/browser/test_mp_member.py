@@ -327,6 +327,7 @@ def test_accept_the_waitlist_and_withdraw(pages, shot, member, admin, tree):
     other.click("[data-accept=waitlist]")
     expect(other.locator("[data-participation=waitlisted]")).to_contain_text("候补中")
     expect(other.locator("[data-waitlist]")).to_contain_text("按候补先后顺序自动补位")
+    expect(other.locator("[data-waitlist]")).to_contain_text("候补第 1 位")
     shot(other, "mp-volunteer-waitlisted")
 
     # The first withdraws: the place goes to the second.

@@ -281,8 +281,19 @@ def test_the_waitlist_fills_freed_places_in_order(make_task, volunteer, clock):
         clock.move_to(T0 + dt.timedelta(minutes=i + 1))
         response = accept(w, task.id, waitlist=True)
         assert response.status_code == 201 and response.json["state"] == "waitlisted"
+        assert response.json["waitlist_position"] == i + 1
     assert stored(task.id)[0] == 2
+
+    def position(w):
+        mine = w.get("/api/v1/me/tasks").json["items"]
+        return [(m["state"], m["waitlist_position"]) for m in mine]
+
+    assert [position(w) for w in (w2, w3, w1)] == [[("waitlisted", 1)], [("waitlisted", 2)],
+                                                   [("waitlisted", 3)]]
+    assert position(a) == [("accepted", None)]
     assert withdraw(a, task.id).status_code == 200
+    assert [position(w) for w in (w2, w3, w1)] == [[("accepted", None)], [("waitlisted", 1)],
+                                                   [("waitlisted", 2)]]
     assert stored(task.id) == (2, {a.user_id: "withdrawn", b.user_id: "accepted", w1.user_id: "waitlisted",
                                    w2.user_id: "accepted", w3.user_id: "waitlisted"})
     assert [n["kind"] for n in w2.get("/api/v1/me/notices").json["items"]] == ["waitlist_promoted"]

@@ -107,7 +107,9 @@ function participationCard(p) {
   if (p.checked_out_at) facts.push(`签退 ${fmtTime(p.checked_out_at)}`);
   return h("div", {class: "card", "data-participation": p.state},
     h("div", {class: "spread"}, h("strong", {}, "我的参与"), tag(PARTICIPATION[p.state] || [p.state, ""])),
-    p.state === "waitlisted" ? h("p", {"data-waitlist": true}, "您在候补名单中：有人退出时，按候补先后顺序自动补位，并会通知您。") : null,
+    p.state === "waitlisted" ? h("p", {"data-waitlist": p.waitlist_position ?? true},
+      p.waitlist_position ? h("strong", {}, `候补第 ${p.waitlist_position} 位。`) : null,
+      "有人退出时，按候补先后顺序自动补位，并会通知您。") : null,
     facts.length ? h("div", {class: "muted"}, facts.join(" · ")) : null,
     p.needs_review ? h("p", {class: "muted"}, "签退时间缺失，等待组织者补录。") : null,
     p.score ? h("div", {}, `评价：${"★".repeat(p.score)}${"☆".repeat(5 - p.score)} ${p.comment || ""}`) : null);
