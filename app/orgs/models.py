@@ -30,6 +30,8 @@ class OrgNode(db.Model):
     ``/1/5/23/``, so that a subtree is one index range scan."""
 
     __tablename__ = "org_nodes"
+    # The public directory lists one kind at a time (communities, branches).
+    __table_args__ = (Index("ix_org_nodes_kind_id", "kind", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))

@@ -12,7 +12,7 @@ from app.errors import Forbidden, NotFound, ValidationFailed
 from app.members.services import IdentityInactive, NotAMember
 from app.orgs import reports, services
 from app.orgs.schemas import (
-    CommunityReportCreateSchema, DecideSchema, GrantCreateSchema, GrantPageSchema, GrantSchema,
+    CommunityReportCreateSchema, DecideSchema, DirectoryArgsSchema, DirectoryPageSchema, GrantCreateSchema, GrantPageSchema, GrantSchema,
     MemberReportPageSchema, MemberReportSchema, OrgCreateSchema, OrgListArgsSchema,
     OrgMoveSchema, OrgPageSchema, OrgRenameSchema, OrgReportPageSchema, OrgReportSchema,
     OrgSchema, ReportListArgsSchema,
@@ -41,6 +41,18 @@ def list_orgs(args):
     """Nodes you can see: the children of ``parent_id``, or your whole scope."""
     return services.list_nodes(current_user(), parent_id=args.get("parent_id"),
                                kind=args.get("kind"), limit=args["limit"], cursor=args["cursor"])
+
+
+@blp.route("/org-directory", methods=["GET"])
+@login_required
+@blp.arguments(DirectoryArgsSchema, location="query")
+@blp.response(200, DirectoryPageSchema)
+@blp.errors(ValidationFailed)
+def org_directory(args):
+    """Streets, communities and Party branches by name, for anyone logged in:
+    what a resident reports to and a member binds to. Names only."""
+    return services.directory(args["kind"], args.get("parent_id"), args.get("q"), args["limit"],
+                              args["cursor"])
 
 
 @blp.route("/orgs/<int:org_id>", methods=["GET"])

@@ -39,6 +39,20 @@ class OrgMoveSchema(Schema):
     parent_id = Integer(required=True, validate=ID_RANGE)
 
 
+class DirectoryArgsSchema(PageArgsSchema):
+    kind = ma.fields.String(required=True, validate=validate.OneOf(["street", "community", "party_branch"]))
+    parent_id = Integer(validate=ID_RANGE)
+    q = ma.fields.String(validate=validate.Length(1, 50), metadata={"description": "Part of the name"})
+
+
+class DirectoryEntrySchema(OrgRefSchema):
+    parent = ma.fields.Nested(OrgRefSchema, attribute="parent_ref", allow_none=True,
+                              metadata={"description": "The node it belongs to"})
+
+
+DirectoryPageSchema = page_schema(DirectoryEntrySchema, "DirectoryPageSchema")
+
+
 class OrgListArgsSchema(PageArgsSchema):
     parent_id = Integer(validate=ID_RANGE)
     kind = ma.fields.String(validate=validate.OneOf(ORG_KINDS))

@@ -158,6 +158,26 @@ def list_nodes(actor: User, *, parent_id: int | None, kind: str | None, limit: i
     return keyset_page(stmt, (OrgNode.id,), limit, cursor)
 
 
+DIRECTORY_KINDS = ("street", "community", "party_branch")
+
+
+def directory(kind: str, parent_id: int | None, query: str | None, limit: int, cursor: str | None) -> Page:
+    """The public part of the tree, for anyone logged in: streets, communities
+    and Party branches by name (what a resident picks to report to, a member to
+    bind to), each with its parent's name. No people, no other kinds."""
+    stmt = select(OrgNode).where(OrgNode.kind == kind)
+    if parent_id is not None:
+        stmt = stmt.where(OrgNode.parent_id == parent_id)
+    if query:
+        stmt = stmt.where(OrgNode.name.contains(query, autoescape=True))
+    page = keyset_page(stmt, (OrgNode.id,), limit, cursor)
+    parents = {node.id: node for node in db.session.scalars(select(OrgNode).where(
+        OrgNode.id.in_({n.parent_id for n in page.items if n.parent_id is not None})))}
+    for node in page.items:
+        node.__dict__["parent_ref"] = parents.get(node.parent_id)
+    return page
+
+
 def list_grants(actor: User, node_id: int, limit: int, cursor: str | None) -> Page:
     node = visible_node(actor, node_id, "role.grant")
     stmt = select(RoleGrant).where(RoleGrant.org_id == node.id)

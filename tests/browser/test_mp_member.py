@@ -212,7 +212,7 @@ def test_a_phone_on_no_roster_asks_for_the_branch(pages, login, tree):
     page = pages.phone(api=login("member-nobody"), path="/mp/#/member/bind")
     bind_in_page(page, "赵六", "13800138333")
     expect(page.locator("[data-error=branch_required]")).to_contain_text("名单中没有该手机号")
-    page.fill("input[name=branch_id]", str(tree.a2))
+    page.select_option("select[name=branch_id]", label="丰泽社区第二党支部（丰泽社区）")  # from the directory
     page.click("[data-bind]")
     sheet = page.locator("[data-sheet='授权手机号']")
     sheet.locator("input[name=phone]").fill("13800138333")
@@ -309,7 +309,7 @@ def test_accept_the_waitlist_and_withdraw(pages, shot, member, admin, tree):
     expect(page.locator("[data-error=not_a_volunteer]")).to_contain_text("请先注册成为志愿者")
     page.get_by_role("link", name="注册志愿者").click()
     expect(page.locator("#title")).to_have_text("志愿者登记")
-    page.select_option("[data-community]", label="丰泽社区")  # found through the task near the phone
+    page.select_option("[data-community]", label="丰泽社区（南恩街道）")  # found through the task near the phone
     page.fill("input[name=skills]", "维修，搬运")
     shot(page, "mp-volunteer-profile")
     page.click("[data-volunteer-submit]")
@@ -433,7 +433,7 @@ def test_report_to_the_residence_community_declined_then_confirmed(pages, shot, 
     page.click("[data-menu='#/member/report']")
     expect(page.locator("#view")).to_contain_text("您还没有向居住地社区报到")
     # 丰泽社区 is offered: its service center is near the phone.
-    page.select_option("[data-community]", label="丰泽社区")
+    page.select_option("[data-community]", label="丰泽社区（南恩街道）")
     page.click("[data-report-submit]")
     expect(page.locator("[data-report=pending]")).to_contain_text("待社区确认")
     expect(page.locator("[data-report=pending]")).to_contain_text("丰泽社区")
@@ -445,7 +445,7 @@ def test_report_to_the_residence_community_declined_then_confirmed(pages, shot, 
     expect(page.locator("[data-report=declined]")).to_contain_text("未通过")
     shot(page, "mp-member-report-declined")
 
-    page.select_option("[data-community]", label="丰泽社区")
+    page.select_option("[data-community]", label="丰泽社区（南恩街道）")
     page.click("[data-report-submit]")
     expect(page.locator("[data-report=pending]")).to_be_visible()
     expect(page.locator("[data-report=declined]")).to_have_count(0)

@@ -2,7 +2,7 @@
 // a clean match issues the identity at once, anything else waits for the
 // branch admin, who approves or refuses with a reason.
 import {fmtDate, fmtTime, h, mount} from "/static/faces/dom.js";
-import {refusal} from "./common.js";
+import {branchPicker, refusal} from "./common.js";
 
 const STATUS = {active: ["已认证", "ok"], suspended: ["已暂停", "warn"], revoked: ["已撤销", "bad"]};
 const MEMBER_STATUS = {full: "正式党员", probationary: "预备党员"};
@@ -71,7 +71,7 @@ export const bind = {
     }
     const out = h("div", {"data-outcome": true});
     const name = h("input", {name: "name", placeholder: "与党员名单一致的姓名", maxlength: "50", autocomplete: "name"});
-    const branch = h("input", {name: "branch_id", type: "number", min: "1", placeholder: "党支部编号（向支部管理员询问）"});
+    const branch = await branchPicker(api);
     const branchRow = h("div", {hidden: true}, h("label", {}, "所在党支部"), branch);
     const submit = h("button", {class: "primary full", type: "submit", "data-bind": true}, "授权手机号并绑定");
     const form = h("form", {class: "card", "data-binding-form": true, onsubmit: async (event) => {

@@ -117,16 +117,13 @@ export function duration(seconds) {
 }
 
 /**
- * Communities the user can choose (the API lists org nodes only to their
- * admins): those the user administers, those of service centers and tasks
- * near the phone, and the ones already known; else a community number.
+ * Communities the user can choose: the ones already known and those of
+ * service centers and tasks near the phone first, then every community of
+ * the directory (GET /org-directory) with its street.
  */
 export async function communityChoices(ctx, known = []) {
   const found = new Map(known.filter(Boolean).map((org) => [org.id, org]));
   const add = (org) => { if (org && org.kind === "community" && !found.has(org.id)) found.set(org.id, org); };
-  try {
-    (await ctx.api.get("/orgs", {kind: "community", limit: 100})).items.forEach(add);
-  } catch { /* not an admin anywhere */ }
   try {
     const here = await ctx.wx.getLocation({type: "gcj02"});
     const near = `${here.latitude},${here.longitude}`;
@@ -136,15 +133,30 @@ export async function communityChoices(ctx, known = []) {
     ]);
     centers.items.forEach((center) => add(center.org));
     tasks.items.forEach((task) => add(task.community));
-  } catch { /* no position: the number still works */ }
+  } catch { /* no position: the directory still lists them */ }
+  const directory = await ctx.api.all("/org-directory", {kind: "community", limit: 100}, 10).catch(() => []);
+  for (const org of directory) {
+    if (found.has(org.id)) found.get(org.id).parent ??= org.parent;
+    else add(org);
+  }
   return [...found.values()];
+}
+
+/** A <select name="branch_id"> of every Party branch in the directory, "branch（community）". */
+export async function branchPicker(api) {
+  const branches = await api.all("/org-directory", {kind: "party_branch", limit: 100}, 20);
+  return h("select", {name: "branch_id", "data-branch": true},
+    h("option", {value: ""}, "请选择所在党支部"),
+    ...branches.map((branch) => h("option", {value: String(branch.id)},
+      branch.parent ? `${branch.name}（${branch.parent.name}）` : branch.name)));
 }
 
 /** A <select> of communities plus "other (by number)". `value()` is the chosen id or null. */
 export function communityPicker(choices, selected = null) {
   const select = h("select", {name: "community_id", "data-community": true},
     h("option", {value: ""}, choices.length ? "请选择社区" : "附近没有找到社区，请输入编号"),
-    ...choices.map((org) => h("option", {value: String(org.id), selected: org.id === selected}, org.name)),
+    ...choices.map((org) => h("option", {value: String(org.id), selected: org.id === selected},
+      org.parent ? `${org.name}（${org.parent.name}）` : org.name)),
     h("option", {value: "other"}, "其他社区（输入编号）"));
   const number = h("input", {name: "community_number", type: "number", min: "1", placeholder: "社区编号（向社区工作人员询问）", hidden: true});
   const sync = () => { number.hidden = select.value !== "other" && choices.length > 0; };
