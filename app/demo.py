@@ -96,6 +96,11 @@ def _roster_entry(name: str, phone: str, branch: OrgNode, join: dt.date, status:
     return entry
 
 
+def _bound(entry: RosterEntry) -> bool:
+    return db.session.scalar(select(MemberIdentity.id).where(
+        MemberIdentity.roster_entry_id == entry.id, MemberIdentity.status != "revoked")) is not None
+
+
 def seed() -> list[str]:
     nodes: dict[str, OrgNode] = {}
     created: list = []
@@ -113,12 +118,15 @@ def seed() -> list[str]:
 
     # A roster of twenty members per branch; phones 139xxxxxxxx, stable across runs.
     branches = [n for n in nodes.values() if n.kind == "party_branch"]
+    to_try = None  # a roster entry nobody has bound: the banner offers it for trying the binding
     for b_index, branch in enumerate(branches):
         for i in range(20):
             name = SURNAMES[(b_index + i) % 20] + GIVEN[(i * 7 + b_index) % 20] + GIVEN[(i * 3) % 20]
             phone = f"139{b_index:04d}{i:04d}"
-            _roster_entry(name, phone, branch, dt.date(1985 + i, 1 + i % 12, 1 + b_index % 28),
-                          "full" if i % 5 else "probationary")
+            entry = _roster_entry(name, phone, branch, dt.date(1985 + i, 1 + i % 12, 1 + b_index % 28),
+                                  "full" if i % 5 else "probationary")
+            if to_try is None and branch.name == DEMO_MEMBER[2] and i % 5 and not _bound(entry):
+                to_try = (name, phone, branch.name)
 
     name, phone, branch_name = DEMO_MEMBER
     member = users["demo-member"]
@@ -147,6 +155,9 @@ def seed() -> list[str]:
     lines += [f"account {openid}: {role or 'no role'}" + (f" on {org} (org {nodes[org].id})" if org else "")
               for openid, (role, org) in ACCOUNTS.items()]
     lines.append(f"demo-member is {name}, phone {phones.mask(phone)}, of {branch_name}")
+    if to_try:
+        lines.append(f"to try binding: log in as a new openid and bind as {to_try[0]}, "
+                     f"phone {to_try[1]} ({to_try[2]})")
     return lines + lines_more
 
 
