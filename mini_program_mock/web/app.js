@@ -1,7 +1,7 @@
 // The stand-in mini-program: a hash router over page modules (pages/index.js),
 // the start screen that picks a WeChat account, and the tab bar.
 import {createApi, facesConfig} from "/static/faces/api.js";
-import {h, mount, toast} from "/static/faces/dom.js";
+import {h, mount, navigate, toast} from "/static/faces/dom.js";
 import {wx} from "./wx.js";
 import {routes} from "./pages/index.js";
 
@@ -12,17 +12,9 @@ const tabs = document.getElementById("tabs");
 
 const api = createApi({storageKey: "mp.session", onLoggedOut: () => go("#/start")});
 
-let meCache = null;
-/** GET /me, cached until a page changes who the user is (refresh: true). */
-async function me({refresh = false} = {}) {
-  if (!meCache || refresh) meCache = await api.get("/me");
-  return meCache;
-}
+const me = (options) => api.me(options);
 
-function go(hash) {
-  if (location.hash === hash) render();
-  else location.hash = hash;
-}
+const go = (hash) => navigate(hash, render);
 
 const ctx = {api, wx, me, go, toast, refreshUnread};
 

@@ -1,6 +1,6 @@
 // The console: a hash router over page modules (pages/index.js), the login
 // screen, the scope (which organization of the admin's the pages show) and the nav.
-import {h, mount, toast} from "/static/faces/dom.js";
+import {h, mount, navigate, toast} from "/static/faces/dom.js";
 import {nav, routes} from "./pages/index.js";
 import {ADMIN_ROLES, api, ROLE_NAMES} from "./session.js";
 
@@ -10,16 +10,9 @@ const who = document.getElementById("who");
 const scopeEl = document.getElementById("scope");
 
 
-let meCache = null;
-async function me({refresh = false} = {}) {
-  if (!meCache || refresh) meCache = await api.get("/me");
-  return meCache;
-}
+const me = (options) => api.me(options);
 
-function go(hash) {
-  if (location.hash === hash) render();
-  else location.hash = hash;
-}
+const go = (hash) => navigate(hash, render);
 
 /** The grant the pages work under: {id, role, org: {id, kind, name}}. */
 function scopeOf(profile) {
@@ -36,7 +29,7 @@ function drawTop(profile, scope) {
           `${grant.org.name} · ${ROLE_NAMES[grant.role]}`)))
     : h("span", {}, scope ? `${scope.org.name} · ${ROLE_NAMES[scope.role]}` : ""));
   mount(who, h("span", {}, `用户 #${profile.user.id}`),
-    h("button", {onclick: async () => { await api.logout(); meCache = null; go("#/login"); }}, "退出"));
+    h("button", {onclick: async () => { await api.logout(); go("#/login"); }}, "退出"));
 }
 
 function drawNav(path, scope) {
@@ -86,7 +79,6 @@ async function render() {
 
 /** After a login (any way): forget the previous user's profile and open the console. */
 function loggedIn() {
-  meCache = null;
   go("#/");
 }
 

@@ -18,6 +18,7 @@ export function createApi({storageKey, base = "/api/v1", onLoggedOut = () => {}}
     clear: () => localStorage.removeItem(storageKey),
   };
   let refreshing = null;
+  let profile = null;  // GET /me, until a login or logout changes who this is
 
   async function refresh() {
     const session = store.get();
@@ -89,17 +90,29 @@ export function createApi({storageKey, base = "/api/v1", onLoggedOut = () => {}}
       }
       return items;
     },
+    /** GET /me, cached until a login or logout (or {refresh: true}). */
+    async me({refresh = false} = {}) {
+      if (!profile || refresh) profile = await send("GET", "/me");
+      return profile;
+    },
     /** Log in with a wx.login() code. */
     async login(code) {
       const answer = await send("POST", "/auth/wechat/login", {json: {code}, retry: false});
+      profile = null;
       store.set(answer);
       return answer;
+    },
+    /** Log in with a token pair got another way (the console's QR login). */
+    useSession(tokens) {
+      profile = null;
+      store.set(tokens);
     },
     async logout() {
       const session = store.get();
       try {
         if (session) await send("POST", "/auth/logout", {retry: false});
       } finally {
+        profile = null;
         store.clear();
       }
     },

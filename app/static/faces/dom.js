@@ -24,6 +24,12 @@ function append(el, children) {
   }
 }
 
+/** Open a page of a hash router: ``render()`` again when already there. */
+export function navigate(hash, render) {
+  if (location.hash === hash) render();
+  else location.hash = hash;
+}
+
 /** Replace what el shows. */
 export function mount(el, ...children) {
   el.replaceChildren();

@@ -61,7 +61,7 @@ function qrLogin(loggedIn) {
       const answer = await api.post(`/auth/console-tickets/${encodeURIComponent(ticket.ticket)}/redeem`,
         {poll_secret: ticket.poll_secret}, {retry: false});
       if (answer.state === "redeemed") {
-        api.session.set(answer);
+        api.useSession(answer);
         mount(status, "已确认，正在登录……");
         loggedIn();
         return;
