@@ -199,7 +199,7 @@ class MockState:
         self.secret = secret
         self.code_ttl = code_ttl
         self.per_user_limit = per_user_limit
-        self.pages = set(pages)
+        self.pages = tuple(pages)  # the first is the home page
         self.push_url = push_url
         self.push_token = push_token
         self.lock = threading.Lock()
@@ -433,7 +433,7 @@ class MockState:
             raise WeChatError(40169)
         if not isinstance(page, str) or page.startswith("/") or len(page) > 128:
             raise WeChatError(41030)
-        page = page or min(self.pages)  # the home page, like WeChat
+        page = page or self.pages[0]  # the home page, like WeChat
         if body.get("check_path", True) and page not in self.pages:
             raise WeChatError(41030)
         width = body.get("width", 430)
