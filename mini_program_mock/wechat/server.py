@@ -200,6 +200,8 @@ class MockState:
         self.code_ttl = code_ttl
         self.per_user_limit = per_user_limit
         self.pages = tuple(pages)  # the first is the home page
+        if not self.pages:
+            raise ValueError("a mini-program has at least one page")
         self.push_url = push_url
         self.push_token = push_token
         self.lock = threading.Lock()

@@ -449,3 +449,18 @@ def test_mock_new_doors_refuse_bad_input(mock_http, path, body):
 
 def test_mock_messages_door_needs_an_openid(mock_http):
     assert mock_http.get("/mock/wx/messages").status_code == 400
+
+
+def test_mock_main_takes_pages_and_the_push_url(monkeypatch):
+    from mini_program_mock.wechat import __main__ as entry
+
+    seen = {}
+    monkeypatch.setattr(entry, "run_simple",
+                        lambda host, port, app, threaded: seen.update(app=app))
+    entry.main(["--page", "pages/home/home", "--page", "pages/task/detail",
+                "--push-url", "http://127.0.0.1:5000/wechat/push", "--push-token", "t"])
+    state = seen["app"].extensions["wechat_mock"]
+    assert state.pages == ("pages/home/home", "pages/task/detail")
+    assert (state.push_url, state.push_token) == ("http://127.0.0.1:5000/wechat/push", "t")
+    entry.main([])
+    assert seen["app"].extensions["wechat_mock"].pages == ("pages/index/index",)
