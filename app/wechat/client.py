@@ -1,4 +1,5 @@
-"""The client for WeChat's server APIs: code2Session and the user's phone number.
+"""The client for WeChat's server APIs: code2Session, the user's phone number,
+content security, subscribe messages and mini-program codes.
 
 Rules:
 
@@ -18,12 +19,23 @@ Rules:
   worker shares one token and none uses it in its last minutes. When WeChat
   says the token is invalid or expired (40001/42001), the cache is dropped,
   a new token is forced once and the call is retried once.
+* The platform calls (:meth:`WeChatClient.msg_sec_check`,
+  :meth:`~WeChatClient.media_check_async`,
+  :meth:`~WeChatClient.send_subscribe_message`,
+  :meth:`~WeChatClient.get_wxacode_unlimit`) raise :class:`WeChatRejected`
+  (retrying cannot help: ``retryable`` is False; 43101 is
+  :class:`WeChatNoQuota`) or :class:`WeChatTransient` (busy, rate-limited,
+  unreachable: a later retry may work). Both are :class:`WeChatCallFailed`,
+  a :class:`WeChatUnavailable` with the ``errcode`` (None when WeChat did
+  not answer), so one escaping a request is a 503.
 * The app secret, the access token and ``session_key`` are never logged;
   they travel in URLs, so errors are logged by type and path only.
 """
 from __future__ import annotations
 
 import contextvars
+import hashlib
+import hmac
 import json
 import logging
 import socket
@@ -37,7 +49,13 @@ import urllib3
 import urllib3.connection
 from flask import current_app
 
-from app.errors import ApiError, Forbidden, RateLimited, ServiceUnavailable, Unauthorized
+from app.errors import (
+    ApiError,
+    Forbidden,
+    RateLimited,
+    ServiceUnavailable,
+    Unauthorized,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +71,14 @@ _READ_CHUNK = 8192
 JSCODE2SESSION = "/sns/jscode2session"
 STABLE_TOKEN = "/cgi-bin/stable_token"
 GET_PHONE_NUMBER = "/wxa/business/getuserphonenumber"
+MSG_SEC_CHECK = "/wxa/msg_sec_check"
+MEDIA_CHECK_ASYNC = "/wxa/media_check_async"
+SUBSCRIBE_SEND = "/cgi-bin/message/subscribe/send"
+GET_WXACODE_UNLIMIT = "/wxa/getwxacodeunlimit"
+# A mini-program code is an image of some hundred kilobytes at most.
+MAX_IMAGE_BYTES = 2 * 1024 * 1024
+SUGGESTIONS = ("pass", "review", "risky")
+MEDIA_TYPE_IMAGE = 2
 
 
 class WeChatCodeInvalid(Unauthorized):
@@ -81,6 +107,57 @@ class WeChatUnavailable(ServiceUnavailable):
     code = "wechat_unavailable"
     zh = "微信服务暂时不可用，请稍后再试。"
     en = "WeChat is temporarily unavailable; please try again later."
+
+
+class WeChatCallFailed(WeChatUnavailable):
+    """A platform call failed; ``retryable`` says whether trying later may help."""
+
+    retryable = False
+
+    def __init__(self, errcode: int | None = None, errmsg: str | None = None):
+        super().__init__()
+        self.errcode = errcode
+        self.errmsg = errmsg
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(errcode={self.errcode!r}, errmsg={self.errmsg!r})"
+
+
+class WeChatRejected(WeChatCallFailed):
+    """WeChat refused the call for what it carries: the same call fails again."""
+
+
+class WeChatNoQuota(WeChatRejected):
+    """43101: the user has no subscription left for the template (or refused it)."""
+
+
+class WeChatTransient(WeChatCallFailed):
+    """WeChat was busy, rate-limited or unreachable: a later retry may work."""
+
+    retryable = True
+
+
+# Platform errcodes whose retry is useless; any other errcode is transient.
+REJECTED_ERRCODES = {
+    40003: WeChatRejected,   # invalid openid
+    40037: WeChatRejected,   # invalid template_id
+    40097: WeChatRejected,   # invalid args
+    40169: WeChatRejected,   # invalid scene
+    41030: WeChatRejected,   # invalid page
+    43101: WeChatNoQuota,    # user refused / no subscription left
+    47001: WeChatRejected,   # data format error
+    47003: WeChatRejected,   # template data invalid
+    61010: WeChatRejected,   # the user has not used the mini-program lately
+    # Our own configuration is wrong: no retry helps until someone fixes it.
+    40013: WeChatRejected, 40125: WeChatRejected, 40164: WeChatRejected,
+}
+
+
+@dataclass(frozen=True)
+class SecResult:
+    suggest: str   # pass | review | risky
+    label: int     # WeChat's label: 100 normal, 20001 politics, 20002 porn...
+    trace_id: str
 
 
 # errcode -> (the error to raise, the level to log it at, or None for the
@@ -217,6 +294,96 @@ class WeChatClient:
             log.warning("wechat %s answered without phone_info", GET_PHONE_NUMBER)
             raise WeChatUnavailable() from None
 
+    def msg_sec_check(self, content: str, openid: str, scene: int,
+                      title: str | None = None) -> SecResult:
+        """WeChat's verdict (version 2) on a text ``openid`` wrote; ``scene`` is
+        1 profile, 2 comment, 3 forum, 4 social log."""
+        payload = {"content": content, "version": 2, "scene": scene, "openid": openid}
+        if title is not None:
+            payload["title"] = title
+        body = self._platform_call(MSG_SEC_CHECK, json=payload)
+        result = body.get("result")
+        suggest = result.get("suggest") if isinstance(result, dict) else None
+        label, trace_id = result.get("label") if isinstance(result, dict) else None, body.get("trace_id")
+        if suggest not in SUGGESTIONS or not isinstance(trace_id, str):
+            log.warning("wechat %s answered without result/trace_id", MSG_SEC_CHECK)
+            raise WeChatTransient()
+        return SecResult(suggest, label if isinstance(label, int) else 0, trace_id)
+
+    def media_check_async(self, media_url: str, openid: str, scene: int,
+                          media_type: int = MEDIA_TYPE_IMAGE) -> str:
+        """Ask WeChat to check a photo (or audio: ``media_type`` 1) at
+        ``media_url``; the ``trace_id`` its pushed result will carry."""
+        body = self._platform_call(MEDIA_CHECK_ASYNC, json={
+            "media_url": media_url, "media_type": media_type, "version": 2,
+            "scene": scene, "openid": openid,
+        })
+        trace_id = body.get("trace_id")
+        if not isinstance(trace_id, str) or not trace_id:
+            log.warning("wechat %s answered without trace_id", MEDIA_CHECK_ASYNC)
+            raise WeChatTransient()
+        return trace_id
+
+    def send_subscribe_message(self, touser: str, template_id: str, page: str | None,
+                               data: dict, state: str = "formal", lang: str = "zh_CN") -> None:
+        """Send a subscribe message; ``data`` maps the template's keys to their
+        text (``{"thing1": "..."}``) or to WeChat's ``{"value": "..."}``;
+        ``state`` is ``developer``, ``trial`` or ``formal``."""
+        payload = {"touser": touser, "template_id": template_id,
+                   "data": {key: value if isinstance(value, dict) else {"value": str(value)}
+                            for key, value in data.items()},
+                   "miniprogram_state": state, "lang": lang}
+        if page:
+            payload["page"] = page
+        self._platform_call(SUBSCRIBE_SEND, json=payload)
+
+    def get_wxacode_unlimit(self, scene: str, page: str | None = None, check_path: bool = True,
+                            env_version: str = "release", width: int = 430) -> bytes:
+        """The mini-program code (PNG) that opens ``page`` with ``scene``."""
+        payload = {"scene": scene, "check_path": check_path, "env_version": env_version,
+                   "width": width}
+        if page:
+            payload["page"] = page
+        return self._platform_call(GET_WXACODE_UNLIMIT, json=payload, image=True)
+
+    def _platform_call(self, path: str, *, image: bool = False, **kwargs):
+        """A POST with the access token, refreshed and retried once when WeChat
+        refuses it; the JSON answer (the image for ``image``), or WeChatCallFailed."""
+        try:
+            answer = self._token_call(path, self._access_token(), image, **kwargs)
+            if isinstance(answer, dict) and answer.get("errcode") in _TOKEN_REFUSED:
+                log.info("wechat refused the access token (errcode %s); forcing a new one",
+                         answer.get("errcode"))
+                self._redis.delete(ACCESS_TOKEN_KEY)
+                answer = self._token_call(path, self._access_token(force_refresh=True), image,
+                                          **kwargs)
+        except WeChatCallFailed:
+            raise
+        except WeChatUnavailable:  # unreachable, too slow, not WeChat, no token
+            raise WeChatTransient() from None
+        if isinstance(answer, bytes):
+            return answer
+        errcode = answer.get("errcode", 0)
+        if errcode == 0:
+            if image:  # JSON without an errcode where an image was due
+                log.warning("wechat %s answered JSON without an image", path)
+                raise WeChatTransient()
+            return answer
+        errmsg = answer.get("errmsg")
+        error = REJECTED_ERRCODES.get(errcode, WeChatTransient)
+        level = logging.INFO if error is WeChatNoQuota or error is WeChatTransient else logging.WARNING
+        log.log(level, "wechat %s answered errcode %s: %s", path, errcode, errmsg)
+        raise error(errcode, errmsg if isinstance(errmsg, str) else None)
+
+    def _token_call(self, path: str, access_token: str, image: bool, **kwargs):
+        if not image:
+            return self._call("POST", path, params={"access_token": access_token}, **kwargs)
+        content_type, raw = self._call_raw("POST", path, MAX_IMAGE_BYTES,
+                                           params={"access_token": access_token}, **kwargs)
+        if content_type.startswith("image/"):
+            return raw
+        return _json_object(raw, path)
+
     def _phone_number_call(self, access_token: str, code: str) -> dict:
         return self._call("POST", GET_PHONE_NUMBER, params={"access_token": access_token},
                           json={"code": code})
@@ -240,7 +407,8 @@ class WeChatClient:
             self._redis.set(ACCESS_TOKEN_KEY, token, ex=ttl)
         return token
 
-    def _fetch(self, method: str, path: str, deadline: float, **kwargs) -> bytes:
+    def _fetch(self, method: str, path: str, deadline: float, max_bytes: int = MAX_BODY_BYTES,
+               **kwargs) -> tuple[str, bytes]:
         try:
             # Connecting gets the whole timeout; waiting for the headers is cut
             # by the watchdog and the body is read against the deadline.
@@ -257,13 +425,19 @@ class WeChatClient:
             if response.status_code != 200:
                 log.warning("wechat %s answered HTTP %s", path, response.status_code)
                 raise WeChatUnavailable()
-            return _read_body(response, deadline, path)
+            return (response.headers.get("Content-Type", ""),
+                    _read_body(response, deadline, path, max_bytes))
         finally:
             response.close()
 
     def _call(self, method: str, path: str, **kwargs) -> dict:
         """One HTTP call within ``timeout`` seconds in all; the JSON object
         WeChat answered, or WeChatUnavailable."""
+        return _json_object(self._call_raw(method, path, MAX_BODY_BYTES, **kwargs)[1], path)
+
+    def _call_raw(self, method: str, path: str, max_bytes: int, **kwargs) -> tuple[str, bytes]:
+        """One HTTP call within ``timeout`` seconds in all: the content type and
+        body WeChat answered, or WeChatUnavailable."""
         deadline = time.monotonic() + self.timeout
         sockets: list = []
         context = _call_sockets.set(sockets)
@@ -271,23 +445,37 @@ class WeChatClient:
         watchdog.daemon = True
         watchdog.start()
         try:
-            raw = self._fetch(method, path, deadline, **kwargs)
+            return self._fetch(method, path, deadline, max_bytes, **kwargs)
         finally:
             watchdog.cancel()
             _call_sockets.reset(context)
-        try:
-            body = json.loads(raw)  # WeChat does not always say application/json
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            log.warning("wechat %s answered something that is not a JSON object", path)
-            raise WeChatUnavailable()
-        return body
 
 
-def _read_body(response: requests.Response, deadline: float, path: str) -> bytes:
+def _json_object(raw: bytes, path: str) -> dict:
+    try:
+        body = json.loads(raw)  # WeChat does not always say application/json
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        log.warning("wechat %s answered something that is not a JSON object", path)
+        raise WeChatUnavailable()
+    return body
+
+
+def verify_push_signature(token: str, signature: str | None, timestamp: str | None,
+                          nonce: str | None) -> bool:
+    """Whether a message push (or WeChat's URL check) carries WeChat's signature:
+    sha1 of the sorted, joined ``token``, ``timestamp`` and ``nonce``."""
+    if not all(isinstance(v, str) and v for v in (token, signature, timestamp, nonce)):
+        return False
+    expected = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
+    return hmac.compare_digest(expected, signature.lower())
+
+
+def _read_body(response: requests.Response, deadline: float, path: str,
+               max_bytes: int = MAX_BODY_BYTES) -> bytes:
     """The whole body, read as it comes, before ``deadline`` and within
-    MAX_BODY_BYTES; WeChatUnavailable otherwise."""
+    ``max_bytes``; WeChatUnavailable otherwise."""
     raw, chunks, size = response.raw, [], 0
     connection = getattr(raw, "connection", None)
     try:
@@ -303,8 +491,8 @@ def _read_body(response: requests.Response, deadline: float, path: str) -> bytes
             if not chunk:
                 break
             size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                log.warning("wechat %s answered more than %s bytes", path, MAX_BODY_BYTES)
+            if size > max_bytes:
+                log.warning("wechat %s answered more than %s bytes", path, max_bytes)
                 raise WeChatUnavailable()
             chunks.append(chunk)
     except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
