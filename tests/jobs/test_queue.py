@@ -18,6 +18,7 @@ from rq import Retry, SimpleWorker
 from rq.job import JobStatus
 
 from app.auth.models import User
+from app.config import ConfigError
 from app.extensions import db, get_queue_redis, get_redis
 from app.jobs.queue import (
     DEFAULT_QUEUE,
@@ -232,3 +233,18 @@ def test_two_jobs_for_one_event_do_the_work_once(app, run_worker):
     run_worker()
     assert other.get_status() == JobStatus.FINISHED
     assert work.effects("both") == ["done"]
+
+
+# ---- configuration ---------------------------------------------------------------------------------
+
+def test_jobs_are_eager_exactly_when_redis_is_in_process(make_app):
+    assert make_app(REDIS_URL=None, JOBS_EAGER=None).config["JOBS_EAGER"] is True
+    assert make_app(REDIS_URL="redis://127.0.0.1:9/0", JOBS_EAGER=None).config["JOBS_EAGER"] is False
+    assert make_app(REDIS_URL="redis://127.0.0.1:9/0", JOBS_EAGER=True).config["JOBS_EAGER"] is True
+
+
+def test_queued_jobs_without_a_real_redis_are_refused(make_app):
+    with pytest.raises(ConfigError, match="REDIS_URL"):
+        make_app(REDIS_URL=None, JOBS_EAGER=False)
+    with pytest.raises(ConfigError, match="JOBS_QUEUES"):
+        make_app(JOBS_QUEUES=["default", "urgent"])
