@@ -47,6 +47,9 @@ def create_app(config: str | dict | None = None) -> Flask:
     from app.uploads.storage import init_storage
 
     init_storage(app)
+    from app.jobs import queue
+
+    queue.init_app(app)
 
     from app.api import init_api
 

@@ -14,7 +14,35 @@ def init_cli(app: Flask) -> None:
     users = click.Group("users", help="Users and roles.")
     orgs = click.Group("orgs", help="The organization tree.")
     demo = click.Group("demo", help="The demo district.")
-    jobs = click.Group("jobs", help="Background jobs (run them from cron).")
+    jobs = click.Group("jobs", help="Background jobs: the worker, the cron scheduler, periodic jobs by hand.")
+
+    @jobs.command("worker")
+    @click.option("--queue", "-q", "queues", multiple=True,
+                  help="A queue to take jobs from (repeat; default JOBS_QUEUES, in that order).")
+    @click.option("--burst", is_flag=True, help="Run the jobs queued now, then stop.")
+    def worker_command(queues, burst):
+        """Run an RQ worker: each job in a work horse of its own and a fresh app
+        context, with RQ's scheduler (it brings failed jobs back for their retries)."""
+        from app.jobs.queue import make_worker
+
+        _needs_redis()
+        # Work horses are forked: none may inherit a pooled database connection.
+        db.engine.dispose()
+        make_worker(queues).work(burst=burst, with_scheduler=True)
+
+    @jobs.command("cron")
+    def cron_command():
+        """Run RQ's cron scheduler on app/jobs/schedule.py (one per deployment):
+        it enqueues the periodic jobs that the workers run."""
+        _needs_redis()
+        _cron_scheduler().start()
+
+    @jobs.command("schedule")
+    def schedule_command():
+        """List the periodic jobs, their cron lines and next runs."""
+        for job in _cron_scheduler(logging_level="WARNING").get_jobs():
+            click.echo(f"{job.name:28} {job.cron:12} next {job.next_enqueue_time.isoformat()} "
+                       f"on {job.queue_name}: {job.func_name}")
 
     @jobs.command("close-forgotten-checkouts")
     def close_forgotten_command():
@@ -44,7 +72,7 @@ def init_cli(app: Flask) -> None:
             user = User(openid=openid)
             db.session.add(user)
             db.session.commit()
-        grant, created = grant_role(None, org_id, user.id, role)
+        _grant, created = grant_role(None, org_id, user.id, role)
         click.echo(f"{'granted' if created else 'already held'}: {role} on org {org_id} "
                    f"to user {user.id} ({openid})")
 
@@ -80,3 +108,23 @@ def init_cli(app: Flask) -> None:
 
     for group in (users, orgs, demo, jobs):
         app.cli.add_command(group)
+
+
+def _needs_redis() -> None:
+    from flask import current_app
+
+    if current_app.config["JOBS_EAGER"]:
+        raise click.ClickException(
+            "jobs run in the web process (JOBS_EAGER, the default without REDIS_URL): "
+            "set REDIS_URL (and leave JOBS_EAGER unset) to run workers")
+
+
+def _cron_scheduler(logging_level: str = "INFO"):
+    """RQ's cron scheduler with the schedule loaded, as `rq cron` loads it."""
+    from rq.cron import CronScheduler
+
+    from app.extensions import get_queue_redis
+
+    scheduler = CronScheduler(connection=get_queue_redis(), logging_level=logging_level)
+    scheduler.load_config_from_file("app.jobs.schedule")
+    return scheduler

@@ -24,6 +24,12 @@ def _int(env, name, default):
     return int(value) if value not in (None, "") else default
 
 
+def _flag(env, name):
+    """``1``/``0`` as True/False; unset or empty as None (the app decides)."""
+    value = env.get(name)
+    return None if value in (None, "") else value == "1"
+
+
 class Config:
     """Development defaults, overridden by environment variables."""
 
@@ -45,6 +51,13 @@ class Config:
             "SQLALCHEMY_DATABASE_URI": database_url,
             "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
             "REDIS_URL": redis_url,
+            # Background jobs (app.jobs.queue): unset runs them in-process, at
+            # once, when REDIS_URL is unset too (the embedded default: a worker
+            # could not see an in-process Redis), and on RQ workers otherwise.
+            "JOBS_EAGER": _flag(env, "JOBS_EAGER"),
+            # The queues `flask jobs worker` takes jobs from, the first first.
+            "JOBS_QUEUES": [name.strip() for name in env.get("JOBS_QUEUES", "default,periodic").split(",")
+                            if name.strip()],
             # Access tokens are short; refresh tokens rotate on every use.
             "ACCESS_TOKEN_TTL": _int(env, "ACCESS_TOKEN_TTL", 15 * 60),
             "REFRESH_TOKEN_TTL": _int(env, "REFRESH_TOKEN_TTL", 30 * 24 * 3600),

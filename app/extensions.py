@@ -51,25 +51,38 @@ limiter = Limiter(key_func=_client_address, headers_enabled=True)
 
 
 def init_redis(app: Flask) -> None:
+    """Two clients on one Redis: the app's (strings) and the job queue's (RQ
+    keeps pickled job data, so its client must not decode answers)."""
     url = app.config.get("REDIS_URL")
     if url:
         # Short timeouts and two quick retries: a connection cut by a Redis
         # restart is replaced on the spot, and Redis down answers 503 within
-        # seconds instead of holding a worker.
-        client = redis.Redis.from_url(
-            url, decode_responses=True, socket_timeout=2, socket_connect_timeout=2,
-            health_check_interval=30,
-            retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.25), 2))
+        # seconds instead of holding a worker. (An RQ worker raises its own
+        # client's read timeout above its blocking dequeue.)
+        def connect(**options):
+            return redis.Redis.from_url(
+                url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30,
+                retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.25), 2), **options)
+
+        client, queue_client = connect(decode_responses=True), connect()
     else:
         import fakeredis
 
-        client = fakeredis.FakeRedis(decode_responses=True)
+        server = fakeredis.FakeServer()
+        client = fakeredis.FakeRedis(server=server, decode_responses=True)
+        queue_client = fakeredis.FakeRedis(server=server)
         log.warning("REDIS_URL is not set: using an in-process fakeredis (embedded default)")
     app.extensions["redis"] = client
+    app.extensions["queue_redis"] = queue_client
 
 
 def get_redis() -> redis.Redis:
     return current_app.extensions["redis"]
+
+
+def get_queue_redis() -> redis.Redis:
+    """The job queue's client: the same Redis as :func:`get_redis`, bytes in and out."""
+    return current_app.extensions["queue_redis"]
 
 
 def init_limiter(app: Flask) -> None:

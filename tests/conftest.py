@@ -73,6 +73,9 @@ def settings(tmp_path_factory, wechat_server, database_url):
         "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256-and-even-hs512-000",
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": REDIS_URL,
+        # Jobs run at once, in the test, on both backends; tests/jobs/ runs
+        # them on an RQ worker instead.
+        "JOBS_EAGER": True,
         "INSTANCE_DIR": str(instance),
         "WECHAT_API_BASE": wechat_server.url,
         "RATELIMIT_LOGIN": "1000/minute",

@@ -1,4 +1,6 @@
-"""Background jobs, run from cron or a scheduler through ``flask jobs ...``."""
+"""Background jobs: the periodic ones, scheduled in :mod:`app.jobs.schedule`
+and run by the RQ workers of :mod:`app.jobs.queue` (or by hand through
+``flask jobs <name>``)."""
 from __future__ import annotations
 
 from app.common.db import utcnow

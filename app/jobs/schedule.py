@@ -1,0 +1,41 @@
+"""The periodic jobs: the one schedule, in RQ's cron configuration format.
+
+``flask --app app jobs cron`` runs RQ's ``CronScheduler`` on this module
+(``rq cron app.jobs.schedule --url $REDIS_URL`` would do the same); it only
+enqueues, on the ``periodic`` queue, and the workers run the jobs. Run one
+cron scheduler per deployment: RQ's does not coordinate with another, and
+while these jobs are harmless to run twice (each does what is still left to
+do), twice is wasted work. ``flask jobs schedule`` lists them, and each one
+is also a ``flask jobs <name>`` command that runs it at once, by hand.
+
+Importing this module registers the jobs with ``rq.cron``'s loader (that is
+how RQ reads a cron configuration): only the cron runner imports it.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rq import cron
+
+from app.jobs import close_forgotten_checkouts, prune_sessions
+from app.jobs.queue import PERIODIC_QUEUE
+
+
+@dataclass(frozen=True)
+class Periodic:
+    name: str        # also the `flask jobs <name>` command
+    func: Callable
+    cron: str        # minute hour day month weekday, in the scheduler's local time
+    timeout: int = 600
+
+
+# Different minutes, so that the hourly jobs do not all start together.
+SCHEDULE: tuple[Periodic, ...] = (
+    Periodic("close-forgotten-checkouts", close_forgotten_checkouts, "5 * * * *"),
+    Periodic("prune-sessions", prune_sessions, "35 * * * *"),
+)
+
+for periodic in SCHEDULE:
+    cron.register(periodic.func, PERIODIC_QUEUE, cron=periodic.cron, name=periodic.name,
+                  job_timeout=periodic.timeout)
