@@ -12,7 +12,6 @@ import io
 import threading
 import time
 
-import fakeredis
 import pytest
 import requests
 import zxingcpp
@@ -32,9 +31,8 @@ from app.wechat.client import (
     verify_push_signature,
 )
 from mini_program_mock.wechat import create_mock_app
+from tests.wechat.conftest import APPID, SECRET, client_for
 
-APPID = "wx-test-appid"
-SECRET = "test-app-secret-do-not-log"
 PAGES = ("pages/index/index", "pages/task/detail", "pages/center/detail")
 PUSH_TOKEN = "push-token-for-tests"
 TEMPLATE = "tmpl-help-accepted"
@@ -98,18 +96,8 @@ def mock(mock_server, receiver):
 
 
 @pytest.fixture
-def base_url(mock_server):
-    return mock_server[1]
-
-
-@pytest.fixture
-def redis():
-    return fakeredis.FakeRedis(decode_responses=True)
-
-
-@pytest.fixture
 def client(base_url, redis, mock):
-    return WeChatClient(base_url, APPID, SECRET, 2.0, redis)
+    return client_for(base_url, redis)
 
 
 def door(base_url, name, **body):

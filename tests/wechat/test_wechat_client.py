@@ -10,7 +10,6 @@ import socket
 import threading
 import time
 
-import fakeredis
 import pytest
 import requests
 import time_machine
@@ -28,9 +27,8 @@ from app.wechat.client import (
     WeChatUserRisky,
 )
 from mini_program_mock.wechat import create_mock_app
+from tests.wechat.conftest import APPID, SECRET, client_for
 
-APPID = "wx-test-appid"
-SECRET = "test-app-secret-do-not-log"
 CODE_TTL = 300
 PER_USER_LIMIT = 3
 
@@ -57,18 +55,8 @@ def mock(mock_server):
 
 
 @pytest.fixture
-def base_url(mock_server):
-    return mock_server[1]
-
-
-@pytest.fixture
-def redis():
-    return fakeredis.FakeRedis(decode_responses=True)
-
-
-@pytest.fixture
 def client(base_url, redis, mock):
-    return WeChatClient(base_url, APPID, SECRET, 2.0, redis)
+    return client_for(base_url, redis)
 
 
 def client_logs(caplog):
