@@ -51,12 +51,16 @@ def _reencode(data: bytes) -> tuple[bytes, str, int, int]:
             Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise UnsupportedImage() from None
     image = ImageOps.exif_transpose(image)  # keep it upright once the tag is gone
+    # Pillow writes some of what it read back out (a JPEG's comment, which a
+    # phone or an editor may fill with a name or a place): keep only what the
+    # pixels need.
+    image.info = {key: value for key, value in image.info.items() if key == "transparency"}
     if kind == "JPEG" and image.mode not in ("RGB", "L"):
         image = image.convert("RGB")
     out = io.BytesIO()
     options = {"JPEG": {"quality": 85, "optimize": True}, "PNG": {"optimize": True},
                "WEBP": {"quality": 85}}[kind]
-    image.save(out, format=kind, **options)  # no exif=..., so no metadata survives
+    image.save(out, format=kind, **options)  # no exif=, comment=, xmp=: no metadata survives
     return out.getvalue(), FORMATS[kind], image.width, image.height
 
 

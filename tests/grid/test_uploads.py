@@ -46,6 +46,18 @@ def test_jpeg_with_gps_comes_back_without_exif(resident):
     assert data != original  # re-encoded, not stored as sent
 
 
+def test_a_jpeg_comment_and_xmp_do_not_survive(resident):
+    original = io.BytesIO()
+    Image.new("RGB", (64, 48), (10, 120, 40)).save(
+        original, format="JPEG", comment="住在丰泽路8号".encode(), xmp=b"<x:xmpmeta>GPS 21.85</x:xmpmeta>")
+    assert "住在丰泽路8号".encode() in original.getvalue()
+    response = upload(resident, original.getvalue())
+    assert response.status_code == 201, response.json
+    stored = resident.get(f"{UPLOADS}/{response.json['id']}").data
+    assert "住在丰泽路8号".encode() not in stored and b"xmpmeta" not in stored
+    assert not {"comment", "xmp"} & set(Image.open(io.BytesIO(stored)).info)
+
+
 def test_orientation_is_applied_before_the_tag_goes(resident):
     exif = Image.Exif()
     exif[0x0112] = 6  # rotate 90° clockwise to view
