@@ -49,7 +49,9 @@ class Config:
             "INSTANCE_DIR": str(instance),
             "SECRET_KEY": env.get("SECRET_KEY") or DEV_SECRET,
             "SQLALCHEMY_DATABASE_URI": database_url,
-            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+            # hide_parameters: a failed statement's error (and so the log) names
+            # no values, which are coordinates, IPs, phones' hashes.
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
             "REDIS_URL": redis_url,
             # Background jobs (app.jobs.queue): unset runs them in-process, at
             # once, when REDIS_URL is unset too (the embedded default: a worker

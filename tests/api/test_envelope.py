@@ -50,6 +50,29 @@ def test_unhandled_exception_is_an_enveloped_500_with_request_id(make_app, caplo
     assert logged and getattr(logged[0], "request_id", None) == "req-12345678"
 
 
+def test_a_failed_statement_logs_no_parameters(make_app, caplog):
+    """An unexpected database error is logged with its SQL, never its values
+    (a scan's coordinates, an IP)."""
+    import sqlalchemy as sa
+
+    from app.extensions import db
+
+    app = make_app()
+
+    @app.get("/boom-sql")
+    def boom_sql():
+        # a NOT NULL violation: the request's own fault, not an outage (logged in full)
+        db.session.execute(sa.text("INSERT INTO users (openid, unionid) VALUES (NULL, :ip)"),
+                           {"ip": "203.0.113.77"})
+
+    with caplog.at_level(logging.ERROR):
+        response = app.test_client().get("/boom-sql")
+    assert response.status_code == 500
+    logged = "\n".join(caplog.text.splitlines())
+    assert "INSERT INTO users" in logged  # the statement is there, for whoever debugs it
+    assert "203.0.113.77" not in logged
+
+
 def test_a_bad_incoming_request_id_is_replaced(client):
     response = client.get("/healthz", headers={"X-Request-ID": "bad id <script>"})
     assert response.headers["X-Request-ID"] != "bad id <script>"
