@@ -134,12 +134,16 @@ class ProductionConfig(Config):
 
     @classmethod
     def from_env(cls, env) -> dict:
-        missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "PHONE_KEY")
+        missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "PHONE_KEY", "BADGE_KEY")
                    if not env.get(name)]
         if missing:
             raise ConfigError(f"production needs these environment variables: {', '.join(missing)}")
         if env["SECRET_KEY"] == DEV_SECRET or len(env["SECRET_KEY"]) < 32:
             raise ConfigError("SECRET_KEY must be a random string of at least 32 characters")
+        # Each secret guards something else; one shared would make rotating or
+        # leaking one a matter of all three.
+        if len({env["SECRET_KEY"], env["PHONE_KEY"], env["BADGE_KEY"]}) < 3:
+            raise ConfigError("SECRET_KEY, PHONE_KEY and BADGE_KEY must be three different secrets")
         settings = super().from_env(env)
         settings["SERVE_MINI_PROGRAM"] = env.get("SERVE_MINI_PROGRAM") == "1"
         settings["DEMO_LOGINS"] = False
