@@ -98,6 +98,19 @@ def init_cli(app: Flask) -> None:
         node = create_root("district", name)
         click.echo(f"created district {node.id}: {node.name}")
 
+    keys = click.Group("keys", help="Encryption keys.")
+
+    @keys.command("rotate-phones")
+    @click.option("--batch", default=500, show_default=True, help="Rows per commit.")
+    def rotate_phones_command(batch):
+        """Re-encrypt and rehash every stored phone under the current PHONE_KEY
+        (PHONE_KEY_VERSION); run after deploying a new key, then drop the old
+        one from PHONE_KEYS_OLD."""
+        from app.members.rotation import rotate_phones
+
+        for table, count in rotate_phones(batch).items():
+            click.echo(f"{table}: {count} re-encrypted")
+
     @demo.command("seed")
     def seed_command():
         """Build (or complete) the demo district; safe to run again."""
@@ -106,7 +119,7 @@ def init_cli(app: Flask) -> None:
         for line in seed():
             click.echo(line)
 
-    for group in (users, orgs, demo, jobs):
+    for group in (users, orgs, demo, jobs, keys):
         app.cli.add_command(group)
 
 

@@ -67,6 +67,11 @@ class Config:
             # A separate key for phone numbers, so that rotating SECRET_KEY
             # (tokens) does not make stored phones unreadable.
             "PHONE_KEY": env.get("PHONE_KEY") or None,
+            # Key rotation (app.members.phones): the current key's version, and
+            # earlier keys still readable until `flask keys rotate-phones` ran,
+            # as "1:<secret>,2:<secret>".
+            "PHONE_KEY_VERSION": _int(env, "PHONE_KEY_VERSION", 1),
+            "PHONE_KEYS_OLD": _old_keys(env.get("PHONE_KEYS_OLD", "")),
             "WECHAT_API_BASE": env.get("WECHAT_API_BASE", "http://127.0.0.1:9100").rstrip("/"),
             "WECHAT_APPID": env.get("WECHAT_APPID", "wx-demo-appid"),
             "WECHAT_SECRET": env.get("WECHAT_SECRET", "demo-app-secret"),
@@ -122,6 +127,16 @@ class Config:
             "SERVE_MINI_PROGRAM": env.get("SERVE_MINI_PROGRAM", "1") == "1",
             "DEMO_LOGINS": env.get("DEMO_LOGINS", "1") == "1",
         }
+
+
+def _old_keys(raw: str) -> dict[int, str]:
+    keys = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        version, _, secret = item.partition(":")
+        if not version.strip().isdigit() or not secret:
+            raise ConfigError("PHONE_KEYS_OLD is a list of <version>:<secret>, separated by commas")
+        keys[int(version)] = secret
+    return keys
 
 
 class TestConfig(Config):

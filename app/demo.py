@@ -85,11 +85,11 @@ def _user(openid: str) -> User:
 
 
 def _roster_entry(name: str, phone: str, branch: OrgNode, join: dt.date, status: str) -> RosterEntry:
-    phone_hash = phones.lookup_hash(phone)
-    entry = db.session.scalar(select(RosterEntry).where(RosterEntry.phone_hash == phone_hash))
+    entry = db.session.scalar(select(RosterEntry).where(
+        RosterEntry.phone_hash.in_(phones.lookup_hashes(phone))))
     if entry is None:
         entry = RosterEntry(branch_id=branch.id, name=name, phone_encrypted=phones.encrypt(phone),
-                            phone_hash=phone_hash, phone_masked=phones.mask(phone),
+                            phone_hash=phones.lookup_hash(phone), phone_masked=phones.mask(phone),
                             join_date=join, member_status=status)
         db.session.add(entry)
         db.session.flush()

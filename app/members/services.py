@@ -153,9 +153,10 @@ def import_roster(actor: User, org_id: int, content: bytes, today: dt.date) -> d
         by_name.setdefault(branch.name, []).append(branch)
     by_id = {str(b.id): b for b in branches}
 
-    hashes = {r.row: phones.lookup_hash(r.phone) for r in parsed.rows}
+    # each row's phone under every configured key, the current first (see phones)
+    hashes = {r.row: phones.lookup_hashes(r.phone) for r in parsed.rows}
     existing: dict[str, RosterEntry] = {}
-    values = list(hashes.values())
+    values = [h for row_hashes in hashes.values() for h in row_hashes]
     for start in range(0, len(values), 500):
         for entry in db.session.scalars(select(RosterEntry).where(
                 RosterEntry.phone_hash.in_(values[start:start + 500]))):
@@ -174,7 +175,7 @@ def import_roster(actor: User, org_id: int, content: bytes, today: dt.date) -> d
     for row in parsed.rows:
         if row.row not in branch_of:
             continue
-        entry = existing.get(hashes[row.row])
+        entry = next((existing[h] for h in hashes[row.row] if h in existing), None)
         if entry is not None and not entry.branch.path.startswith(org.path):
             # On a roster outside the admin's subtree: the admin must not learn
             # that (nor whose), so the row reads like any new entry; the entry
@@ -191,7 +192,7 @@ def import_roster(actor: User, org_id: int, content: bytes, today: dt.date) -> d
         if entry is None:
             db.session.add(RosterEntry(
                 branch_id=branch.id, name=row.name, phone_encrypted=phones.encrypt(row.phone),
-                phone_hash=hashes[row.row], phone_masked=phones.mask(row.phone),
+                phone_hash=hashes[row.row][0], phone_masked=phones.mask(row.phone),
                 join_date=row.join_date, member_status=row.member_status))
             counts["created"] += 1
             continue
@@ -276,7 +277,8 @@ def bind_member(user: User, name: str, phone_code: str, branch_id: int | None):
     if phone is None:
         raise PhoneNotSupported()
     phone_hash = phones.lookup_hash(phone)
-    entry = db.session.scalar(select(RosterEntry).where(RosterEntry.phone_hash == phone_hash))
+    entry = db.session.scalar(select(RosterEntry).where(
+        RosterEntry.phone_hash.in_(phones.lookup_hashes(phone))))
     holder = entry and db.session.scalar(
         select(MemberIdentity).where(MemberIdentity.roster_entry_id == entry.id))
 
