@@ -156,7 +156,8 @@ class PlateViewSchema(Schema):
     post = ma.fields.Nested(PostSchema, allow_none=True)
     on_duty = ma.fields.List(ma.fields.Nested(DutySchema), allow_none=True)
     rating = ma.fields.Nested(RatingSummarySchema, allow_none=True)
-    plate = ma.fields.Nested(MerchantPlateSchema, allow_none=True)
+    # customers see that a plate was revoked, not the zone admin's reason why
+    plate = ma.fields.Nested(MerchantPlateSchema(exclude=("reason", "decided_at")), allow_none=True)
 
 
 class RatingInSchema(Schema):

@@ -230,6 +230,8 @@ def test_scan_verifies_the_plate_until_it_is_revoked(owner, zone, zone_admin, cu
     assert response.status_code == 200, response.json
     assert response.json["valid"] is False
     assert response.json["plate"]["state"] == "revoked"
+    assert "reason" not in response.json["plate"]  # the admin's reason is not the customer's business
+    assert "已停业" not in response.get_data(as_text=True)
     assert count(PlateScan) == 1  # the scan of a revoked plate is not counted
 
 
