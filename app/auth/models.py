@@ -17,8 +17,8 @@ class User(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     openid: Mapped[str] = mapped_column(String(64), unique=True)
     unionid: Mapped[str | None] = mapped_column(String(64), index=True)
-    # WeChat's session_key: needed to decrypt wx data, never sent to a client.
-    wechat_session_key: Mapped[str | None] = mapped_column(String(64))
+    # WeChat's session_key is not kept: nothing here decrypts wx data with it
+    # (phones come from getuserphonenumber), and an unused secret is only a leak.
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     disabled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

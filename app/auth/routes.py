@@ -41,7 +41,7 @@ def wechat_login(body):
     """Log in with the code from ``wx.login()``.
 
     The server exchanges it with WeChat's ``code2Session``; the first login
-    creates the user. WeChat's ``session_key`` stays on the server.
+    creates the user. WeChat's ``session_key`` is neither sent nor kept.
     """
     return services.token_answer(services.login_with_wechat(body["code"]))
 

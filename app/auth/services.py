@@ -45,7 +45,6 @@ def login_with_wechat(code: str) -> LoginResult:
         raise AccountDisabled()
     if session.unionid:
         user.unionid = session.unionid
-    user.wechat_session_key = session.session_key
     user.last_login_at = utcnow()
     pair = tokens.issue_pair(user.id)
     db.session.commit()
