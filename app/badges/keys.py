@@ -1,9 +1,11 @@
 """Badge signing keys (Ed25519) and the badge token.
 
 A badge token is ``PB1.<payload>.<signature>`` (base64url, no padding). The
-payload is compact JSON: ``k`` key id, ``s`` identity id, ``n`` masked
-name, ``b`` branch name, ``m`` member status, ``d`` member since, ``i``
-issued at and ``e`` expires at (Unix seconds). The signature is Ed25519
+payload is compact JSON: ``k`` key id, ``r`` the identity's badge reference
+(random, not its id), ``n`` masked name, ``b`` branch name, ``m`` member
+status, ``y`` the year the member joined, ``i`` issued at and ``e`` expires at
+(Unix seconds): what a verifier needs, and no more (no internal id, no date
+of birth or joining that would help find the person). The signature is Ed25519
 over the ASCII bytes ``PB1.<payload>``. Anyone holding the published public
 keys (``GET /api/v1/badges/keys``) can check a badge offline; only the
 server can also tell whether the identity was revoked since it was issued.
@@ -108,8 +110,8 @@ def sign_badge(identity: MemberIdentity, now: dt.datetime) -> tuple[str, dt.date
     ttl = current_app.config["BADGE_TTL"]
     expires = now + dt.timedelta(seconds=ttl)
     entry = identity.roster_entry
-    payload = {"k": key.kid, "s": identity.id, "n": phones.mask_name(entry.name),
-               "b": identity.branch.name, "m": entry.member_status, "d": entry.join_date.isoformat(),
+    payload = {"k": key.kid, "r": identity.badge_ref, "n": phones.mask_name(entry.name),
+               "b": identity.branch.name, "m": entry.member_status, "y": entry.join_date.year,
                "i": int(now.timestamp()), "e": int(expires.timestamp())}
     signed = f"{PREFIX}.{_b64(json.dumps(payload, ensure_ascii=False, separators=(',', ':')).encode())}"
     private = Ed25519PrivateKey.from_private_bytes(_fernet().decrypt(key.private_key_encrypted.encode()))
@@ -143,7 +145,7 @@ def check_signature(token: str, now: dt.datetime) -> BadgeCheck:
             signature, f"{parts[0]}.{parts[1]}".encode())
     except (InvalidSignature, ValueError):
         return BadgeCheck(False, "bad_signature")
-    if not isinstance(payload.get("e"), int) or not isinstance(payload.get("s"), int):
+    if not isinstance(payload.get("e"), int) or not isinstance(payload.get("r"), str):
         return BadgeCheck(False, "malformed")
     if now.timestamp() >= payload["e"]:
         return BadgeCheck(False, "expired", payload)

@@ -56,7 +56,7 @@ class VerifiedMemberSchema(Schema):
     display_name = ma.fields.String()
     branch = ma.fields.String()
     member_status = ma.fields.String()
-    since = ma.fields.Date()
+    member_since_year = Integer(metadata={"description": "The year the member joined (not the date)"})
 
 
 class VerificationSchema(Schema):

@@ -126,7 +126,8 @@ def verify_badge(verifier: User, code: str, location: dict | None) -> Verificati
     check = keys.check_signature(_badge_token(code), now)
     if check.payload is None or not check.valid:
         return Verification(False, check.reason, None)
-    identity = db.session.get(MemberIdentity, check.payload["s"])
+    identity = db.session.scalar(select(MemberIdentity).where(
+        MemberIdentity.badge_ref == check.payload["r"]))
     if identity is None or identity.status == "revoked":
         return Verification(False, "identity_revoked", None)
     if identity.status == "suspended":
@@ -141,7 +142,7 @@ def verify_badge(verifier: User, code: str, location: dict | None) -> Verificati
     entry = identity.roster_entry
     return Verification(True, None, {
         "display_name": phones.mask_name(entry.name), "branch": identity.branch.name,
-        "member_status": entry.member_status, "since": entry.join_date})
+        "member_status": entry.member_status, "member_since_year": entry.join_date.year})
 
 
 def badge_shown(user: User, limit: int, cursor: str | None) -> Page:

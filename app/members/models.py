@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from sqlalchemy import Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -44,6 +45,9 @@ class MemberIdentity(db.Model):
     roster_entry_id: Mapped[int] = mapped_column(ForeignKey("roster_entries.id"), unique=True)
     branch_id: Mapped[int] = mapped_column(ForeignKey("org_nodes.id"))
     identity_no: Mapped[str] = mapped_column(String(20), unique=True)
+    # What a badge names the identity by: random, so that a badge tells no
+    # internal id (app.badges.keys); a new one would void every badge issued.
+    badge_ref: Mapped[str] = mapped_column(String(16), unique=True, default=lambda: secrets.token_hex(8))
     status: Mapped[str] = mapped_column(String(16), default="active")
     status_reason: Mapped[str | None] = mapped_column(String(200))
     status_changed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

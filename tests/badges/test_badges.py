@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from app.badges.models import BadgeKey, BadgeShown
 from app.extensions import db
+from app.members.models import MemberIdentity
 from tests.badges.helpers import T0, VERIFY, make_post, post_plate_code
 from tests.conftest import ApiClient, assert_error
 
@@ -86,7 +87,9 @@ def test_badge_is_a_signed_url_that_lives_badge_ttl_seconds(holder, client):
     _, payload, _ = split(body["qr_text"])
     current = client.get(KEYS).json["keys"]
     assert [k["kid"] for k in current] == [payload["k"]]
-    assert payload["s"] == holder.identity["id"]
+    assert payload["r"] == db.session.get(MemberIdentity, holder.identity["id"]).badge_ref
+    assert "s" not in payload and "d" not in payload  # no internal id, no exact date
+    assert payload["y"] == 2010
     assert (payload["i"], payload["e"]) == (int(T0.timestamp()), int(T0.timestamp()) + 60)
     # Nothing private in the code: no phone, no full name.
     text = _unb64(body["qr_text"].rsplit("/b/", 1)[1].split(".")[1]).decode()
@@ -137,7 +140,7 @@ def test_valid_badge_shows_masked_member_and_nothing_private(holder, resident):
     result = verify(resident, badge(holder)["qr_text"])
     assert result == {"valid": True, "reason": None, "member": {
         "display_name": "陈*文", "branch": "丰泽社区第一党支部", "member_status": "full",
-        "since": "2010-07-01"}}
+        "member_since_year": 2010}}
 
 
 def test_verify_response_never_contains_phone_or_full_name(holder, resident, admin, clock):

@@ -1,6 +1,6 @@
 // What a scanned code proves: a member's badge (/verify), a service post's
 // plate or a merchant's plate (/plate), with the rating or feedback they invite.
-import {fmtDate, fmtTime, h, mount, toast} from "/static/faces/dom.js";
+import {fmtTime, h, mount, toast} from "/static/faces/dom.js";
 import {coordinate, errorBox, idempotencyKey, locate, stars} from "./common.js";
 
 const REASONS = {
@@ -36,7 +36,7 @@ const verify = {
             h("dt", {}, "姓名"), h("dd", {"data-name": true}, member.display_name),
             h("dt", {}, "所在支部"), h("dd", {}, member.branch),
             h("dt", {}, "党员类别"), h("dd", {}, MEMBER_STATUS[member.member_status] || member.member_status),
-            member.since ? [h("dt", {}, "入党时间"), h("dd", {}, fmtDate(member.since))] : null,
+            member.member_since_year ? [h("dt", {}, "入党年份"), h("dd", {}, `${member.member_since_year}年`)] : null,
             h("dt", {}, "核验时间"), h("dd", {}, checkedAt)),
           h("p", {class: "muted"}, "为保护隐私，姓名已部分隐藏，不显示手机号和证件号。")),
         again());
