@@ -59,6 +59,14 @@ def init_cli(app: Flask) -> None:
         families, answers = prune_sessions()
         click.echo(f"deleted {families} ended login sessions and {answers} old idempotent answers")
 
+    @jobs.command("purge-personal-data")
+    def purge_personal_data_command():
+        """Remove personal details whose retention period is over (positions, IPs, orphan photos)."""
+        from app.jobs import purge_personal_data
+
+        for kind, count in purge_personal_data().items():
+            click.echo(f"{kind}: {count}")
+
     @users.command("grant-role")
     @click.option("--openid", required=True, help="The user's WeChat openid (created if new).")
     @click.option("--org-id", type=int, required=True)

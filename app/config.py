@@ -88,6 +88,11 @@ class Config:
             "RATELIMIT_VERIFY": env.get("RATELIMIT_VERIFY", "30/minute"),
             "WITHDRAW_CUTOFF": _int(env, "WITHDRAW_CUTOFF", 2 * 3600),
             "UPLOAD_DIR": env.get("UPLOAD_DIR") or str(instance / "uploads"),
+            # Retention (app.privacy.retention): how long personal details are kept.
+            "RETENTION_ATTEMPT_DETAILS_DAYS": _int(env, "RETENTION_ATTEMPT_DETAILS_DAYS", 90),
+            "RETENTION_CHECKIN_POSITION_DAYS": _int(env, "RETENTION_CHECKIN_POSITION_DAYS", 90),
+            "RETENTION_BADGE_POSITION_DAYS": _int(env, "RETENTION_BADGE_POSITION_DAYS", 30),
+            "RETENTION_ORPHAN_UPLOAD_HOURS": _int(env, "RETENTION_ORPHAN_UPLOAD_HOURS", 24),
             "MAX_UPLOAD_BYTES": _int(env, "MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
             "BENCH_ENDPOINT": env.get("BENCH_ENDPOINT", "0") == "1",
             "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "30/minute"),

@@ -174,8 +174,8 @@ class AttemptSchema(Schema):
     local_day = ma.fields.Date(allow_none=True)
     scanned_at = AwareDateTime(allow_none=True)
     server_time = AwareDateTime()
-    ip = ma.fields.String(allow_none=True)
-    device = ma.fields.String(allow_none=True)
+    # not the scanner's IP or user agent: kept (for RETENTION_ATTEMPT_DETAILS_DAYS)
+    # to look into abuse, they are no business of a center's admins
     distance_m = ma.fields.Float(allow_none=True)
     accuracy_m = ma.fields.Float(allow_none=True)
 

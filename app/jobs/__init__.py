@@ -13,6 +13,14 @@ def close_forgotten_checkouts() -> int:
     return close(utcnow())
 
 
+def purge_personal_data() -> dict[str, int]:
+    """Daily: remove the personal details whose retention period is over
+    (app.privacy.retention); how many rows of each kind."""
+    from app.privacy.retention import purge
+
+    return purge(utcnow())
+
+
 def prune_sessions() -> tuple[int, int]:
     """Hourly: delete login sessions no token of which can still be used, and
     Idempotency-Key answers older than a day; how many of each."""

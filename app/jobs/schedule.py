@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from rq import cron
 
-from app.jobs import close_forgotten_checkouts, prune_sessions
+from app.jobs import close_forgotten_checkouts, prune_sessions, purge_personal_data
 from app.jobs.queue import PERIODIC_QUEUE
 
 
@@ -34,6 +34,7 @@ class Periodic:
 SCHEDULE: tuple[Periodic, ...] = (
     Periodic("close-forgotten-checkouts", close_forgotten_checkouts, "5 * * * *"),
     Periodic("prune-sessions", prune_sessions, "35 * * * *"),
+    Periodic("purge-personal-data", purge_personal_data, "15 3 * * *", timeout=1800),  # daily, at night
 )
 
 for periodic in SCHEDULE:

@@ -10,7 +10,7 @@ import warnings
 
 from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app.auth.models import User
 from app.common.db import utcnow
@@ -100,3 +100,22 @@ def get_upload(upload_id: int) -> tuple[Upload, bytes]:
     if upload is None:
         raise NotFound()
     return upload, get_storage().load(upload.storage_key)
+
+
+def delete_unattached(*where) -> list[str]:
+    """Delete the uploads matching ``where`` that nothing has taken, in the
+    caller's transaction; their storage keys, for :func:`remove_files` once it
+    is committed (a crash in between leaves a file without a row, never a row
+    without its file). One that a report takes meanwhile is not deleted."""
+    return list(db.session.scalars(delete(Upload).where(*where, Upload.attached_at.is_(None))
+                                   .returning(Upload.storage_key)
+                                   .execution_options(synchronize_session=False)))
+
+
+def remove_files(keys: list[str]) -> None:
+    storage = get_storage()
+    for key in keys:
+        try:
+            storage.delete(key)
+        except OSError:
+            current_app.logger.warning("could not remove the file of a deleted upload")

@@ -16,7 +16,9 @@ from app.jobs.queue import PERIODIC_QUEUE, get_queue, make_worker
 
 SCHEDULE_MODULE = "app.jobs.schedule"
 PERIODIC = {"close-forgotten-checkouts": "app.jobs.close_forgotten_checkouts",
-            "prune-sessions": "app.jobs.prune_sessions"}
+            "prune-sessions": "app.jobs.prune_sessions",
+            "purge-personal-data": "app.jobs.purge_personal_data"}
+DAILY = {"purge-personal-data"}
 
 
 @pytest.fixture
@@ -28,13 +30,14 @@ def cron(app, monkeypatch):
     return scheduler
 
 
-def test_the_schedule_lists_the_periodic_jobs_hourly(cron):
+def test_the_schedule_lists_the_periodic_jobs_hourly_or_daily(cron):
     jobs = {job.name: job for job in cron.get_jobs()}
     assert {name: job.func_name for name, job in jobs.items()} == PERIODIC
-    for job in jobs.values():
+    for name, job in jobs.items():
         assert job.queue_name == PERIODIC_QUEUE
-        minute, *rest = job.cron.split()
-        assert rest == ["*", "*", "*", "*"] and 0 <= int(minute) < 60  # hourly
+        minute, hour, *rest = job.cron.split()
+        assert rest == ["*", "*", "*"] and 0 <= int(minute) < 60
+        assert (0 <= int(hour) < 24) if name in DAILY else hour == "*"
     assert len({job.cron for job in jobs.values()}) == len(jobs)  # not all at once
 
 
@@ -66,7 +69,7 @@ def test_due_jobs_are_enqueued_and_run_by_a_worker(app, cron, login, clock):
     enqueued = cron.enqueue_jobs()
     assert sorted(job.name for job in enqueued) == sorted(PERIODIC)
     assert get_queue(PERIODIC_QUEUE).count == len(PERIODIC)
-    assert cron.enqueue_jobs() == []  # each once per hour
+    assert cron.enqueue_jobs() == []  # each once per period
 
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -78,6 +81,8 @@ def test_due_jobs_are_enqueued_and_run_by_a_worker(app, cron, login, clock):
     queue = get_queue(PERIODIC_QUEUE)
     finished = [queue.fetch_job(job_id) for job_id in queue.finished_job_registry.get_job_ids()]
     results = {job.func_name: job.return_value() for job in finished}
-    assert results == {"app.jobs.close_forgotten_checkouts": 0, "app.jobs.prune_sessions": (1, 0)}
+    assert results == {"app.jobs.close_forgotten_checkouts": 0, "app.jobs.prune_sessions": (1, 0),
+                       "app.jobs.purge_personal_data": {"attempt_details": 0, "checkin_positions": 0,
+                                                        "badge_check_positions": 0, "orphan_uploads": 0}}
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(TokenFamily)) == 1  # the live session

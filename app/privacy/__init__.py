@@ -1,0 +1,1 @@
+"""Personal information: how long details are kept (:mod:`.retention`)."""
