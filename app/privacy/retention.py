@@ -33,8 +33,9 @@ def purge(now: dt.datetime) -> dict[str, int]:
     from app.badges.models import BadgeShown
     from app.checkin.models import Checkin, CheckinAttempt
 
-    config = current_app.config
-    days = lambda name: now - dt.timedelta(days=config[name])  # noqa: E731
+    def days(setting: str) -> dt.datetime:
+        return now - dt.timedelta(days=current_app.config[setting])
+
     return {
         "attempt_details": _clear(CheckinAttempt, CheckinAttempt.server_time < days("RETENTION_ATTEMPT_DETAILS_DAYS"),
                                   (CheckinAttempt.lat, CheckinAttempt.lng, CheckinAttempt.accuracy_m,
@@ -44,7 +45,7 @@ def purge(now: dt.datetime) -> dict[str, int]:
         "badge_check_positions": _clear(BadgeShown, BadgeShown.shown_at < days("RETENTION_BADGE_POSITION_DAYS"),
                                         (BadgeShown.lat, BadgeShown.lng)),
         "orphan_uploads": _remove_orphan_uploads(
-            now - dt.timedelta(hours=config["RETENTION_ORPHAN_UPLOAD_HOURS"])),
+            now - dt.timedelta(hours=current_app.config["RETENTION_ORPHAN_UPLOAD_HOURS"])),
     }
 
 

@@ -16,7 +16,7 @@ from app.uploads.models import Upload
 from app.uploads.storage import get_storage
 from tests.grid.helpers import upload_id
 
-T0 = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.timezone.utc)  # a Thursday, 10:00 in Yangjiang
+T0 = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)  # a Thursday, 10:00 in Yangjiang
 HERE = {"lat": 21.8580, "lng": 111.9620, "accuracy": 20}
 DAY1, LATER = "2026-11-26", "2027-03-31"
 
