@@ -40,6 +40,8 @@ def init_app(app: Flask) -> None:
         root.addHandler(handler)
     if root.level > logging.INFO or root.level == logging.NOTSET:
         root.setLevel(logging.INFO)
+    # fontTools (PDF font subsetting, app.tasks.certificates) logs every glyph at INFO
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
 
     access = logging.getLogger("app.access")
 

@@ -67,6 +67,8 @@ def init_api(app: Flask) -> None:
     from app.notices.routes import blp as notices_blp
     from app.orgs.routes import blp as orgs_blp
     from app.stats.routes import blp as stats_blp
+    from app.tasks.certificate_routes import blp as certificates_blp
+    from app.tasks.certificate_routes import pages as certificate_pages
     from app.tasks.routes import blp as tasks_blp
     from app.uploads.routes import blp as uploads_blp
 
@@ -76,9 +78,10 @@ def init_api(app: Flask) -> None:
         api.register_blueprint(bench_blp, url_prefix="/api/v1")
     app.register_blueprint(health_blp)  # /healthz, /readyz: outside /api/v1 and the docs
     app.register_blueprint(display_blp)  # the center screen's HTML page
+    app.register_blueprint(certificate_pages)  # the page a certificate's QR opens
     from app.web import blp as web_blp
 
     app.register_blueprint(web_blp)  # the console, the mini-program stand-in, /vendor/
     for blueprint in (auth_blp, orgs_blp, members_blp, checkin_blp, badges_blp, tasks_blp,
-                      notices_blp, uploads_blp, grid_blp, stats_blp):
+                      notices_blp, uploads_blp, grid_blp, stats_blp, certificates_blp):
         api.register_blueprint(blueprint, url_prefix="/api/v1" + (blueprint.url_prefix or ""))

@@ -150,14 +150,21 @@ class MerchantPlateSchema(Schema):
     decided_at = AwareDateTime(allow_none=True)
 
 
+class PublicMerchantPlateSchema(MerchantPlateSchema):
+    """What customers who scan a plate see: that it was revoked, not the zone
+    admin's reason why."""
+
+    class Meta:
+        exclude = ("reason", "decided_at")
+
+
 class PlateViewSchema(Schema):
     kind = ma.fields.String(metadata={"enum": ["post", "merchant"]})
     valid = ma.fields.Boolean()
     post = ma.fields.Nested(PostSchema, allow_none=True)
     on_duty = ma.fields.List(ma.fields.Nested(DutySchema), allow_none=True)
     rating = ma.fields.Nested(RatingSummarySchema, allow_none=True)
-    # customers see that a plate was revoked, not the zone admin's reason why
-    plate = ma.fields.Nested(MerchantPlateSchema(exclude=("reason", "decided_at")), allow_none=True)
+    plate = ma.fields.Nested(PublicMerchantPlateSchema, allow_none=True)
 
 
 class RatingInSchema(Schema):

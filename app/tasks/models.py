@@ -4,8 +4,8 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import (
-    JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, Numeric, String, Text,
-    UniqueConstraint, select,
+    DDL, JSON, Boolean, CheckConstraint, Date, Float, ForeignKey, Index, Integer, Numeric, String, Text,
+    UniqueConstraint, event, select,
 )
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
@@ -33,6 +33,9 @@ class Volunteer(db.Model):
     community_id: Mapped[int] = mapped_column(ForeignKey("org_nodes.id"))
     skills: Mapped[list] = mapped_column(JSON, default=list)
     availability: Mapped[str] = mapped_column(String(200), default="")
+    # the name on the volunteer's service record and certificates (a member's
+    # comes from the roster; a resident gives it)
+    name: Mapped[str | None] = mapped_column(String(50))
     is_member: Mapped[bool] = mapped_column(Boolean, default=False)  # 党员志愿者, at registration
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
@@ -148,7 +151,14 @@ HelpRequest.task_id = column_property(
 
 class HoursEntry(db.Model):
     """The append-only hours ledger: a credit when a participation is
-    confirmed, and corrections as new entries (never edits)."""
+    confirmed, and corrections as new entries (never edits; on PostgreSQL a
+    trigger refuses any UPDATE or DELETE of a row).
+
+    Each row is the volunteer service record the Ministry of Civil Affairs'
+    measures ask for, frozen when it is written: the service's name, the
+    organizing body, the place, when it started and ended, the hours, who
+    recorded it and who confirmed it. Editing the task later changes none of it.
+    """
 
     __tablename__ = "hours_ledger"
     __table_args__ = (
@@ -166,6 +176,53 @@ class HoursEntry(db.Model):
     reason: Mapped[str | None] = mapped_column(String(200))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # the record, as it was when the participation was confirmed
+    service_name: Mapped[str] = mapped_column(String(100), default="")
+    organizer: Mapped[str] = mapped_column(String(100), default="")  # the organizing body's name
+    place: Mapped[str] = mapped_column(String(200), default="")
+    service_started_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    service_ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    confirmed_by: Mapped[str] = mapped_column(String(16), default="")  # requester | organizer
+
+
+# On PostgreSQL the ledger refuses to be rewritten: a correction is a new row.
+# (Created with the table by create_all, and by the migration that added it.)
+LEDGER_APPEND_ONLY = (
+    """CREATE OR REPLACE FUNCTION hours_ledger_append_only() RETURNS trigger AS $$
+    BEGIN
+      RAISE EXCEPTION 'hours_ledger is append-only: a correction is a new row'
+        USING ERRCODE = 'restrict_violation';
+    END $$ LANGUAGE plpgsql""",
+    """CREATE TRIGGER hours_ledger_append_only BEFORE UPDATE OR DELETE ON hours_ledger
+    FOR EACH ROW EXECUTE FUNCTION hours_ledger_append_only()""",
+)
+for _statement in LEDGER_APPEND_ONLY:
+    event.listen(HoursEntry.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql"))
+
+
+class VolunteerCertificate(db.Model):
+    """A certificate of volunteer service (志愿服务证明), issued on the
+    volunteer's request, with what it certifies frozen at issue; anyone may
+    verify it by its serial (and signature), until it is revoked."""
+
+    __tablename__ = "volunteer_certificates"
+    __table_args__ = (Index("ix_volunteer_certificates_user_id_id", "user_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    serial: Mapped[str] = mapped_column(String(24), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    issuer_id: Mapped[int] = mapped_column(ForeignKey("org_nodes.id"))
+    holder_name: Mapped[str] = mapped_column(String(50))
+    period_from: Mapped[dt.date] = mapped_column(Date)
+    period_to: Mapped[dt.date] = mapped_column(Date)
+    total_hours: Mapped[Decimal] = mapped_column(Numeric(8, 2))
+    services: Mapped[list] = mapped_column(JSON)  # the records certified, as they were
+    issued_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    revoke_reason: Mapped[str | None] = mapped_column(String(200))
+
+    issuer: Mapped[OrgNode] = relationship(lazy="joined")
 
 
 class CorrectionRequest(db.Model):

@@ -445,12 +445,20 @@ def confirm(user: User, participation_id: int, score: int, comment: str) -> Part
     except ApiError:
         db.session.rollback()
         raise
-    db.session.add(HoursEntry(user_id=participation.user_id, task_id=task.id,
-                              participation_id=participation.id, community_id=task.community_id,
-                              kind="credit", hours=credited_hours(participation),
-                              recorded_by_id=user.id))
+    db.session.add(HoursEntry(
+        user_id=participation.user_id, task_id=task.id, participation_id=participation.id,
+        community_id=task.community_id, kind="credit", hours=credited_hours(participation),
+        recorded_by_id=user.id, service_name=task.title, organizer=task.community.name,
+        place=task.address, service_started_at=participation.checked_in_at,
+        service_ended_at=participation.checked_out_at,
+        confirmed_by="requester" if requester is not None else "organizer"))
     db.session.commit()
     return participation
+
+
+# What a correction copies from the credit it corrects: the record as it was confirmed.
+FROZEN_RECORD = ("service_name", "organizer", "place", "service_started_at", "service_ended_at",
+                 "confirmed_by")
 
 
 def _ledger_total(participation_id: int) -> Decimal:
@@ -481,9 +489,12 @@ def correct_hours(actor: User, participation_id: int, hours: Decimal, reason: st
         db.session.rollback()
         raise
     delta = _hours(hours) - _hours(_ledger_total(participation.id))
+    credit = db.session.scalar(select(HoursEntry).where(
+        HoursEntry.participation_id == participation.id, HoursEntry.kind == "credit"))
     entry = HoursEntry(user_id=participation.user_id, task_id=participation.task_id,
                        participation_id=participation.id, community_id=participation.task.community_id,
-                       kind="correction", hours=delta, reason=reason, recorded_by_id=actor.id)
+                       kind="correction", hours=delta, reason=reason, recorded_by_id=actor.id,
+                       **{name: getattr(credit, name) for name in FROZEN_RECORD})
     db.session.add(entry)
     notify([participation.user_id], "hours_corrected", task_id=participation.task_id,
            hours=float(_hours(hours)), reason=reason)  # a JSON number, as everywhere

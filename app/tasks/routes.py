@@ -37,7 +37,7 @@ STATE = (services.InvalidState, StateChanged)
 def register_volunteer(body):
     """Register as a volunteer (or update your skills, community, availability)."""
     volunteer, created = services.register_volunteer(current_user(), body["community_id"],
-                                                     body["skills"], body["availability"])
+                                                     body["skills"], body["availability"], body["name"])
     return volunteer, 201 if created else 200
 
 

@@ -14,6 +14,8 @@ class VolunteerInSchema(Schema):
     community_id = Integer(required=True, validate=ID_RANGE)
     skills = ma.fields.List(Skill, load_default=list, validate=validate.Length(max=20))
     availability = ma.fields.String(load_default="", validate=validate.Length(max=200))
+    name = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 50), metadata={
+        "description": "Your name, for your service record and certificates (a member's is the roster's)"})
 
 
 class VolunteerSchema(Schema):
@@ -22,6 +24,7 @@ class VolunteerSchema(Schema):
     community = ma.fields.Nested(OrgRefSchema)
     skills = ma.fields.List(ma.fields.String())
     availability = ma.fields.String()
+    name = ma.fields.String(allow_none=True)
     is_member = ma.fields.Boolean(metadata={"description": "党员志愿者"})
     created_at = AwareDateTime()
 
@@ -217,6 +220,13 @@ class HoursEntrySchema(Schema):
     reason = ma.fields.String(allow_none=True)
     recorded_by_id = Integer(allow_none=True, validate=ID_RANGE)
     created_at = AwareDateTime()
+    service_name = ma.fields.String()
+    organizer = ma.fields.String(metadata={"description": "The organizing body"})
+    place = ma.fields.String()
+    service_started_at = AwareDateTime(allow_none=True)
+    service_ended_at = AwareDateTime(allow_none=True)
+    confirmed_by = ma.fields.String(metadata={"enum": ["requester", "organizer"],
+                                              "description": "Who confirmed the service"})
 
 
 class RatingsSchema(Schema):

@@ -78,7 +78,7 @@ def _hours(value) -> Decimal:
 # ---- volunteers ----------------------------------------------------------------
 
 def register_volunteer(user: User, community_id: int, skills: list[str],
-                       availability: str) -> tuple[Volunteer, bool]:
+                       availability: str, name: str | None = None) -> tuple[Volunteer, bool]:
     """Register (or update) the user as a volunteer; members are marked 党员志愿者."""
     community = _community(community_id)
     identity = identity_of(user.id)
@@ -90,6 +90,8 @@ def register_volunteer(user: User, community_id: int, skills: list[str],
     volunteer.community = community  # the relationship too: sessions keep objects after commit
     volunteer.skills = sorted(set(skills))
     volunteer.availability = availability
+    if name is not None:
+        volunteer.name = name.strip() or None
     volunteer.is_member = bool(identity and identity.is_active)
     db.session.commit()
     return volunteer, created
