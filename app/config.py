@@ -24,6 +24,14 @@ def _int(env, name, default):
     return int(value) if value not in (None, "") else default
 
 
+def _choice(env, name, choices):
+    """One of ``choices`` (the first when unset); anything else refuses to start."""
+    value = env.get(name) or choices[0]
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)} (not {value!r})")
+    return value
+
+
 def _flag(env, name):
     """``1``/``0`` as True/False; unset or empty as None (the app decides)."""
     value = env.get(name)
@@ -71,6 +79,18 @@ class Config:
             "WECHAT_TIMEOUT": float(env.get("WECHAT_TIMEOUT", "5")),
             # QR codes are URLs on this base, so WeChat's camera opens the mini-program.
             "QR_BASE_URL": env.get("QR_BASE_URL", "https://dj.example.cn").rstrip("/"),
+            # What posters, plates and task codes print: `url` QR codes (on
+            # QR_BASE_URL) or `wxacode`, mini-program codes from WeChat's
+            # getwxacodeunlimit that open WXACODE_PAGE with the code as `scene`.
+            "QR_KIND": _choice(env, "QR_KIND", ("url", "wxacode")),
+            "WXACODE_PAGE": env.get("WXACODE_PAGE", "pages/index/index"),
+            "WXACODE_ENV_VERSION": _choice(env, "WXACODE_ENV_VERSION", ("release", "trial", "develop")),
+            # WeChat refuses a code for a page the released version lacks unless
+            # check_path is off (trial and develop builds); production always checks.
+            "WXACODE_CHECK_PATH": env.get("WXACODE_CHECK_PATH", "1") != "0",
+            "WXACODE_WIDTH": _int(env, "WXACODE_WIDTH", 640),
+            # A printed code's image is kept this long (per object and key version).
+            "WXACODE_CACHE_SECONDS": _int(env, "WXACODE_CACHE_SECONDS", 30 * 24 * 3600),
             # Seconds a worker may judge scans by its copy of a center's settings
             # (key rotation and deletion are still immediate); 0 turns it off.
             "CENTER_CACHE_SECONDS": _int(env, "CENTER_CACHE_SECONDS", 30),
@@ -141,6 +161,7 @@ class ProductionConfig(Config):
         settings = super().from_env(env)
         settings["SERVE_MINI_PROGRAM"] = env.get("SERVE_MINI_PROGRAM") == "1"
         settings["DEMO_LOGINS"] = False
+        settings["WXACODE_CHECK_PATH"] = True
         return settings
 
 

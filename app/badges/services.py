@@ -27,7 +27,7 @@ from app.badges.models import (
     BadgeShown, DutySession, MerchantFeedback, MerchantPlate, PlateScan, PostAssignment,
     PostRating, ServicePost,
 )
-from app.common import signed_codes
+from app.common import code_images, signed_codes
 from app.common.db import utcnow
 from app.common.geo import to_gcj02
 from app.common.pagination import Page, keyset_page
@@ -168,6 +168,7 @@ def create_post(actor: User, org_id: int, fields: dict) -> ServicePost:
     _apply_post(post, fields)
     db.session.add(post)
     db.session.commit()
+    code_images.warm_later(post_plate_token(post))
     return post
 
 
@@ -243,21 +244,31 @@ def list_assignments(actor: User, post_id: int) -> list[PostAssignment]:
                                    .order_by(PostAssignment.id)))
 
 
-def post_plate_text(actor: User, post_id: int) -> tuple[ServicePost, str]:
+def post_plate_token(post: ServicePost) -> str:
+    """The code a post's plate carries, as a bare token."""
+    return signed_codes.sign("post_plate", post.id, post.key_version, 0, post.code_key.encode())
+
+
+def merchant_plate_token(plate: MerchantPlate) -> str:
+    """The code a merchant plate carries, as a bare token."""
+    return signed_codes.sign("merchant_plate", plate.id, 1, 0, plate.code_key.encode())
+
+
+def post_plate_code(actor: User, post_id: int) -> tuple[ServicePost, str]:
+    """The post and the token its printed plate carries (the post's managers)."""
     post = managed_post(actor, post_id)
-    token = signed_codes.sign("post_plate", post.id, post.key_version, 0, post.code_key.encode())
-    return post, signed_codes.qr_text(token, current_app.config["QR_BASE_URL"])
+    return post, post_plate_token(post)
 
 
-def merchant_plate_text(actor: User, plate_id: int) -> tuple[MerchantPlate, str]:
+def merchant_plate_code(actor: User, plate_id: int) -> tuple[MerchantPlate, str]:
+    """The approved plate and the token it carries (its owner or the zone's admins)."""
     plate = _plate(plate_id)
     identity = db.session.scalar(select(MemberIdentity).where(MemberIdentity.user_id == actor.id))
     if identity is None or identity.id != plate.owner_identity_id:
         authorize(actor, "badges.manage", plate.zone)
     if plate.state != "approved":
         raise PlateNotApproved()
-    token = signed_codes.sign("merchant_plate", plate.id, 1, 0, plate.code_key.encode())
-    return plate, signed_codes.qr_text(token, current_app.config["QR_BASE_URL"])
+    return plate, merchant_plate_token(plate)
 
 
 def _parse_plate(code: str) -> signed_codes.SignedCode:
@@ -438,6 +449,8 @@ def decide_plate(actor: User, plate_id: int, action: str, reason: str | None) ->
     except ApiError:
         db.session.rollback()
         raise
+    if action == "approve":
+        code_images.warm_later(merchant_plate_token(plate))
     return plate
 
 

@@ -282,15 +282,23 @@ def promote_waitlist(task: Task) -> None:
 # ---- on the day ------------------------------------------------------------------
 
 def task_code(actor: User, task_id: int) -> dict:
-    """The rotating code the organizer shows for check-in and check-out."""
+    """The rotating code the organizer shows for check-in and check-out
+    (``token`` is the bare code, for its image)."""
     task = managed_task(actor, task_id)
     now = utcnow()
     step = int(now.timestamp()) // CODE_STEP_SECONDS
     token = signed_codes.sign("task", task.id, 1, step, task.code_key.encode())
     next_step_at = (step + 1) * CODE_STEP_SECONDS
     return {"qr_text": signed_codes.qr_text(token, current_app.config["QR_BASE_URL"]),
+            "token": token,
             "expires_at": dt.datetime.fromtimestamp(next_step_at + CODE_GRACE_SECONDS, dt.timezone.utc),
             "refresh_in": round(next_step_at - now.timestamp(), 3)}
+
+
+def task_code_fresh(step: int, now: dt.datetime) -> bool:
+    """Whether a task code of time step ``step`` is accepted at ``now``: from
+    its step's start until ``CODE_GRACE_SECONDS`` after its end."""
+    return step * CODE_STEP_SECONDS <= now.timestamp() < (step + 1) * CODE_STEP_SECONDS + CODE_GRACE_SECONDS
 
 
 def _prove_presence(task: Task, location: dict | None, code: str | None, now: dt.datetime) -> None:
@@ -300,8 +308,7 @@ def _prove_presence(task: Task, location: dict | None, code: str | None, now: dt
                 code, current_app.config["QR_BASE_URL"]))
         except signed_codes.MalformedCode:
             raise InvalidTaskCode() from None
-        fresh = (parsed.step * CODE_STEP_SECONDS <= now.timestamp()
-                 < (parsed.step + 1) * CODE_STEP_SECONDS + CODE_GRACE_SECONDS)
+        fresh = task_code_fresh(parsed.step, now)
         if parsed.kind != "task" or parsed.subject_id != task.id or not fresh \
                 or not parsed.verify(task.code_key.encode()):
             raise InvalidTaskCode()

@@ -1,10 +1,12 @@
 """Volunteer service: volunteers, help requests, tasks, acceptance, hours."""
 from __future__ import annotations
 
+import math
+
 from flask import Response, url_for
 
 from app.auth.current import current_user, login_required
-from app.common import qr
+from app.common import code_images
 from app.common.blueprint import Blueprint
 from app.common.idempotency import idempotent
 from app.common.schemas import PageArgsSchema
@@ -232,10 +234,13 @@ def task_code(task_id):
 @blp.route("/tasks/<int:task_id>/code.png", methods=["GET"])
 @login_required
 @blp.doc(responses=PNG)
-@blp.errors(NotFound, Forbidden)
+@blp.errors(NotFound, Forbidden, code_images.CodeImageUnavailable)
 def task_code_png(task_id):
-    """The organizer's current check-in code as a QR image (the console shows it on site)."""
-    return Response(qr.png(p.task_code(current_user(), task_id)["qr_text"]), mimetype="image/png",
+    """The organizer's current check-in code as a QR image (the console shows it on site);
+    with ``QR_KIND=wxacode`` a mini-program code, kept while the code is valid."""
+    code = p.task_code(current_user(), task_id)
+    ttl = math.ceil(code["refresh_in"]) + p.CODE_GRACE_SECONDS  # until it stops being accepted
+    return Response(code_images.code_png(code["token"], ttl), mimetype="image/png",
                     headers={"Cache-Control": "no-store"})
 
 
