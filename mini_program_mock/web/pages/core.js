@@ -1,7 +1,7 @@
 // The start screen (pick a WeChat account), home, scan, mine.
 import {facesConfig} from "/static/faces/api.js";
 import {h, mount} from "/static/faces/dom.js";
-import {classify, routeFor} from "../scan.js";
+import {resolveScene, routeFor, scanned} from "../scan.js";
 import {menu} from "./index.js";
 
 const ROLE_NAMES = {
@@ -17,7 +17,9 @@ const start = {
       wx.openid = openid;
       const {code} = await wx.login();
       await api.login(code);
-      go("#/");
+      // Back to the page that was opened (a mini-program code's ?scene=...), as
+      // WeChat logs in silently and stays on the page it opened.
+      go(location.hash && !location.hash.startsWith("#/start") ? location.hash : "#/");
     };
     const custom = h("input", {name: "openid", placeholder: "其他 openid，如 resident-42"});
     mount(view,
@@ -37,9 +39,27 @@ const start = {
   },
 };
 
+/** WeChat opened the entry page with a mini-program code's scene: on to the
+ * page the same code's URL would open (the history entry is replaced, so
+ * "back" does not resolve it again). */
+async function openScene(view, {api}, scene) {
+  mount(view, h("p", {class: "empty"}, "正在识别小程序码……"));
+  try {
+    const target = routeFor(await resolveScene(api, scene));
+    if (target) { location.replace(target); return; }
+    mount(view, h("div", {class: "result bad", role: "alert"}, "无法识别的小程序码"));
+  } catch (error) {
+    mount(view, h("div", {class: "result bad", role: "alert", "data-scene-error": error.code || true},
+      error.message || "无法识别的小程序码"),
+      h("a", {class: "button full", href: "#/scan", style: "text-align:center"}, "重新扫码"));
+  }
+}
+
 const home = {
   title: "党建红",
   async render(view, ctx) {
+    const scene = ctx.params.get("scene");
+    if (scene) return openScene(view, ctx, scene);
     const me = await ctx.me({refresh: true});
     const sections = new Map();
     for (const entry of menu.filter((item) => !item.show || item.show(me))) {
@@ -66,11 +86,17 @@ function statusText(status) {
 
 const scan = {
   title: "扫一扫",
-  async render(view, {wx, go}) {
+  async render(view, {api, wx, go}) {
     const open = async () => {
       const answer = await wx.scanCode();
       if (!answer) return;
-      const target = routeFor(classify(answer.result));
+      let target;
+      try {
+        target = routeFor(await scanned(api, answer));
+      } catch (error) {  // a mini-program code the API refused (forged, replaced, expired)
+        mount(result, h("div", {class: "result bad", role: "alert"}, error.message));
+        return;
+      }
       if (target) go(target);
       else mount(result, h("div", {class: "result bad", role: "alert"}, "无法识别的二维码：不是本小程序的码"));
     };

@@ -1,7 +1,7 @@
 // Volunteer service (党员接单): tasks near me, accepting, the waitlist,
 // on-site check-in/out by position or the organizer's code, my tasks, my hours.
 import {fmtTime, h, mount} from "/static/faces/dom.js";
-import {classify} from "../../scan.js";
+import {classify, scanned as scannedCode} from "../../scan.js";
 import {action, apiLocation, codeSubject, communityChoices, communityPicker, pagedList, refusal} from "./common.js";
 
 export const CATEGORIES = {
@@ -86,7 +86,7 @@ async function presence(api, wx, task, kind, {code = null, byScan = false} = {})
     if (!text) {
       const answer = await wx.scanCode({scanType: ["qrCode"]});
       if (!answer) return null;
-      text = answer.result;
+      text = (await scannedCode(api, answer)).text;  // a mini-program code: as the API resolved it
     }
     const scanned = classify(text);
     if (scanned.kind !== "task" || codeSubject(scanned.token) !== task.id) {
