@@ -32,6 +32,12 @@ def _choice(env, name, choices):
     return value
 
 
+def _within(value: int, name: str, lowest: int, highest: int) -> int:
+    if not lowest <= value <= highest:
+        raise ConfigError(f"{name} must be between {lowest} and {highest} (not {value})")
+    return value
+
+
 def _flag(env, name):
     """``1``/``0`` as True/False; unset or empty as None (the app decides)."""
     value = env.get(name)
@@ -88,7 +94,7 @@ class Config:
             # WeChat refuses a code for a page the released version lacks unless
             # check_path is off (trial and develop builds); production always checks.
             "WXACODE_CHECK_PATH": env.get("WXACODE_CHECK_PATH", "1") != "0",
-            "WXACODE_WIDTH": _int(env, "WXACODE_WIDTH", 640),
+            "WXACODE_WIDTH": _within(_int(env, "WXACODE_WIDTH", 640), "WXACODE_WIDTH", 280, 1280),
             # A printed code's image is kept this long (per object and key version).
             "WXACODE_CACHE_SECONDS": _int(env, "WXACODE_CACHE_SECONDS", 30 * 24 * 3600),
             # Seconds a worker may judge scans by its copy of a center's settings

@@ -31,6 +31,7 @@ import logging
 import re
 
 from flask import current_app
+from redis.exceptions import RedisError
 
 from app.common import qr, signed_codes
 from app.errors import RETRY_AFTER_SECONDS
@@ -153,7 +154,10 @@ def warm_later(token: str) -> None:
         return
     from app.jobs.queue import enqueue
 
-    enqueue(warm_wxacode, token, job_id=f"wxacode:warm:{cache_key(token)}")
+    try:
+        enqueue(warm_wxacode, token, job_id=f"wxacode:warm:{cache_key(token)}")
+    except RedisError as error:  # the object is committed; its first print will ask WeChat
+        log.warning("could not enqueue the mini-program code's warming: %s", type(error).__name__)
 
 
 def warm_wxacode(token: str) -> None:

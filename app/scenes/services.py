@@ -13,6 +13,7 @@ endpoint's, as for a scanned URL.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.badges.models import MerchantPlate, ServicePost
@@ -53,8 +54,8 @@ class Subject:
 
     kind: str
     model: type
-    alive: callable
-    key_version: callable
+    alive: Callable[[object], bool]
+    key_version: Callable[[object], int]
 
 
 # The signed kinds a printed mini-program code carries (a center's rotating

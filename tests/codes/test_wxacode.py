@@ -262,9 +262,69 @@ def test_qr_kind_is_checked_at_start():
         load_config("testing", {"QR_KIND": "barcode"})
     with pytest.raises(ConfigError, match="WXACODE_ENV_VERSION"):
         load_config("testing", {"WXACODE_ENV_VERSION": "beta"})
+    with pytest.raises(ConfigError, match="WXACODE_WIDTH"):
+        load_config("testing", {"WXACODE_WIDTH": "2000"})
     assert load_config("testing", {})["QR_KIND"] == "url"
     production = load_config("production", {
         "SECRET_KEY": "x" * 40, "DATABASE_URL": "postgresql://db/x", "REDIS_URL": "redis://r",
         "PHONE_KEY": "k", "WXACODE_CHECK_PATH": "0"})
     assert production["WXACODE_CHECK_PATH"] is True
 
+
+
+# ---- the warming job -------------------------------------------------------------
+
+def test_the_warming_job_runs_on_a_worker_and_retries_a_transient_failure(app, admin, make_center, wechat,
+                                                                           monkeypatch):
+    import signal
+
+    from rq import SimpleWorker
+
+    from app.jobs.queue import make_worker
+
+    monkeypatch.setitem(app.config, "JOBS_EAGER", False)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        center = make_center()
+        assert wechat.calls() == 0  # queued, not run
+        make_worker(worker_class=SimpleWorker).work(burst=True, logging_level="WARNING")
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    assert wechat.calls() == 1
+    assert admin.get(f"/api/v1/centers/{center.id}/poster.png").status_code == 200
+    assert wechat.calls() == 1  # the worker's image was printed
+
+
+def test_the_warming_job_raises_what_a_retry_can_fix_and_logs_the_rest(app, admin, make_center, wechat,
+                                                                      monkeypatch, caplog):
+    from app.checkin.codes import poster_token
+    from app.checkin.models import ServiceCenter
+    from app.extensions import db
+    from app.wechat.client import WeChatTransient
+
+    center = make_center()
+    get_redis().flushdb()
+    token = poster_token(db.session.get(ServiceCenter, center.id))
+    wechat.fail(-1)
+    with pytest.raises(WeChatTransient):
+        code_images.warm_wxacode(token)  # RQ retries it
+    monkeypatch.setitem(app.config, "WXACODE_PAGE", "pages/missing/index")
+    with caplog.at_level("ERROR"):
+        assert code_images.warm_wxacode(token) is None  # no retry can help: logged
+    assert "refused to make the mini-program code" in caplog.text
+
+
+def test_no_redis_for_the_job_still_makes_the_center(app, admin, make_center, wechat, monkeypatch):
+    import redis
+
+    from app.jobs import queue
+
+    def down(*args, **kwargs):
+        raise redis.exceptions.ConnectionError("down")
+
+    monkeypatch.setattr(queue, "enqueue", down)
+    center = make_center()  # 201: the warming is an optimisation
+    assert wechat.calls() == 0
+    assert admin.get(f"/api/v1/centers/{center.id}/poster.png").status_code == 200
+    assert wechat.calls() == 1
