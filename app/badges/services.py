@@ -168,7 +168,7 @@ def create_post(actor: User, org_id: int, fields: dict) -> ServicePost:
     _apply_post(post, fields)
     db.session.add(post)
     db.session.commit()
-    code_images.warm_later(post_plate_token(post))
+    code_images.warm_later(post_plate_token, post)
     return post
 
 
@@ -450,7 +450,7 @@ def decide_plate(actor: User, plate_id: int, action: str, reason: str | None) ->
         db.session.rollback()
         raise
     if action == "approve":
-        code_images.warm_later(merchant_plate_token(plate))
+        code_images.warm_later(merchant_plate_token, plate)
     return plate
 
 

@@ -147,8 +147,8 @@ def create_center(actor: User, org_id: int, fields: dict) -> ServiceCenter:
 
 def _warm_poster(center: ServiceCenter) -> None:
     """A static center's poster code, made ahead (QR_KIND=wxacode) so printing costs no WeChat call."""
-    if center.code_mode == "static":
-        code_images.warm_later(codes.poster_token(center))
+    if code_images.wxacode_mode() and center.code_mode == "static":
+        code_images.warm_later(codes.poster_token, center)
 
 
 def get_center(center_id: int) -> ServiceCenter:

@@ -147,12 +147,15 @@ def _is_image(data: bytes) -> bool:
     return True
 
 
-def warm_later(token: str) -> None:
-    """After a commit that made a printable code: have a job fetch its image,
-    so that printing it costs no WeChat call (nothing in ``url`` mode)."""
+def warm_later(make_token, *args) -> None:
+    """After a commit that made a printable code (``make_token(*args)``): have
+    a job fetch its image, so that printing it costs no WeChat call. Nothing
+    in ``url`` mode, where the token is not even made."""
     if not wxacode_mode():
         return
     from app.jobs.queue import enqueue
+
+    token = make_token(*args)
 
     try:
         enqueue(warm_wxacode, token, job_id=f"wxacode:warm:{cache_key(token)}")
