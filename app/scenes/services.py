@@ -50,12 +50,12 @@ class SceneExpired(ApiError):
 class Subject:
     """One sort of object a scene can name: the scene's kind (as the
     mini-program's scan.js calls it), its model, whether a row still counts
-    and the key version its codes carry now."""
+    and the key version its codes carry now (None: its key never rotates)."""
 
     kind: str
     model: type
     alive: Callable[[object], bool]
-    key_version: Callable[[object], int]
+    key_version: Callable[[object], int] | None = None
 
 
 # The signed kinds a printed mini-program code carries (a center's rotating
@@ -65,9 +65,8 @@ SUBJECTS = {
                              lambda c: c.key_version),
     "post_plate": Subject("post_plate", ServicePost, lambda p: p.deleted_at is None,
                           lambda p: p.key_version),
-    "merchant_plate": Subject("merchant_plate", MerchantPlate,
-                              lambda p: p.state in ("approved", "revoked"), lambda p: 1),
-    "task": Subject("task", Task, lambda t: True, lambda t: 1),
+    "merchant_plate": Subject("merchant_plate", MerchantPlate, lambda p: p.state in ("approved", "revoked")),
+    "task": Subject("task", Task, lambda t: True),
 }
 
 
@@ -90,8 +89,12 @@ def resolve(scene: str, now: dt.datetime) -> Scene:
     row = db.session.get(subject.model, code.subject_id) if subject and code.subject_id <= MAX_ID else None
     if row is None or not subject.alive(row):
         raise SceneNotFound()
-    if code.key_version != subject.key_version(row):
-        raise SceneRevoked()  # as the URL code: a rotated key is told apart, it has no signature left
+    current = subject.key_version(row) if subject.key_version else 1
+    if code.key_version != current:
+        # As the URL code: an older version of a key that rotates is told
+        # apart (its signature cannot be checked, the old key is gone); any
+        # other version is made up.
+        raise SceneRevoked() if subject.key_version and code.key_version < current else SceneNotFound()
     if not code.verify(row.code_key.encode()):
         raise SceneNotFound()
     if code.kind == "center_static" and row.code_mode != "static":

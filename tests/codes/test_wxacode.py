@@ -102,10 +102,20 @@ def test_forged_and_unknown_scenes_are_not_found(admin, make_center, login_as, t
     other_key = signed_codes.sign("center_static", center.id, raw.key_version, 0, b"guessed key")
     unknown = signed_codes.sign("center_static", 999_999, 1, 0, b"guessed key")
     rotating = signed_codes.sign("center_rotating", center.id, raw.key_version, 0, b"guessed key")
-    for bad in (forged_mac, other_key, unknown, rotating, "hello", "A" * 32, "~" * 32):
+    future = signed_codes.sign("center_static", center.id, raw.key_version + 1, 0, b"guessed key")
+    beyond = signed_codes.sign("center_static", 2**32 - 1, 1, 0, b"guessed key")
+    for bad in (forged_mac, other_key, unknown, rotating, future, beyond, "hello", "A" * 32, "~" * 32):
         assert_error(resolve(someone, bad), 404, "scene_not_found")
     assert_error(resolve(someone, "A" * 65), 404, "not_found")  # longer than any scene
     assert_error(admin.client.get(f"{SCENES}/{scene}"), 401, "unauthorized")
+
+
+def test_a_made_up_key_version_of_a_key_that_never_rotates_is_not_found(admin, tree, login_as):
+    """Tasks and merchant plates have one key for life: a scene naming another
+    version is a forgery (404), and says nothing about the task."""
+    task = admin.post("/api/v1/tasks", json=task_body(tree.a)).json
+    forged = signed_codes.sign("task", task["id"], 2, 0, b"guessed key")
+    assert_error(resolve(login_as(None), forged), 404, "scene_not_found")
 
 
 # ---- plates --------------------------------------------------------------------
