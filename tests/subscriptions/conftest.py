@@ -35,7 +35,7 @@ def clock():
 
 
 @pytest.fixture(autouse=True)
-def pages(wechat_server):
+def mini_program_pages(wechat_server):
     """The mock WeChat knows the pages the messages open (as `--page` tells it)."""
     state = wechat_server.state
     before = state.pages
