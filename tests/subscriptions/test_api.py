@@ -176,3 +176,14 @@ def test_long_and_odd_texts_pass_the_mock_field_rules(value):
         written = tpl.format_value(key, value)
         assert _field_ok(key, {"value": written}), (key, written)
         assert re.sub(r"\s", "", written) or written
+
+
+def test_the_list_costs_the_same_whatever_the_user_holds(people, count_queries):
+    user = people("o-user")
+    with count_queries() as before:
+        user.get(SUBSCRIPTIONS)
+    for template_id in (TASK, WAITLIST, "demo-grid_event_overdue"):
+        user.post(SUBSCRIPTIONS, json={"results": {template_id: "accept"}})
+    with count_queries() as after:
+        user.get(SUBSCRIPTIONS)
+    assert after.count == before.count <= 3  # the user (authentication) and the counts
