@@ -170,7 +170,7 @@ def _after_commit(session: Session) -> None:
     for key, event_name, object_id, user_id, values in staged:
         try:
             enqueue(deliver, key, event_name, object_id, user_id, values, job_id=key)
-        except Exception:  # noqa: BLE001 - the change is committed and its notice is the record
+        except Exception:  # the change is committed: its in-app notice stays the record
             log.exception("could not enqueue subscribe message %s", key)
 
 
@@ -184,7 +184,12 @@ def _after_rollback(session: Session, previous_transaction) -> None:
 def deliver(key: str, event_name: str, object_id: int, user_id: int, values: dict) -> str:
     """Send one subscribe message (a job); what became of it (a delivery status)."""
     from app.jobs.queue import once
-    from app.wechat.client import WeChatNoQuota, WeChatRejected, WeChatTransient, get_wechat
+    from app.wechat.client import (
+        WeChatNoQuota,
+        WeChatRejected,
+        WeChatTransient,
+        get_wechat,
+    )
 
     template = tpl.templates()[event_name]
     delivery = _claim(key, event_name, user_id, template.template_id)

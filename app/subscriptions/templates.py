@@ -147,11 +147,11 @@ def format_value(key: str, value) -> str:
     kind = _kind(key)
     if kind in _TIME_KINDS:
         if value is None or value == "":
-            when = dt.datetime.now(dt.timezone.utc)
+            when = dt.datetime.now(dt.UTC)
         else:
             when = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
         if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.timezone.utc)
+            when = when.replace(tzinfo=dt.UTC)
         when = when.astimezone(CHINA)
         return when.strftime("%Y-%m-%d" if kind == "date" else "%Y-%m-%d %H:%M")
     longest, allowed = _KINDS[kind]

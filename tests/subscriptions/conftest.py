@@ -17,7 +17,7 @@ from app.subscriptions import templates as tpl
 from app.subscriptions.models import SubscribeDelivery
 from tests.members.test_binding import add_entry
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 T0 = dt.datetime(2026, 11, 26, 1, 0, tzinfo=UTC)  # a Thursday, 09:00 in Yangjiang
 HERE = {"lat": 21.858, "lng": 111.962}  # inside SQUARE, community A
 SQUARE = {"type": "Polygon", "coordinates": [[[111.959, 21.855], [111.965, 21.855], [111.965, 21.861],
@@ -286,7 +286,7 @@ def _identity_approved(world):
                         json={"name": "陈晓文", "phone_code": world.wx.phone_code("13812345678")})
     assert pending.status_code == 202, pending.json
     request_id = pending.json["request"]["id"]
-    approve = lambda: world.admin.post(f"/api/v1/binding-requests/{request_id}/approve", json={})  # noqa: E731
+    approve = lambda: world.admin.post(f"/api/v1/binding-requests/{request_id}/approve", json={})
     return user, None, approve
 
 

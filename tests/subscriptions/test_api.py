@@ -162,7 +162,7 @@ def test_values_are_written_within_wechat_limits(key, value, expected):
 
 
 def test_times_are_beijing_time():
-    when = dt.datetime(2026, 11, 26, 16, 30, tzinfo=dt.timezone.utc)
+    when = dt.datetime(2026, 11, 26, 16, 30, tzinfo=dt.UTC)
     assert tpl.format_value("time3", when) == "2026-11-27 00:30"
     assert tpl.format_value("time3", when.isoformat()) == "2026-11-27 00:30"
     assert tpl.format_value("date3", when) == "2026-11-27"

@@ -10,7 +10,13 @@ from rq.job import JobStatus
 
 from app.jobs.queue import get_queue, make_worker
 from app.subscriptions import templates as tpl
-from tests.subscriptions.conftest import SCENARIOS, deliveries, notice_rows, notices, remaining
+from tests.subscriptions.conftest import (
+    SCENARIOS,
+    deliveries,
+    notice_rows,
+    notices,
+    remaining,
+)
 
 SEND = "/cgi-bin/message/subscribe/send"
 ALL = sorted(SCENARIOS)
