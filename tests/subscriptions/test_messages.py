@@ -262,3 +262,17 @@ def test_a_rolled_back_change_stages_no_message(world, grant, messages):
     assert response.status_code == 422
     world.act(world.admin, event_id, "escalate", reason="超出社区能力")  # a later commit, other event
     assert messages(world.admin) == [] and notice_rows("grid_event_returned") == []
+
+
+def test_a_disabled_user_gets_no_message(scenario, grant, messages, app):
+    from app.auth.models import User
+    from app.common.db import utcnow
+    from app.extensions import db
+
+    happening = scenario("task_cancelled")
+    grant(happening.recipient, "task_cancelled")
+    db.session.get(User, happening.recipient.user_id).disabled_at = utcnow()
+    db.session.commit()
+    happening.trigger()
+    assert messages(happening.recipient) == []
+    assert [d.status for d in deliveries(happening.recipient.user_id)] == ["skipped"]
