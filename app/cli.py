@@ -59,6 +59,14 @@ def init_cli(app: Flask) -> None:
         families, answers = prune_sessions()
         click.echo(f"deleted {families} ended login sessions and {answers} old idempotent answers")
 
+    @jobs.command("remind-overdue-events")
+    def remind_overdue_command():
+        """Tell of grid events newly overdue; remind the level above of long-overdue ones."""
+        from app.jobs import remind_overdue_events
+
+        overdue, escalated = remind_overdue_events()
+        click.echo(f"told {overdue} overdue events, reminded the level above of {escalated}")
+
     @users.command("grant-role")
     @click.option("--openid", required=True, help="The user's WeChat openid (created if new).")
     @click.option("--org-id", type=int, required=True)

@@ -7,6 +7,7 @@ services. ``APP_ENV=production`` refuses to start without its secrets.
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -36,6 +37,20 @@ def _within(value: int, name: str, lowest: int, highest: int) -> int:
     if not lowest <= value <= highest:
         raise ConfigError(f"{name} must be between {lowest} and {highest} (not {value})")
     return value
+
+
+def _json(env, name):
+    """A JSON object from the environment, or None when unset."""
+    value = env.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        parsed = json.loads(value)
+    except ValueError as error:
+        raise ConfigError(f"{name} is not valid JSON: {error}") from None
+    if not isinstance(parsed, dict):
+        raise ConfigError(f"{name} must be a JSON object")
+    return parsed
 
 
 def _flag(env, name):
@@ -83,6 +98,17 @@ class Config:
             "WECHAT_APPID": env.get("WECHAT_APPID", "wx-demo-appid"),
             "WECHAT_SECRET": env.get("WECHAT_SECRET", "demo-app-secret"),
             "WECHAT_TIMEOUT": float(env.get("WECHAT_TIMEOUT", "5")),
+            # Subscribe messages (app.subscriptions): per event, the template id,
+            # the page it opens and the template's data keys, as JSON; events not
+            # named keep the demo defaults (app/subscriptions/templates.py).
+            "SUBSCRIBE_TEMPLATES": _json(env, "SUBSCRIBE_TEMPLATES"),
+            # miniprogram_state of every message: formal | trial | developer.
+            "SUBSCRIBE_STATE": env.get("SUBSCRIBE_STATE", "formal"),
+            # One-time subscriptions a user may hold per template (each accept adds one).
+            "SUBSCRIBE_MAX_PER_TEMPLATE": _int(env, "SUBSCRIBE_MAX_PER_TEMPLATE", 20),
+            # An event still overdue this long after its deadline reminds the
+            # level above its owner (escalation is the owner's decision).
+            "GRID_ESCALATION_REMINDER_HOURS": float(env.get("GRID_ESCALATION_REMINDER_HOURS", "24")),
             # QR codes are URLs on this base, so WeChat's camera opens the mini-program.
             "QR_BASE_URL": env.get("QR_BASE_URL", "https://dj.example.cn").rstrip("/"),
             # What posters, plates and task codes print: `url` QR codes (on

@@ -68,6 +68,7 @@ def init_api(app: Flask) -> None:
     from app.orgs.routes import blp as orgs_blp
     from app.scenes.routes import blp as scenes_blp
     from app.stats.routes import blp as stats_blp
+    from app.subscriptions.routes import blp as subscriptions_blp
     from app.tasks.routes import blp as tasks_blp
     from app.uploads.routes import blp as uploads_blp
 
@@ -81,5 +82,5 @@ def init_api(app: Flask) -> None:
 
     app.register_blueprint(web_blp)  # the console, the mini-program stand-in, /vendor/
     for blueprint in (auth_blp, orgs_blp, members_blp, checkin_blp, badges_blp, tasks_blp,
-                      notices_blp, uploads_blp, grid_blp, stats_blp, scenes_blp):
+                      notices_blp, subscriptions_blp, uploads_blp, grid_blp, stats_blp, scenes_blp):
         api.register_blueprint(blueprint, url_prefix="/api/v1" + (blueprint.url_prefix or ""))

@@ -126,6 +126,10 @@ class GridEvent(db.Model):
     deadline_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     pending_extension_hours: Mapped[float | None] = mapped_column(Float)
     late: Mapped[bool] = mapped_column(Boolean, default=False)  # some finished step was late
+    # the deadline whose passing was told (overdue), and whose long passing was
+    # told one level up (escalation): each deadline is told once
+    overdue_notified_for: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    escalation_reminded_for: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 

@@ -39,8 +39,8 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from app.auth.models import User
-from app.auth.permissions import can, grants_of, roles_over, scope_clause, subtree_clause
+from app.auth.models import RoleGrant, User
+from app.auth.permissions import PERMISSIONS, can, grants_of, roles_over, scope_clause, subtree_clause
 from app.common.db import utcnow
 from app.common.geo import (
     EARTH_RADIUS_M, Point, bounding_box, contains, distance_m, polygon_ring, to_gcj02,
@@ -55,6 +55,7 @@ from app.grid.models import (
 )
 from app.orgs.models import OrgNode
 from app.orgs.services import grant_role, insert_node, visible_node
+from app.subscriptions.services import announce
 from app.uploads import services as uploads
 
 DEFAULT_CATEGORIES = (
@@ -632,8 +633,52 @@ def _transition(user: User, event_id: int, action: str, args: dict) -> GridEvent
         for upload in uploads.claim(user, step.photo_ids):
             db.session.add(EventPhoto(event_id=event.id, upload_id=upload.id, stage=action,
                                       transition_id=record.id))
+    _tell(step, action, record)
     db.session.commit()
     return event
+
+
+# ---- who is told of a step ---------------------------------------------------------------
+
+def admins_of(org_id: int | None) -> list[int]:
+    """The users holding an admin role on the organization itself: who is told
+    for it (not every admin above it, who may see it too)."""
+    if org_id is None:
+        return []
+    return list(db.session.scalars(select(RoleGrant.user_id).where(
+        RoleGrant.org_id == org_id, RoleGrant.role.in_(PERMISSIONS["grid.manage"]))).all())
+
+
+def handlers_of(event: GridEvent) -> list[int]:
+    """Who handles the event: the person it was dispatched to, or the admins
+    of the organization it was dispatched to."""
+    if event.assignee_user_id is not None:
+        return [event.assignee_user_id]
+    return admins_of(event.assignee_org_id)
+
+
+def _tell(step: Step, action: str, record: EventTransition) -> None:
+    """Dispatched: the handler. Returned by the handler: the dispatcher; sent
+    back for rework: the handler. Closed: the reporter. Never the actor."""
+    event, reason = step.event, step.data.get("reason")
+    if action == "dispatch":
+        who, name, status, when = handlers_of(event), "grid_event_dispatched", "待处置", event.deadline_at
+        note = db.session.get(EventCategory, event.category).name
+    elif action == "return":
+        who, name, status, when, note = [event.dispatcher_id], "grid_event_returned", "已退回", step.now, reason
+    elif action == "verify_fail":
+        who, name, status, when, note = handlers_of(event), "grid_event_returned", "返工", step.now, reason
+    elif action == "verify_ok":
+        who, name, status, when, note = [event.reporter_id], "grid_event_closed", "已结案", step.now, \
+            "感谢您的上报"
+    else:
+        return
+    who = [user_id for user_id in who if user_id is not None and user_id != step.user.id]
+    if not who:
+        return
+    db.session.flush()  # the transition's id tells this step from a later one alike
+    announce(who, name, event.id, {"title": event.title, "status": status, "time": when, "note": note},
+             version=record.id, event_id=event.id, title=event.title, action=action, reason=reason)
 
 
 # ---- what each action does, once it is claimed -------------------------------------------

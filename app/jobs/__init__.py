@@ -20,3 +20,11 @@ def prune_sessions() -> tuple[int, int]:
     from app.common.idempotency import prune_expired
 
     return prune_ended(), prune_expired()
+
+
+def remind_overdue_events() -> tuple[int, int]:
+    """Every 10 minutes: tell of grid events newly overdue, and remind the
+    level above of those overdue for long; how many of each."""
+    from app.grid.reminders import remind_overdue_events as remind
+
+    return remind(utcnow())

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from rq import cron
 
-from app.jobs import close_forgotten_checkouts, prune_sessions
+from app.jobs import close_forgotten_checkouts, prune_sessions, remind_overdue_events
 from app.jobs.queue import PERIODIC_QUEUE
 
 
@@ -34,6 +34,8 @@ class Periodic:
 SCHEDULE: tuple[Periodic, ...] = (
     Periodic("close-forgotten-checkouts", close_forgotten_checkouts, "5 * * * *"),
     Periodic("prune-sessions", prune_sessions, "35 * * * *"),
+    # Deadlines are hours long: told within 10 minutes of passing.
+    Periodic("remind-overdue-events", remind_overdue_events, "*/10 * * * *"),
 )
 
 for periodic in SCHEDULE:

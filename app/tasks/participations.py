@@ -45,6 +45,7 @@ from app.members.services import identity_of
 from app.notices.services import notify
 from app.orgs.models import OrgNode
 from app.orgs.services import visible_node
+from app.subscriptions.services import announce
 from app.tasks.machines import CORRECTION_REQUEST, PARTICIPATION, TASK
 from app.tasks.models import CorrectionRequest, HelpRequest, HoursEntry, Participation, Task, Volunteer
 from app.tasks.services import HOLDING_PLACE, InvalidState, _hours, managed_task, overlapping
@@ -187,6 +188,8 @@ def accept_task(user: User, task_id: int, waitlist: bool = False) -> tuple[Parti
         _lock_volunteer(user.id)
         if db.session.scalar(select(overlapping(user.id, task).exists())):
             raise ScheduleConflict()
+        if state == "accepted" and task.help_request_id:
+            _tell_requester(task)
         if existing is not None:
             # Coming back after withdrawing: only if no concurrent request of theirs did it first.
             try:
@@ -207,6 +210,16 @@ def accept_task(user: User, task_id: int, waitlist: bool = False) -> tuple[Parti
         db.session.rollback()
         return _participation(task.id, user.id), False
     return participation, True
+
+
+def _tell_requester(task: Task) -> None:
+    """The resident who asked for help learns that a volunteer took it (接单):
+    an in-app notice per volunteer, one subscribe message per request."""
+    request = db.session.get(HelpRequest, task.help_request_id)
+    announce([request.requester_id], "help_request_accepted", request.id,
+             {"title": task.title, "status": "已接单", "time": task.starts_at,
+              "note": "志愿者已接单，请保持电话畅通"},
+             request_id=request.id, task_id=task.id, title=task.title)
 
 
 def with_waitlist_positions(participations: list[Participation]) -> list[Participation]:
@@ -271,7 +284,10 @@ def promote_waitlist(task: Task) -> None:
         except StateChanged:
             continue  # they left the list meanwhile
         promoted += 1
-        notify([participation.user_id], "waitlist_promoted", task_id=task.id, title=task.title)
+        announce([participation.user_id], "waitlist_promoted", task.id,
+                 {"title": task.title, "status": "候补成功", "time": task.starts_at,
+                  "note": task.address or "请按时参加"},
+                 version=int(utcnow().timestamp()), task_id=task.id, title=task.title)
     if promoted:
         db.session.execute(update(Task).where(Task.id == task.id)
                            .values(places_taken=Task.places_taken + promoted)

@@ -38,6 +38,7 @@ from app.members.services import identity_of
 from app.notices.services import notify
 from app.orgs.models import OrgNode
 from app.orgs.services import get_node, visible_node
+from app.subscriptions.services import announce
 from app.tasks.machines import (  # noqa: F401 (InvalidState, OPEN_TASK_STATES: named here by views)
     HELP_REQUEST, OPEN_TASK_STATES, PARTICIPATION, TASK, InvalidState,
 )
@@ -305,12 +306,18 @@ def transition_task(actor: User, task_id: int, action: str, reason: str | None =
                     Participation.task_id == task.id, Participation.state.in_(HOLDING_PLACE))
                 .scalar_subquery())).execution_options(synchronize_session=False))
             db.session.refresh(task, ["places_taken"])
-            notify(sorted(p.user_id for p in people), "task_cancelled", task_id=task.id, title=task.title,
-                   reason=reason)
+            announce([p.user_id for p in people], "task_cancelled", task.id,
+                     {"title": task.title, "status": "已取消", "time": task.starts_at, "note": reason},
+                     task_id=task.id, title=task.title, reason=reason)
         if action in ("complete", "cancel") and task.help_request_id:
             request = db.session.get(HelpRequest, task.help_request_id)
             if "close" in HELP_REQUEST.possible(request):
                 HELP_REQUEST.apply(request, "close")
+            if action == "complete":
+                announce([request.requester_id], "help_request_completed", request.id,
+                         {"title": task.title, "status": "已完成", "time": utcnow(),
+                          "note": "请确认并评价志愿服务"},
+                         request_id=request.id, task_id=task.id, title=task.title)
     except ApiError:
         db.session.rollback()
         raise
@@ -334,6 +341,7 @@ def update_task(actor: User, task_id: int, fields: dict) -> Task:
     if places is not None and places < task.places_taken:
         raise PlacesBelowTaken({"places": places, "places_taken": task.places_taken})
     more_places = places is not None and places > task.places
+    before = {key: getattr(task, key) for key in CHANGES_TOLD}
     try:
         try:
             TASK.claim(task, "edit", where=[literal(places) >= Task.places_taken] if places else [],
@@ -353,11 +361,34 @@ def update_task(actor: User, task_id: int, fields: dict) -> Task:
             )
 
             promote_waitlist(task)
+        _tell_change(task, before)
     except ApiError:
         db.session.rollback()
         raise
     db.session.commit()
     return task
+
+
+# What volunteers who joined a task are told of when it changes: its time and place.
+CHANGES_TOLD = ("starts_at", "ends_at", "address", "lat", "lng")
+
+
+def _tell_change(task: Task, before: dict) -> None:
+    """Tell those holding a place or waiting for one that the task's time or
+    place changed (not its description or places)."""
+    changed = [key for key in CHANGES_TOLD if getattr(task, key) != before[key]]
+    if not changed:
+        return
+    people = db.session.scalars(select(Participation.user_id).where(
+        Participation.task_id == task.id, Participation.state.in_(("accepted", "waitlisted")))).all()
+    what = "时间" if {"starts_at", "ends_at"} & set(changed) else ""
+    what += "地点" if {"address", "lat", "lng"} & set(changed) else ""
+    announce(people, "task_changed", task.id,
+             {"title": task.title, "status": f"{what}变更", "time": task.starts_at,
+              "note": task.address or "地点已更新"},
+             version=int(utcnow().timestamp()), task_id=task.id, title=task.title,
+             changed=changed, starts_at=task.starts_at.isoformat(), ends_at=task.ends_at.isoformat(),
+             address=task.address)
 
 
 def list_tasks(user: User, *, community_id: int | None, state: str | None, category: str | None,

@@ -16,7 +16,9 @@ from app.jobs.queue import PERIODIC_QUEUE, get_queue, make_worker
 
 SCHEDULE_MODULE = "app.jobs.schedule"
 PERIODIC = {"close-forgotten-checkouts": "app.jobs.close_forgotten_checkouts",
-            "prune-sessions": "app.jobs.prune_sessions"}
+            "prune-sessions": "app.jobs.prune_sessions",
+            "remind-overdue-events": "app.jobs.remind_overdue_events"}
+EVERY_10_MINUTES = {"remind-overdue-events"}  # deadlines are told soon after they pass
 
 
 @pytest.fixture
@@ -34,7 +36,11 @@ def test_the_schedule_lists_the_periodic_jobs_hourly(cron):
     for job in jobs.values():
         assert job.queue_name == PERIODIC_QUEUE
         minute, *rest = job.cron.split()
-        assert rest == ["*", "*", "*", "*"] and 0 <= int(minute) < 60  # hourly
+        assert rest == ["*", "*", "*", "*"]
+        if job.name in EVERY_10_MINUTES:
+            assert minute == "*/10"
+        else:
+            assert 0 <= int(minute) < 60  # hourly
     assert len({job.cron for job in jobs.values()}) == len(jobs)  # not all at once
 
 
@@ -66,7 +72,7 @@ def test_due_jobs_are_enqueued_and_run_by_a_worker(app, cron, login, clock):
     enqueued = cron.enqueue_jobs()
     assert sorted(job.name for job in enqueued) == sorted(PERIODIC)
     assert get_queue(PERIODIC_QUEUE).count == len(PERIODIC)
-    assert cron.enqueue_jobs() == []  # each once per hour
+    assert cron.enqueue_jobs() == []  # each once per slot
 
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -78,6 +84,7 @@ def test_due_jobs_are_enqueued_and_run_by_a_worker(app, cron, login, clock):
     queue = get_queue(PERIODIC_QUEUE)
     finished = [queue.fetch_job(job_id) for job_id in queue.finished_job_registry.get_job_ids()]
     results = {job.func_name: job.return_value() for job in finished}
-    assert results == {"app.jobs.close_forgotten_checkouts": 0, "app.jobs.prune_sessions": (1, 0)}
+    assert results == {"app.jobs.close_forgotten_checkouts": 0, "app.jobs.prune_sessions": (1, 0),
+                       "app.jobs.remind_overdue_events": (0, 0)}
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(TokenFamily)) == 1  # the live session
