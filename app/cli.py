@@ -59,6 +59,13 @@ def init_cli(app: Flask) -> None:
         families, answers = prune_sessions()
         click.echo(f"deleted {families} ended login sessions and {answers} old idempotent answers")
 
+    @jobs.command("recheck-texts")
+    def recheck_texts_command():
+        """Re-enqueue the content re-check of the texts still unchecked."""
+        from app.jobs import recheck_texts
+
+        click.echo(f"re-enqueued the re-check of {recheck_texts()} unchecked texts")
+
     @users.command("grant-role")
     @click.option("--openid", required=True, help="The user's WeChat openid (created if new).")
     @click.option("--org-id", type=int, required=True)

@@ -30,6 +30,13 @@ def _flag(env, name):
     return None if value in (None, "") else value == "1"
 
 
+def _choice(env, name, choices):
+    value = env.get(name) or choices[0]
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)} (not {value!r})")
+    return value
+
+
 class Config:
     """Development defaults, overridden by environment variables."""
 
@@ -69,6 +76,9 @@ class Config:
             "WECHAT_APPID": env.get("WECHAT_APPID", "wx-demo-appid"),
             "WECHAT_SECRET": env.get("WECHAT_SECRET", "demo-app-secret"),
             "WECHAT_TIMEOUT": float(env.get("WECHAT_TIMEOUT", "5")),
+            # WeChat's text check unreachable: "open" stores the text unchecked
+            # (shown) and re-checks it by a job; "closed" refuses the write (503).
+            "CONTENT_CHECK_FAILURE": _choice(env, "CONTENT_CHECK_FAILURE", ("open", "closed")),
             # QR codes are URLs on this base, so WeChat's camera opens the mini-program.
             "QR_BASE_URL": env.get("QR_BASE_URL", "https://dj.example.cn").rstrip("/"),
             # Seconds a worker may judge scans by its copy of a center's settings

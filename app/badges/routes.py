@@ -129,7 +129,7 @@ def list_posts(args):
 @blp.errors(NotFound)
 def get_post(post_id):
     """One post (posts are public counters)."""
-    return services.get_post(post_id)
+    return services.public_post(current_user(), post_id)
 
 
 @blp.route("/posts/<int:post_id>", methods=["PATCH"])

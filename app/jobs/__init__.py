@@ -20,3 +20,11 @@ def prune_sessions() -> tuple[int, int]:
     from app.common.idempotency import prune_expired
 
     return prune_ended(), prune_expired()
+
+
+def recheck_texts() -> int:
+    """Every 10 minutes: re-enqueue the content re-check of every text still
+    unchecked (WeChat was unreachable when it was written); how many."""
+    from app.moderation.services import recheck_unchecked
+
+    return recheck_unchecked()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from rq import cron
 
-from app.jobs import close_forgotten_checkouts, prune_sessions
+from app.jobs import close_forgotten_checkouts, prune_sessions, recheck_texts
 from app.jobs.queue import PERIODIC_QUEUE
 
 
@@ -34,6 +34,8 @@ class Periodic:
 SCHEDULE: tuple[Periodic, ...] = (
     Periodic("close-forgotten-checkouts", close_forgotten_checkouts, "5 * * * *"),
     Periodic("prune-sessions", prune_sessions, "35 * * * *"),
+    # A text WeChat could not judge is shown meanwhile (fail-open): not for long.
+    Periodic("recheck-texts", recheck_texts, "*/10 * * * *"),
 )
 
 for periodic in SCHEDULE:
