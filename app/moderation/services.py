@@ -319,7 +319,7 @@ def reject(actor: User, item_id: int, reason: str) -> ModerationItem:
 
 def _tell_author(item: ModerationItem, reason: str | None) -> None:
     if item.author_id is not None:
-        notify([item.author_id], "content_rejected", kind=item.kind, object_id=item.object_id,
+        notify([item.author_id], "content_rejected", object_kind=item.kind, object_id=item.object_id,
                field=item.field, reason=reason)
 
 
