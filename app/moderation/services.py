@@ -121,6 +121,9 @@ class ModerationNotOpen(ApiError):
     en = "This text has already been decided (it is {state})."
 
 
+# What a write path with checked text may answer besides its own errors (for its docs).
+CHECK_ERRORS = (ContentRejected, WeChatUnavailable)
+
 # The queue's lifecycle: a person releases or rejects an open item; the
 # re-check job (``system``) resolves an unchecked one.
 ITEMS = Machine(ModerationItem, [

@@ -22,7 +22,7 @@ from tests.grid.helpers import EVENTS, event_body
 from tests.tasks.conftest import END, START, serve, task_body
 
 # Before START (tasks run the next day), as in tests/tasks.
-T0 = dt.datetime(2026, 11, 26, 1, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 11, 26, 1, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from app.extensions import db
 from app.moderation.models import ModerationItem
 from tests.conftest import assert_error
 from tests.grid.helpers import EVENTS, event_body
-from tests.moderation.conftest import PATHS, count
+from tests.moderation.conftest import PATHS
 from tests.tasks.conftest import task_body
 
 QUEUE = "/api/v1/moderation/texts"
