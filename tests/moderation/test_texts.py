@@ -253,3 +253,24 @@ def test_lists_stay_constant_in_queries_with_held_rows(admin, tree, mock_wx, cou
     with count_queries() as many:
         assert len(resident.get("/api/v1/tasks").json["items"]) == 5
     assert few.count == many.count
+
+
+def test_a_help_request_in_review_is_hidden_from_its_volunteers_until_released(
+        admin, tree, login, mock_wx, write_path):
+    path = write_path("help_request_description")
+    mock_wx.rule(REVIEW, "review")
+    request = path.write(f"帮忙买菜{REVIEW}").json
+    assert path.api.get(f"/api/v1/help-requests/{request['id']}").json["content_state"] == "review"
+    task = admin.post("/api/v1/tasks", json={**task_body(tree.a), "community_id": None,
+                                             "help_request_id": request["id"], "description": "买菜"})
+    assert task.status_code == 201, task.json
+    assert admin.post(f"/api/v1/tasks/{task.json['id']}/publish", json={}).status_code == 200
+    volunteer = login("o-helper")
+    volunteer.put("/api/v1/me/volunteer", json={"community_id": tree.a})
+    assert volunteer.post(f"/api/v1/tasks/{task.json['id']}/accept", json={}).status_code == 201
+    assert_error(volunteer.get(f"/api/v1/help-requests/{request['id']}"), 404, "not_found")
+
+    [item] = items(kind="help_request")
+    admin.post(f"{QUEUE}/{item.id}/release", json={})
+    shown = volunteer.get(f"/api/v1/help-requests/{request['id']}")
+    assert shown.status_code == 200 and shown.json["contact_phone"] == "13800138000"
