@@ -70,7 +70,7 @@ from app.auth.permissions import authorize, can, scope_clause
 from app.common.db import utcnow
 from app.common.pagination import Page, keyset_page
 from app.common.transitions import Machine, Transition
-from app.errors import RETRY_AFTER_SECONDS, ApiError, Forbidden, NotFound, ValidationFailed
+from app.errors import RETRY_AFTER_SECONDS, ApiError, Conflict, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
 from app.moderation.models import HIDDEN, OPEN_ITEM_STATES, SHOWN, ModerationItem
 from app.notices.services import notify
@@ -80,8 +80,7 @@ from app.wechat.client import WeChatRejected, WeChatUnavailable, get_wechat
 log = logging.getLogger(__name__)
 
 PERMISSION = "content.moderate"
-EXCERPT = 200
-FAILURE_MODES = ("open", "closed")
+EXCERPT = 200  # characters of the text the queue shows
 
 
 @dataclass(frozen=True)
@@ -114,8 +113,7 @@ class ContentRejected(ValidationFailed):
     en = "The text in {field} did not pass the content security check; please change it."
 
 
-class ModerationNotOpen(ApiError):
-    status = 409
+class ModerationNotOpen(Conflict):
     code = "moderation_decided"
     zh = "该内容已处理（当前为 {state}）。"
     en = "This text has already been decided (it is {state})."
@@ -153,12 +151,7 @@ class Verdict:
     kind: str
     checked: list[str]                 # the fields sent (non-empty)
     findings: list[Finding] = field(default_factory=list)
-    items: list[int] = field(default_factory=list)   # queue items made by record()
-
-    @property
-    def state(self) -> str:
-        states = {f.state for f in self.findings}
-        return "review" if "review" in states else "unchecked" if "unchecked" in states else "visible"
+    items: list[int] = field(default_factory=list)   # unchecked queue items made by record()
 
 
 def text_of(value) -> str:
