@@ -59,6 +59,13 @@ def _flag(env, name):
     return None if value in (None, "") else value == "1"
 
 
+def _choice(env, name, choices):
+    value = env.get(name) or choices[0]
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)} (not {value!r})")
+    return value
+
+
 class Config:
     """Development defaults, overridden by environment variables."""
 
@@ -109,6 +116,10 @@ class Config:
             # An event still overdue this long after its deadline reminds the
             # level above its owner (escalation is the owner's decision).
             "GRID_ESCALATION_REMINDER_HOURS": float(env.get("GRID_ESCALATION_REMINDER_HOURS", "24")),
+
+            # WeChat's text check unreachable: "open" stores the text unchecked
+            # (shown) and re-checks it by a job; "closed" refuses the write (503).
+            "CONTENT_CHECK_FAILURE": _choice(env, "CONTENT_CHECK_FAILURE", ("open", "closed")),
             # QR codes are URLs on this base, so WeChat's camera opens the mini-program.
             "QR_BASE_URL": env.get("QR_BASE_URL", "https://dj.example.cn").rstrip("/"),
             # What posters, plates and task codes print: `url` QR codes (on

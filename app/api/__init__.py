@@ -64,6 +64,7 @@ def init_api(app: Flask) -> None:
     from app.checkin.routes import blp as checkin_blp
     from app.grid.routes import blp as grid_blp
     from app.members.routes import blp as members_blp
+    from app.moderation.routes import blp as moderation_blp
     from app.notices.routes import blp as notices_blp
     from app.orgs.routes import blp as orgs_blp
     from app.scenes.routes import blp as scenes_blp
@@ -82,5 +83,6 @@ def init_api(app: Flask) -> None:
 
     app.register_blueprint(web_blp)  # the console, the mini-program stand-in, /vendor/
     for blueprint in (auth_blp, orgs_blp, members_blp, checkin_blp, badges_blp, tasks_blp,
-                      notices_blp, subscriptions_blp, uploads_blp, grid_blp, stats_blp, scenes_blp):
+                      notices_blp, subscriptions_blp, uploads_blp, grid_blp, stats_blp, scenes_blp,
+                      moderation_blp):
         api.register_blueprint(blueprint, url_prefix="/api/v1" + (blueprint.url_prefix or ""))

@@ -21,6 +21,7 @@ from app.common.transitions import StateChanged
 from app.errors import Forbidden, NotFound, RateLimited, ValidationFailed
 from app.extensions import limiter
 from app.members.services import IdentityInactive, NotAMember
+from app.moderation.services import CHECK_ERRORS
 
 blp = Blueprint("badges", __name__, description="Member badges, service posts and merchant plates")
 
@@ -106,7 +107,7 @@ def verify_badge(body):
 @login_required
 @blp.arguments(PostCreateSchema)
 @blp.response(201, PostSchema)
-@blp.errors(NotFound, Forbidden, ValidationFailed)
+@blp.errors(NotFound, Forbidden, ValidationFailed, *CHECK_ERRORS)
 def create_post(body):
     """Create a service demonstration post (党员服务示范岗) in your subtree."""
     post = services.create_post(current_user(), body.pop("org_id"), body)
@@ -129,14 +130,14 @@ def list_posts(args):
 @blp.errors(NotFound)
 def get_post(post_id):
     """One post (posts are public counters)."""
-    return services.get_post(post_id)
+    return services.public_post(current_user(), post_id)
 
 
 @blp.route("/posts/<int:post_id>", methods=["PATCH"])
 @login_required
 @blp.arguments(PostInSchema)
 @blp.response(200, PostSchema)
-@blp.errors(NotFound, Forbidden, ValidationFailed)
+@blp.errors(NotFound, Forbidden, ValidationFailed, *CHECK_ERRORS)
 def update_post(body, post_id):
     """Change a post."""
     return services.update_post(current_user(), post_id, body)
@@ -197,7 +198,7 @@ def post_plate_pdf(post_id):
 @idempotent
 @blp.arguments(RatingInSchema)
 @blp.response(201, RatingSchema)
-@blp.errors(NotFound, services.AlreadyRatedToday, ValidationFailed, idempotent=True)
+@blp.errors(NotFound, services.AlreadyRatedToday, ValidationFailed, *CHECK_ERRORS, idempotent=True)
 def rate_post(body, post_id):
     """Rate the post's service 1–5 (one rating per user, post and day)."""
     rating = services.rate_post(current_user(), post_id, body["score"], body["comment"])
@@ -311,7 +312,7 @@ def merchant_plate_pdf(plate_id):
 @idempotent
 @blp.arguments(FeedbackInSchema)
 @blp.response(201, FeedbackSchema)
-@blp.errors(NotFound, services.PlateRevoked, ValidationFailed, idempotent=True)
+@blp.errors(NotFound, services.PlateRevoked, ValidationFailed, *CHECK_ERRORS, idempotent=True)
 def leave_feedback(body, plate_id):
     """A customer's feedback on the shop, which the zone's admins read."""
     feedback = services.leave_feedback(current_user(), plate_id, body["score"], body["comment"])

@@ -9,6 +9,7 @@ from app.common.qr import UNPRINTABLE_CATEGORIES
 from app.common.schemas import Integer, ID_RANGE, AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
 from app.members import phones
 from app.orgs.schemas import OrgRefSchema
+from app.moderation.schemas import content_state_field
 
 VERIFY_REASONS = ["expired", "bad_signature", "identity_revoked", "identity_suspended",
                   "unknown_key", "not_a_badge", "malformed"]
@@ -97,6 +98,7 @@ class PostSchema(Schema):
     lng = ma.fields.Float(allow_none=True)
     service_items = ma.fields.List(ma.fields.String())
     created_at = AwareDateTime()
+    content_state = content_state_field()
 
 
 class PostListArgsSchema(PageArgsSchema):
@@ -172,6 +174,7 @@ class RatingSchema(Schema):
     comment = ma.fields.String()
     day = ma.fields.Date()
     created_at = AwareDateTime()
+    content_state = content_state_field()
 
 
 class RatingPageSchema(Schema):
@@ -207,6 +210,7 @@ class FeedbackSchema(Schema):
     score = Integer(allow_none=True)
     comment = ma.fields.String()
     created_at = AwareDateTime()
+    content_state = content_state_field()
 
 
 class BadgeStatsArgsSchema(Schema):

@@ -37,6 +37,7 @@ from app.extensions import db
 from app.members import phones
 from app.members.models import MemberIdentity
 from app.members.services import require_active_member
+from app.moderation import services as moderation
 from app.orgs.models import MAX_ID, OrgNode
 from app.orgs.services import visible_node
 
@@ -163,12 +164,17 @@ POST_FIELDS = ("name", "unit", "window", "service_items")
 
 
 def create_post(actor: User, org_id: int, fields: dict) -> ServicePost:
+    """A post in the actor's subtree; its name passes the content check first."""
     org = visible_node(actor, org_id, "badges.manage")
+    verdict = moderation.check_text("service_post", {"name": fields.get("name")}, actor)
     post = ServicePost(org_id=org.id, code_key=signed_codes.new_key())
     _apply_post(post, fields)
     db.session.add(post)
+    moderation.record(verdict, post, org_id=org.id, author_id=actor.id)
     db.session.commit()
     code_images.warm_later(post_plate_token, post)
+
+    moderation.after_commit(verdict)
     return post
 
 
@@ -194,10 +200,23 @@ def managed_post(actor: User, post_id: int) -> ServicePost:
     return post
 
 
+def public_post(user: User, post_id: int) -> ServicePost:
+    """A post as anyone sees it: a post whose name is held for review only
+    for the admins of its org."""
+    post = get_post(post_id)
+    if not moderation.may_see(user, post, None, post.org):
+        raise NotFound()
+    return post
+
+
 def update_post(actor: User, post_id: int, fields: dict) -> ServicePost:
     post = managed_post(actor, post_id)
+    name = fields.get("name")
+    verdict = moderation.check_text("service_post", {"name": name if name != post.name else None}, actor)
     _apply_post(post, fields)
+    moderation.record(verdict, post, org_id=post.org_id, author_id=actor.id)
     db.session.commit()
+    moderation.after_commit(verdict)
     return post
 
 
@@ -372,22 +391,27 @@ def scan_plate(user: User, code: str) -> PlateView:
                                  user_id=user.id))
         db.session.commit()
     if parsed.kind == "post_plate":
+        if not moderation.may_see(user, subject, None, subject.org):
+            return PlateView("post", valid=False)  # its name is held for review
         return PlateView("post", post=subject, on_duty=on_duty(subject.id),
                          rating=rating_summary(subject.id))
     return PlateView("merchant", plate=subject, valid=subject.state == "approved")
 
 
 def rate_post(user: User, post_id: int, score: int, comment: str) -> PostRating:
-    """One rating per user, post and local day."""
-    post = get_post(post_id)
+    """One rating per user, post and local day; the comment passes the content check first."""
+    post = public_post(user, post_id)
     day = utcnow().astimezone(LOCAL_TZ).date()
+    verdict = moderation.check_text("post_rating", {"comment": comment}, user)
     rating = PostRating(post_id=post.id, user_id=user.id, day=day, score=score, comment=comment)
     db.session.add(rating)
     try:
+        moderation.record(verdict, rating, org_id=post.org_id, author_id=user.id)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
         raise AlreadyRatedToday() from None
+    moderation.after_commit(verdict)
     return rating
 
 
@@ -476,9 +500,12 @@ def leave_feedback(user: User, plate_id: int, score: int | None, comment: str) -
         raise PlateRevoked()
     if plate.state != "approved":
         raise NotFound()
+    verdict = moderation.check_text("plate_feedback", {"comment": comment}, user)
     feedback = MerchantFeedback(plate_id=plate.id, user_id=user.id, score=score, comment=comment)
     db.session.add(feedback)
+    moderation.record(verdict, feedback, org_id=plate.zone_id, author_id=user.id)
     db.session.commit()
+    moderation.after_commit(verdict)
     return feedback
 
 

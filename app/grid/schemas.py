@@ -6,6 +6,7 @@ from marshmallow import validate
 from app.common.schemas import Integer, LatLng, ID_RANGE, AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
 from app.grid.models import FINAL_STATES, LEADER_ROLES, LEVELS, OPEN_STATES, URGENCIES
 from app.orgs.schemas import OrgRefSchema
+from app.moderation.schemas import content_state_field
 
 ACTIONS = ["confirm", "accept", "reject", "duplicate", "handle_self", "dispatch", "take", "return",
            "extend", "approve_extension", "resolve", "verify_ok", "verify_fail", "reopen", "escalate"]
@@ -113,6 +114,7 @@ class EventSchema(Schema):
                        "(GET one, transitions); always an empty list in lists"})
     created_at = AwareDateTime()
     closed_at = AwareDateTime(allow_none=True)
+    content_state = content_state_field()
 
 
 class ReportedSchema(Schema):
@@ -154,6 +156,7 @@ class CommentSchema(Schema):
     user_id = Integer(validate=ID_RANGE)
     body = ma.fields.String()
     created_at = AwareDateTime()
+    content_state = content_state_field()
 
 
 class FollowSchema(Schema):

@@ -53,6 +53,7 @@ from app.grid.models import (
     FINAL_STATES, LEADER_ROLES, OPEN_STATES, EventCategory, EventComment, EventFollower, EventPhoto,
     EventTransition, Grid, GridEvent, GridLeader, TimeLimit,
 )
+from app.moderation import services as moderation
 from app.orgs.models import OrgNode
 from app.orgs.services import grant_role, insert_node, visible_node
 from app.subscriptions.services import announce
@@ -431,6 +432,8 @@ def _report_event(user: User, fields: dict) -> Reported:
         grid = get_grid(own[0])
     roles = roles_over(user, grid.party_group.path) & REPORTS_CONFIRMED
     role = next((r for r in ROLE_ORDER if r in roles), None) or _plain_role(user)
+    verdict = moderation.check_text("grid_event", {"title": fields["title"],
+                                                   "description": fields.get("description")}, user)
     now = utcnow()
     owner = _level_above(grid.community, category.level)
     event = GridEvent(grid_id=grid.id, community_id=grid.community_id, owner_org_id=owner.id,
@@ -448,7 +451,9 @@ def _report_event(user: User, fields: dict) -> Reported:
                                    from_state=None, to_state=event.state, note="", created_at=now))
     for upload in uploads.claim(user, photo_ids):
         db.session.add(EventPhoto(event_id=event.id, upload_id=upload.id, stage="report"))
+    moderation.record(verdict, event, org_id=event.community_id, author_id=user.id)
     db.session.commit()
+    moderation.after_commit(verdict)
     return Reported(event, duplicates)
 
 
@@ -478,6 +483,10 @@ def _is_handler(user: User, event: GridEvent) -> bool:
 
 
 def _can_see(user: User, event: GridEvent) -> bool:
+    """Who may read an event; one whose text is held for review only its
+    reporter and the admins of its community."""
+    if moderation.is_hidden(event):
+        return moderation.may_see(user, event, event.reporter_id, event.community)
     return (event.reporter_id == user.id or event.assignee_user_id == user.id
             or can(user, "grid.manage", event.community) or _is_owner(user, event)
             or _is_lead(user, event) or _is_handler(user, event)
@@ -827,10 +836,18 @@ def follow(user: User, event_id: int, note: str) -> GridEvent:
 
 
 def comment(user: User, event_id: int, body: str) -> EventComment:
+    """Comment on an event you can see; the text passes the content check first."""
     event = visible_event(user, event_id)
+    verdict = moderation.check_text("grid_comment", {"body": body}, user)
     entry = EventComment(event_id=event.id, user_id=user.id, body=body)
     db.session.add(entry)
+    try:
+        moderation.record(verdict, entry, org_id=event.community_id, author_id=user.id)
+    except ApiError:
+        db.session.rollback()
+        raise
     db.session.commit()
+    moderation.after_commit(verdict)
     return entry
 
 
@@ -838,8 +855,11 @@ def timeline(user: User, event_id: int) -> dict:
     event = visible_event(user, event_id)
     transitions = db.session.scalars(select(EventTransition).where(EventTransition.event_id == event.id)
                                      .order_by(EventTransition.id)).all()
-    comments = db.session.scalars(select(EventComment).where(EventComment.event_id == event.id)
-                                  .order_by(EventComment.id)).all()
+    comments = select(EventComment).where(EventComment.event_id == event.id)
+    if not can(user, moderation.PERMISSION, event.community):  # others' held comments are not shown
+        comments = comments.where(or_(EventComment.content_state.in_(moderation.SHOWN),
+                                      EventComment.user_id == user.id))
+    comments = db.session.scalars(comments.order_by(EventComment.id)).all()
     return {"event_id": event.id, "transitions": transitions, "comments": comments}
 
 
@@ -883,6 +903,9 @@ def list_events(user: User, filters: dict, limit: int, cursor: str | None) -> Pa
     managed_orgs = select(OrgNode.id).where(scope_clause(user, "grid.manage", OrgNode.path))
     visible.append(GridEvent.assignee_org_id.in_(managed_orgs))
     stmt = stmt.where(or_(*visible))
+    # held for review: only the reporter and the community's admins (the board of the others)
+    stmt = stmt.where(moderation.shown_clause(user, GridEvent.content_state, GridEvent.reporter_id,
+                                              GridEvent.community_id))
     now = utcnow()
     if filters.get("state"):
         stmt = stmt.where(GridEvent.state == filters["state"])

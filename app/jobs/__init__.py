@@ -28,3 +28,11 @@ def remind_overdue_events() -> tuple[int, int]:
     from app.grid.reminders import remind_overdue_events as remind
 
     return remind(utcnow())
+
+
+def recheck_texts() -> int:
+    """Every 10 minutes: re-enqueue the content re-check of every text still
+    unchecked (WeChat was unreachable when it was written); how many."""
+    from app.moderation.services import recheck_unchecked
+
+    return recheck_unchecked()

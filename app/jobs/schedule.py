@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from rq import cron
 
-from app.jobs import close_forgotten_checkouts, prune_sessions, remind_overdue_events
+from app.jobs import close_forgotten_checkouts, prune_sessions, recheck_texts, remind_overdue_events
 from app.jobs.queue import PERIODIC_QUEUE
 
 
@@ -36,6 +36,8 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic("prune-sessions", prune_sessions, "35 * * * *"),
     # Deadlines are hours long: told within 10 minutes of passing.
     Periodic("remind-overdue-events", remind_overdue_events, "*/10 * * * *"),
+    # A text WeChat could not judge is shown meanwhile (fail-open): not for long.
+    Periodic("recheck-texts", recheck_texts, "5-59/10 * * * *"),
 )
 
 for periodic in SCHEDULE:

@@ -42,6 +42,7 @@ from app.errors import ApiError, Conflict, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
 from app.members.models import MemberIdentity
 from app.members.services import identity_of
+from app.moderation import services as moderation
 from app.notices.services import notify
 from app.orgs.models import OrgNode
 from app.orgs.services import visible_node
@@ -462,9 +463,11 @@ def confirm(user: User, participation_id: int, score: int, comment: str) -> Part
     PARTICIPATION.check(participation, "confirm")
     if participation.needs_review:
         raise NeedsReview()
+    verdict = moderation.check_text("task_rating", {"comment": comment}, user)
     try:
         PARTICIPATION.apply(participation, "confirm", where=[Participation.needs_review.is_(False)],
                             score=score, comment=comment, confirmed_by_id=user.id, confirmed_at=utcnow())
+        moderation.record(verdict, participation, org_id=task.community_id, author_id=user.id)
     except ApiError:
         db.session.rollback()
         raise
@@ -473,6 +476,7 @@ def confirm(user: User, participation_id: int, score: int, comment: str) -> Part
                               kind="credit", hours=credited_hours(participation),
                               recorded_by_id=user.id))
     db.session.commit()
+    moderation.after_commit(verdict)
     return participation
 
 
