@@ -309,3 +309,21 @@ def test_event_lists_with_photos_stay_n_plus_1_free(client, resident, leader, gr
     assert list_count() == one
     assert sum(len(e["photos"]) for e in leader.get(EVENTS).json["items"]) == 5
 
+
+
+def test_the_demo_mock_pushes_results_by_itself(resident, leader, pending, pushing, mock):
+    """``--auto-push`` (./dev demo): the mock pushes each result unasked, as WeChat does."""
+    import time
+
+    with mock.lock:
+        mock.auto_push = 0.2
+    try:
+        photo = upload_id(resident, checked=None)
+        deadline = time.monotonic() + 10
+        while upload_row(photo).check_state == "pending" and time.monotonic() < deadline:
+            time.sleep(0.05)  # another thread's work, not the clock: wait for it
+    finally:
+        with mock.lock:
+            mock.auto_push = None
+    assert upload_row(photo).check_state == "pass"
+    assert upload_row(pending[1]).check_state == "pending"  # only checks asked meanwhile
