@@ -128,14 +128,16 @@ def save_upload(user: User, data: bytes) -> Upload:
 
 def claim(user: User, upload_ids: list[int]) -> list[Upload]:
     """Mark the user's unattached uploads as attached (in the caller's
-    transaction: if the caller fails, nothing is claimed)."""
+    transaction: if the caller fails, nothing is claimed). A photo WeChat
+    judged risky is gone and cannot be attached."""
     if not upload_ids:
         return []
     uploads = {u.id: u for u in db.session.scalars(select(Upload).where(Upload.id.in_(upload_ids)))}
     now = utcnow()
     for upload_id in upload_ids:
         upload = uploads.get(upload_id)
-        if upload is None or upload.owner_id != user.id or upload.attached_at is not None:
+        if upload is None or upload.owner_id != user.id or upload.attached_at is not None \
+                or upload.check_state == "risky":
             raise UploadNotUsable({"upload_id": upload_id})
         upload.attached_at = now
     return [uploads[i] for i in upload_ids]

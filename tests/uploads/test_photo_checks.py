@@ -10,7 +10,7 @@ import pytest
 
 from app.uploads.storage import get_storage
 from tests.conftest import assert_error
-from tests.grid.helpers import EVENTS, reported, upload_id
+from tests.grid.helpers import EVENTS, report, reported, upload_id
 from tests.uploads.helpers import PUSH, PUSH_TOKEN, check_result, media_event, push, upload_row
 
 MEDIA_CHECK = "/wxa/media_check_async"
@@ -327,3 +327,10 @@ def test_the_demo_mock_pushes_results_by_itself(resident, leader, pending, pushi
             mock.auto_push = None
     assert upload_row(photo).check_state == "pass"
     assert upload_row(pending[1]).check_state == "pending"  # only checks asked meanwhile
+
+
+def test_a_risky_upload_cannot_be_attached(resident, grid):
+    photo = upload_id(resident, checked="risky")
+    error = assert_error(report(resident, photo_ids=[photo]), 422, "upload_not_usable")
+    assert error["details"]["upload_id"] == photo
+    assert resident.get(EVENTS).json["items"] == []
