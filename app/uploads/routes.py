@@ -9,7 +9,7 @@ from marshmallow import validate
 
 from app.auth.current import current_user, login_required
 from app.common.blueprint import Blueprint
-from app.common.schemas import Integer, AwareDateTime, PageArgsSchema, Schema, page_schema
+from app.common.schemas import AwareDateTime, Integer, PageArgsSchema, Schema, page_schema
 from app.errors import Forbidden, NotFound, PayloadTooLarge, ValidationFailed
 from app.uploads import moderation, services
 from app.uploads.models import CHECK_STATES, UNDECIDED

@@ -21,7 +21,6 @@ Then WeChat checks it (content security). The rule:
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import logging

@@ -93,7 +93,7 @@ def test_a_risky_photo_is_removed_for_everyone_and_its_uploader_told(
     {"signature": "", "timestamp": "", "nonce": ""},
 ])
 def test_forged_or_unsigned_pushes_are_refused_and_change_nothing(client, pending, query, resident):
-    event_id, photo = pending
+    _, photo = pending
     event = media_event(upload_row(photo).trace_id, "pass")
     assert_error(push(client, event, query=query), 403, "push_signature_invalid")
     assert upload_row(photo).check_state == "pending"
@@ -112,7 +112,7 @@ def test_a_tampered_signed_push_is_refused(client, pending):
     """The signature covers the token, timestamp and nonce: change the timestamp and it fails."""
     from mini_program_mock.wechat.server import _signed_query
 
-    event_id, photo = pending
+    _, photo = pending
     query = _signed_query(PUSH_TOKEN)
     query["timestamp"] = str(int(query["timestamp"]) + 1)
     assert_error(push(client, media_event(upload_row(photo).trace_id), query=query), 403,
@@ -122,14 +122,14 @@ def test_a_tampered_signed_push_is_refused(client, pending):
 
 def test_no_push_token_configured_refuses_every_push(make_app, pending):
     other = make_app(WECHAT_PUSH_TOKEN=None).test_client()
-    event_id, photo = pending
+    _, photo = pending
     assert_error(push(other, media_event(upload_row(photo).trace_id)), 403, "push_signature_invalid")
     assert_error(other.get(PUSH, query_string={"echostr": "x"}), 403, "push_signature_invalid")
     assert upload_row(photo).check_state == "pending"
 
 
 def test_an_unknown_trace_id_is_answered_success_and_changes_nothing(client, pending, caplog):
-    event_id, photo = pending
+    _, photo = pending
     with caplog.at_level(logging.WARNING, "app.uploads.services"):
         response = push(client, media_event("not-a-trace-of-ours", "risky"))
     assert response.status_code == 200 and response.get_data(as_text=True) == "success"
@@ -172,7 +172,7 @@ def test_url_verification_answers_echostr_only_when_signed(client):
 
 
 def test_signed_pushes_with_bad_bodies_are_clear_errors(client, pending):
-    event_id, photo = pending
+    _, photo = pending
     trace_id = upload_row(photo).trace_id
     assert_error(push(client, b"not json"), 400, "malformed_json")
     assert_error(push(client, [1, 2]), 400, "malformed_json")
@@ -204,9 +204,8 @@ def test_a_check_that_failed_at_wechat_goes_to_review(client, pending, leader, r
     assert [p["check_state"] for p in photos(resident, event_id)] == ["review"]
 
 
-def test_refused_pushes_are_rate_limited_but_wechat_s_are_not(make_app, pending):
+def test_refused_pushes_are_rate_limited_but_wechat_s_are_not(app, make_app):
     limited = make_app(RATELIMIT_WECHAT_PUSH="3/minute").test_client()
-    event_id, photo = pending
     for _ in range(3):
         assert_error(push(limited, media_event("x"), token="forged"), 403, "push_signature_invalid")
     assert_error(push(limited, media_event("x"), token="forged"), 429, "rate_limited")
@@ -269,7 +268,7 @@ def test_an_admin_rejects_a_photo_in_review(in_review, admin, resident, leader):
 
 
 def test_stuck_pending_photos_are_listed_and_can_be_decided(pending, admin):
-    event_id, photo = pending
+    _, photo = pending
     assert admin.get(QUEUE).json["items"] == []
     assert [i["id"] for i in admin.get(QUEUE, query_string={"state": "pending"}).json["items"]] == [photo]
     assert admin.post(f"{QUEUE}/{photo}/release").json["check_state"] == "pass"
