@@ -116,10 +116,18 @@ class Config:
             # An event still overdue this long after its deadline reminds the
             # level above its owner (escalation is the owner's decision).
             "GRID_ESCALATION_REMINDER_HOURS": float(env.get("GRID_ESCALATION_REMINDER_HOURS", "24")),
-
             # WeChat's text check unreachable: "open" stores the text unchecked
             # (shown) and re-checks it by a job; "closed" refuses the write (503).
             "CONTENT_CHECK_FAILURE": _choice(env, "CONTENT_CHECK_FAILURE", ("open", "closed")),
+            # WeChat's message push (/wechat/push): the token set in the mini-program's
+            # console; unset refuses every push (required in production).
+            "WECHAT_PUSH_TOKEN": env.get("WECHAT_PUSH_TOKEN") or None,
+            # Refused (badly signed) pushes per address; WeChat's own never count.
+            "RATELIMIT_WECHAT_PUSH": env.get("RATELIMIT_WECHAT_PUSH", "30/minute"),
+            # The app's public origin, for links WeChat fetches (a photo to check);
+            # development: this machine on the port `flask run`/./dev uses.
+            "PUBLIC_BASE_URL": (env.get("PUBLIC_BASE_URL")
+                                or f"http://localhost:{env.get('PORT') or 5000}").rstrip("/"),
             # QR codes are URLs on this base, so WeChat's camera opens the mini-program.
             "QR_BASE_URL": env.get("QR_BASE_URL", "https://dj.example.cn").rstrip("/"),
             # What posters, plates and task codes print: `url` QR codes (on
@@ -195,7 +203,8 @@ class ProductionConfig(Config):
 
     @classmethod
     def from_env(cls, env) -> dict:
-        missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "PHONE_KEY")
+        missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "PHONE_KEY",
+                                     "PUBLIC_BASE_URL", "WECHAT_PUSH_TOKEN")
                    if not env.get(name)]
         if missing:
             raise ConfigError(f"production needs these environment variables: {', '.join(missing)}")

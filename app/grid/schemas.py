@@ -108,7 +108,10 @@ class EventSchema(Schema):
     deadline_at = AwareDateTime(allow_none=True)
     light = ma.fields.String(allow_none=True, metadata={"enum": ["green", "yellow", "red"]})
     pending_extension_hours = ma.fields.Float(allow_none=True)
-    photos = ma.fields.List(ma.fields.Dict())
+    photos = ma.fields.List(ma.fields.Dict(), metadata={
+        "description": "`{upload_id, stage, check_state, url}` of the photos you may see: those "
+                       "WeChat's content check passed, and to their uploader and the community's "
+                       "admins those still `pending` or in `review` (shown as \"审核中\")"})
     allowed_actions = ma.fields.List(ma.fields.String(), metadata={
         "description": "The actions you may take now: filled in the answers about one event "
                        "(GET one, transitions); always an empty list in lists"})

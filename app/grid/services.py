@@ -58,6 +58,7 @@ from app.orgs.models import OrgNode
 from app.orgs.services import grant_role, insert_node, visible_node
 from app.subscriptions.services import announce
 from app.uploads import services as uploads
+from app.uploads.models import Upload
 
 DEFAULT_CATEGORIES = (
     ("facilities", "设施损坏", "community"),
@@ -864,19 +865,40 @@ def timeline(user: User, event_id: int) -> dict:
 
 
 def event_photo(user: User, event_id: int, upload_id: int):
+    """A photo of an event the user sees, if the content check lets the user
+    see it (app.uploads.services.shown_to); 404 otherwise."""
     event = visible_event(user, event_id)
-    if db.session.scalar(select(EventPhoto.id).where(EventPhoto.event_id == event.id,
-                                                     EventPhoto.upload_id == upload_id)) is None:
+    found = photos_of(user, [event.id])[event.id]
+    if not any(photo.upload_id == upload_id for photo in found):
         raise NotFound()
     return uploads.get_upload(upload_id)
 
 
-def photos_of(event_ids: list[int]) -> dict[int, list[EventPhoto]]:
-    found: dict[int, list[EventPhoto]] = {i: [] for i in event_ids}
-    if event_ids:
-        for photo in db.session.scalars(select(EventPhoto).where(EventPhoto.event_id.in_(event_ids))
-                                        .order_by(EventPhoto.id)):
-            found[photo.event_id].append(photo)
+@dataclass(frozen=True)
+class ShownPhoto:
+    upload_id: int
+    stage: str
+    check_state: str
+
+
+def photos_of(user: User, event_ids: list[int]) -> dict[int, list[ShownPhoto]]:
+    """The photos of each event that ``user`` may see, in one query: passed
+    ones, and undecided ones to their uploader and to the admins who manage
+    the event's community (they act on the report and moderate its photos)."""
+    found: dict[int, list[ShownPhoto]] = {i: [] for i in event_ids}
+    if not event_ids:
+        return found
+    moderators = PERMISSIONS["grid.manage"]
+    rows = db.session.execute(
+        select(EventPhoto.event_id, EventPhoto.upload_id, EventPhoto.stage, Upload.owner_id,
+               Upload.check_state, OrgNode.path)
+        .join(Upload, Upload.id == EventPhoto.upload_id)
+        .join(GridEvent, GridEvent.id == EventPhoto.event_id)
+        .join(OrgNode, OrgNode.id == GridEvent.community_id)
+        .where(EventPhoto.event_id.in_(event_ids)).order_by(EventPhoto.id))
+    for event_id, upload_id, stage, owner_id, state, path in rows:
+        if uploads.shown_to(user.id, owner_id, state, bool(roles_over(user, path) & moderators)):
+            found[event_id].append(ShownPhoto(upload_id, stage, state))
     return found
 
 
@@ -974,10 +996,10 @@ def present(user: User, events: list[GridEvent], with_actions: bool = False) -> 
     from flask import url_for
 
     now = utcnow()
-    photos = photos_of([e.id for e in events])
+    photos = photos_of(user, [e.id for e in events])
     for event in events:
         event.light = light(event, now)
-        event.photos = [{"upload_id": p.upload_id, "stage": p.stage,
+        event.photos = [{"upload_id": p.upload_id, "stage": p.stage, "check_state": p.check_state,
                          "url": url_for("grid.event_photo", event_id=event.id, upload_id=p.upload_id)}
                         for p in photos[event.id]]
         # a list on every answer (as documented); only a single event's answer computes it

@@ -255,7 +255,9 @@ const detail = {
     const photos = h("div", {class: "photos", "data-event-photos": true});
     for (const photo of event.photos) {
       const img = h("img", {alt: photo.stage === "resolve" ? "处置照片" : "现场照片", "data-photo": photo.upload_id});
-      photos.append(img);
+      // not passed by WeChat's content check yet: only its uploader (and admins) see it
+      photos.append(photo.check_state === "pass" ? img
+        : h("figure", {class: "checking", "data-check-state": photo.check_state}, img, h("figcaption", {}, "审核中")));
       api.blobUrl(photo.url).then((url) => { img.src = url; }).catch(() => img.remove());
     }
     const comment = h("textarea", {name: "body", required: true, maxlength: 1000, placeholder: "补充情况或催办"});
