@@ -6,8 +6,15 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.common.qr import UNPRINTABLE_CATEGORIES
-from app.common.schemas import Integer, ID_RANGE, AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
-from app.members import phones
+from app.common.schemas import (
+    ID_RANGE,
+    AwareDateTime,
+    CoordinateSchema,
+    Integer,
+    PageArgsSchema,
+    Schema,
+    page_schema,
+)
 from app.orgs.schemas import OrgRefSchema
 from app.moderation.schemas import content_state_field
 
@@ -111,7 +118,7 @@ class AssignSchema(Schema):
 
 class MaskedMemberSchema(Schema):
     identity_id = Integer(attribute="identity.id", validate=ID_RANGE)
-    display_name = ma.fields.Function(lambda obj: phones.mask_name(obj.identity.roster_entry.name))
+    display_name = ma.fields.String(attribute="identity.display_name")
     branch = ma.fields.String(attribute="identity.branch.name")
 
 
@@ -143,7 +150,7 @@ class MerchantPlateSchema(Schema):
     shop_name = ma.fields.String()
     address = ma.fields.String()
     zone = ma.fields.Nested(OrgRefSchema)
-    owner = ma.fields.Function(lambda plate: phones.mask_name(plate.owner.roster_entry.name))
+    owner = ma.fields.String(attribute="owner.display_name")
     state = ma.fields.String(metadata={"enum": ["pending", "approved", "rejected", "revoked"]})
     reason = ma.fields.String(allow_none=True)
     lat = ma.fields.Float(allow_none=True)

@@ -128,7 +128,7 @@ def verify_badge(verifier: User, code: str, location: dict | None) -> Verificati
     if check.payload is None or not check.valid:
         return Verification(False, check.reason, None)
     identity = db.session.get(MemberIdentity, check.payload["s"])
-    if identity is None or identity.status == "revoked":
+    if identity is None or identity.status not in ("active", "suspended"):  # revoked, closed
         return Verification(False, "identity_revoked", None)
     if identity.status == "suspended":
         return Verification(False, "identity_suspended", None)

@@ -110,6 +110,8 @@ IDENTITY = Machine(MemberIdentity, [
     Transition("reinstate", ("suspended",), "active", who="members.manage"),
     Transition("revoke", ("active", "suspended"), "revoked", who="members.manage"),
     Transition("reissue", ("revoked",), "active", who="members.manage"),
+    # the member closed their account (app.auth.cancellation); final
+    Transition("close", ("active", "suspended", "revoked"), "closed", who="self"),
 ], column="status", not_allowed=InvalidStatusChange)
 
 # A binding request: pending -> approved | rejected (a branch admin) | withdrawn

@@ -248,18 +248,25 @@ def withdraw(user: User, task_id: int) -> Participation:
     cutoff = dt.timedelta(seconds=current_app.config["WITHDRAW_CUTOFF"])
     if participation.state == "accepted" and utcnow() > task.starts_at - cutoff:
         raise WithdrawCutoffPassed({"cutoff_hours": round(cutoff.total_seconds() / 3600, 1)})
-    held = participation.state == "accepted"
     try:
-        # the task's row first (a concurrent promotion or cancel waits, or we wait for it)
-        TASK.claim(task, "withdraw", **({"places_taken": Task.places_taken - 1} if held else {}))
-        PARTICIPATION.apply(participation, "withdraw")
-        if held:
-            promote_waitlist(task)
+        release_place(participation)
     except ApiError:
         db.session.rollback()
         raise
     db.session.commit()
     return participation
+
+
+def release_place(participation: Participation) -> None:
+    """Withdraw an accepted or waitlisted participation in the caller's
+    transaction; a place it held goes to the first on the waitlist."""
+    task = participation.task
+    held = participation.state == "accepted"
+    # the task's row first (a concurrent promotion or cancel waits, or we wait for it)
+    TASK.claim(task, "withdraw", **({"places_taken": Task.places_taken - 1} if held else {}))
+    PARTICIPATION.apply(participation, "withdraw")
+    if held:
+        promote_waitlist(task)
 
 
 def promote_waitlist(task: Task) -> None:
