@@ -202,6 +202,19 @@ def _delete_unattached_uploads(user_id: int, column: Column, after_commit: list)
     after_commit.append(remove_files)
 
 
+def _forget_authored_texts(user_id: int, column: Column, after_commit: list) -> None:
+    """The moderation queue keeps what was decided, without its author, and
+    without the excerpt of a text that closing removes (the others stay with
+    their objects: grid events, task and post names)."""
+    from app.moderation.models import ModerationItem
+
+    removed = ("volunteer", "help_request", "task_rating", "post_rating", "plate_feedback")
+    db.session.execute(update(ModerationItem).where(
+        ModerationItem.author_id == user_id, ModerationItem.kind.in_(removed)).values(excerpt=""))
+    db.session.execute(update(ModerationItem).where(ModerationItem.author_id == user_id)
+                       .values(author_id=None))
+
+
 def _revoke_sessions(user_id: int, column: Column, after_commit: list) -> None:
     families = tokens.revoke_user_sessions(user_id, "closed")
     after_commit.append(lambda: tokens.forget_sessions(families))
@@ -229,6 +242,8 @@ POLICY: dict[tuple[str, str], Action] = {
     ("member_community_reports", "decided_by_id"): KEEP,
     ("member_community_reports", "user_id"): _end_community_reports,
     ("member_identities", "user_id"): _close_identity,
+    ("moderation_items", "author_id"): _forget_authored_texts,
+    ("moderation_items", "decided_by_id"): KEEP,
     ("merchant_feedback", "user_id"): _clear(comment=""),
     ("merchant_plates", "decided_by_id"): KEEP,
     ("notices", "user_id"): _delete_rows,
@@ -239,9 +254,12 @@ POLICY: dict[tuple[str, str], Action] = {
     ("plate_scans", "user_id"): KEEP,
     ("post_ratings", "user_id"): _clear(comment=""),
     ("role_grants", "granted_by_id"): KEEP,
+    ("subscribe_deliveries", "user_id"): _delete_rows,
+    ("subscriptions", "user_id"): _delete_rows,
     ("role_grants", "user_id"): _delete_rows,
     ("tasks", "created_by_id"): KEEP,
     ("token_families", "user_id"): _revoke_sessions,
+    ("uploads", "moderator_id"): KEEP,
     ("uploads", "owner_id"): _delete_unattached_uploads,
     ("volunteers", "user_id"): _delete_rows,
 }
@@ -253,7 +271,7 @@ REMOVED = [
     "志愿者登记信息（技能、可服务时间）",
     "求助中的联系电话、地址和位置",
     "签到时记录的位置，扫码尝试记录（位置、IP、设备信息）",
-    "评价和反馈的文字内容、消息通知、事件关注、未使用的照片",
+    "评价和反馈的文字内容、消息通知与订阅、事件关注、未使用的照片",
     "担任的角色、服务岗安排、党员商户牌",
 ]
 KEPT = [
