@@ -50,6 +50,9 @@ def create_app(config: str | dict | None = None) -> Flask:
     from app.jobs import queue
 
     queue.init_app(app)
+    from app.subscriptions import services as subscriptions
+
+    subscriptions.init_app(app)
 
     from app.api import init_api
 

@@ -67,6 +67,21 @@ def init_cli(app: Flask) -> None:
         for kind, count in purge_personal_data().items():
             click.echo(f"{kind}: {count}")
 
+    @jobs.command("remind-overdue-events")
+    def remind_overdue_command():
+        """Tell of grid events newly overdue; remind the level above of long-overdue ones."""
+        from app.jobs import remind_overdue_events
+
+        overdue, escalated = remind_overdue_events()
+        click.echo(f"told {overdue} overdue events, reminded the level above of {escalated}")
+
+    @jobs.command("recheck-texts")
+    def recheck_texts_command():
+        """Re-enqueue the content re-check of the texts still unchecked."""
+        from app.jobs import recheck_texts
+
+        click.echo(f"re-enqueued the re-check of {recheck_texts()} unchecked texts")
+
     @users.command("grant-role")
     @click.option("--openid", required=True, help="The user's WeChat openid (created if new).")
     @click.option("--org-id", type=int, required=True)

@@ -7,6 +7,7 @@ services. ``APP_ENV=production`` refuses to start without its secrets.
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -24,10 +25,45 @@ def _int(env, name, default):
     return int(value) if value not in (None, "") else default
 
 
+def _choice(env, name, choices):
+    """One of ``choices`` (the first when unset); anything else refuses to start."""
+    value = env.get(name) or choices[0]
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)} (not {value!r})")
+    return value
+
+
+def _within(value: int, name: str, lowest: int, highest: int) -> int:
+    if not lowest <= value <= highest:
+        raise ConfigError(f"{name} must be between {lowest} and {highest} (not {value})")
+    return value
+
+
+def _json(env, name):
+    """A JSON object from the environment, or None when unset."""
+    value = env.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        parsed = json.loads(value)
+    except ValueError as error:
+        raise ConfigError(f"{name} is not valid JSON: {error}") from None
+    if not isinstance(parsed, dict):
+        raise ConfigError(f"{name} must be a JSON object")
+    return parsed
+
+
 def _flag(env, name):
     """``1``/``0`` as True/False; unset or empty as None (the app decides)."""
     value = env.get(name)
     return None if value in (None, "") else value == "1"
+
+
+def _choice(env, name, choices):
+    value = env.get(name) or choices[0]
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)} (not {value!r})")
+    return value
 
 
 class Config:
@@ -76,8 +112,43 @@ class Config:
             "WECHAT_APPID": env.get("WECHAT_APPID", "wx-demo-appid"),
             "WECHAT_SECRET": env.get("WECHAT_SECRET", "demo-app-secret"),
             "WECHAT_TIMEOUT": float(env.get("WECHAT_TIMEOUT", "5")),
+            # Subscribe messages (app.subscriptions): per event, the template id,
+            # the page it opens and the template's data keys, as JSON; events not
+            # named keep the demo defaults (app/subscriptions/templates.py).
+            "SUBSCRIBE_TEMPLATES": _json(env, "SUBSCRIBE_TEMPLATES"),
+            # miniprogram_state of every message: formal | trial | developer.
+            "SUBSCRIBE_STATE": env.get("SUBSCRIBE_STATE", "formal"),
+            # One-time subscriptions a user may hold per template (each accept adds one).
+            "SUBSCRIBE_MAX_PER_TEMPLATE": _int(env, "SUBSCRIBE_MAX_PER_TEMPLATE", 20),
+            # An event still overdue this long after its deadline reminds the
+            # level above its owner (escalation is the owner's decision).
+            "GRID_ESCALATION_REMINDER_HOURS": float(env.get("GRID_ESCALATION_REMINDER_HOURS", "24")),
+            # WeChat's text check unreachable: "open" stores the text unchecked
+            # (shown) and re-checks it by a job; "closed" refuses the write (503).
+            "CONTENT_CHECK_FAILURE": _choice(env, "CONTENT_CHECK_FAILURE", ("open", "closed")),
+            # WeChat's message push (/wechat/push): the token set in the mini-program's
+            # console; unset refuses every push (required in production).
+            "WECHAT_PUSH_TOKEN": env.get("WECHAT_PUSH_TOKEN") or None,
+            # Refused (badly signed) pushes per address; WeChat's own never count.
+            "RATELIMIT_WECHAT_PUSH": env.get("RATELIMIT_WECHAT_PUSH", "30/minute"),
+            # The app's public origin, for links WeChat fetches (a photo to check);
+            # development: this machine on the port `flask run`/./dev uses.
+            "PUBLIC_BASE_URL": (env.get("PUBLIC_BASE_URL")
+                                or f"http://localhost:{env.get('PORT') or 5000}").rstrip("/"),
             # QR codes are URLs on this base, so WeChat's camera opens the mini-program.
             "QR_BASE_URL": env.get("QR_BASE_URL", "https://dj.example.cn").rstrip("/"),
+            # What posters, plates and task codes print: `url` QR codes (on
+            # QR_BASE_URL) or `wxacode`, mini-program codes from WeChat's
+            # getwxacodeunlimit that open WXACODE_PAGE with the code as `scene`.
+            "QR_KIND": _choice(env, "QR_KIND", ("url", "wxacode")),
+            "WXACODE_PAGE": env.get("WXACODE_PAGE", "pages/index/index"),
+            "WXACODE_ENV_VERSION": _choice(env, "WXACODE_ENV_VERSION", ("release", "trial", "develop")),
+            # WeChat refuses a code for a page the released version lacks unless
+            # check_path is off (trial and develop builds); production always checks.
+            "WXACODE_CHECK_PATH": env.get("WXACODE_CHECK_PATH", "1") != "0",
+            "WXACODE_WIDTH": _within(_int(env, "WXACODE_WIDTH", 640), "WXACODE_WIDTH", 280, 1280),
+            # A printed code's image is kept this long (per object and key version).
+            "WXACODE_CACHE_SECONDS": _int(env, "WXACODE_CACHE_SECONDS", 30 * 24 * 3600),
             # Seconds a worker may judge scans by its copy of a center's settings
             # (key rotation and deletion are still immediate); 0 turns it off.
             "CENTER_CACHE_SECONDS": _int(env, "CENTER_CACHE_SECONDS", 30),
@@ -154,7 +225,8 @@ class ProductionConfig(Config):
 
     @classmethod
     def from_env(cls, env) -> dict:
-        missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "PHONE_KEY", "BADGE_KEY")
+        missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "PHONE_KEY", "BADGE_KEY",
+                                     "PUBLIC_BASE_URL", "WECHAT_PUSH_TOKEN")
                    if not env.get(name)]
         if missing:
             raise ConfigError(f"production needs these environment variables: {', '.join(missing)}")
@@ -167,6 +239,7 @@ class ProductionConfig(Config):
         settings = super().from_env(env)
         settings["SERVE_MINI_PROGRAM"] = env.get("SERVE_MINI_PROGRAM") == "1"
         settings["DEMO_LOGINS"] = False
+        settings["WXACODE_CHECK_PATH"] = True
         return settings
 
 

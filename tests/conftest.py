@@ -78,6 +78,7 @@ def settings(tmp_path_factory, wechat_server, database_url):
         "JOBS_EAGER": True,
         "INSTANCE_DIR": str(instance),
         "WECHAT_API_BASE": wechat_server.url,
+        "WECHAT_PUSH_TOKEN": "test-push-token",  # tests/uploads/helpers.py signs pushes with it
         "RATELIMIT_LOGIN": "1000/minute",
         "RATELIMIT_REFRESH": "1000/minute",
         "RATELIMIT_CONSOLE_TICKET": "1000/minute",

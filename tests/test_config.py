@@ -6,16 +6,19 @@ import pytest
 from app.config import ConfigError, load_config
 
 PRODUCTION = {"APP_ENV": "production", "SECRET_KEY": "s" * 40, "DATABASE_URL": "postgresql://db/app",
-              "REDIS_URL": "redis://cache:6379/0", "PHONE_KEY": "p" * 40, "BADGE_KEY": "b" * 40}
+              "REDIS_URL": "redis://cache:6379/0", "PHONE_KEY": "p" * 40, "BADGE_KEY": "b" * 40,
+              "PUBLIC_BASE_URL": "https://api.example.cn/", "WECHAT_PUSH_TOKEN": "push-token"}
 
 
 def test_production_starts_with_every_secret():
     settings = load_config(env=PRODUCTION)
     assert settings["ENV_NAME"] == "production" and settings["DEMO_LOGINS"] is False
     assert settings["SQLALCHEMY_ENGINE_OPTIONS"]["hide_parameters"] is True
+    assert settings["PUBLIC_BASE_URL"] == "https://api.example.cn"
 
 
-@pytest.mark.parametrize("name", ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "PHONE_KEY", "BADGE_KEY"])
+@pytest.mark.parametrize("name", ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "PHONE_KEY", "BADGE_KEY",
+                                  "PUBLIC_BASE_URL", "WECHAT_PUSH_TOKEN"])
 def test_production_refuses_to_start_without(name):
     with pytest.raises(ConfigError, match=name):
         load_config(env={key: value for key, value in PRODUCTION.items() if key != name})

@@ -64,13 +64,18 @@ def init_api(app: Flask) -> None:
     from app.checkin.routes import blp as checkin_blp
     from app.grid.routes import blp as grid_blp
     from app.members.routes import blp as members_blp
+    from app.moderation.routes import blp as moderation_blp
     from app.notices.routes import blp as notices_blp
     from app.orgs.routes import blp as orgs_blp
+    from app.scenes.routes import blp as scenes_blp
     from app.stats.routes import blp as stats_blp
+    from app.subscriptions.routes import blp as subscriptions_blp
     from app.tasks.certificate_routes import blp as certificates_blp
     from app.tasks.certificate_routes import pages as certificate_pages
     from app.tasks.routes import blp as tasks_blp
     from app.uploads.routes import blp as uploads_blp
+    from app.uploads.routes import media_blp, moderation_blp as photo_moderation_blp
+    from app.wechat.push import blp as wechat_push_blp
 
     if app.config.get("BENCH_ENDPOINT"):
         from app.api.bench import blp as bench_blp
@@ -82,6 +87,9 @@ def init_api(app: Flask) -> None:
     from app.web import blp as web_blp
 
     app.register_blueprint(web_blp)  # the console, the mini-program stand-in, /vendor/
+    app.register_blueprint(wechat_push_blp)  # /wechat/push: WeChat calls it, signed, without a token
+    app.register_blueprint(media_blp)  # /media/<signed link>: WeChat fetches photos to check
     for blueprint in (auth_blp, orgs_blp, members_blp, checkin_blp, badges_blp, tasks_blp,
-                      notices_blp, uploads_blp, grid_blp, stats_blp, certificates_blp):
+                      notices_blp, subscriptions_blp, uploads_blp, photo_moderation_blp, grid_blp,
+                      stats_blp, scenes_blp, moderation_blp, certificates_blp):
         api.register_blueprint(blueprint, url_prefix="/api/v1" + (blueprint.url_prefix or ""))

@@ -37,6 +37,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "tasks.manage": ADMINS,
     "badges.manage": ADMINS,
     "stats.read": ADMINS | {CENTER_ADMIN},
+    "content.moderate": ADMINS,  # the text moderation queue (app.moderation)
 }
 
 # Who may hand out which role (always inside their own subtree).

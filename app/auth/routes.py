@@ -3,9 +3,12 @@ from __future__ import annotations
 
 from flask import current_app, g
 
-from app.auth import console_login, services
+from app.auth import cancellation, console_login, services
 from app.auth.current import current_user, login_required
 from app.auth.schemas import (
+    CancelAccountSchema,
+    CancellationSchema,
+    ClosedAccountSchema,
     ConsoleRedeemAnswerSchema,
     ConsoleRedeemSchema,
     ConsoleTicketSchema,
@@ -75,6 +78,31 @@ def me():
     """The current user, their roles (with the org each applies to), their
     member identity and the community they reported to."""
     return services.profile(current_user())
+
+
+@blp.route("/me/cancellation", methods=["POST"])
+@login_required
+@blp.response(200, CancellationSchema)
+@blp.errors()
+def request_cancellation():
+    """The first step of closing one's account (注销账号): what closing removes,
+    what is kept without the person's identity and why, and the confirmation
+    that ``DELETE /me`` needs within ten minutes."""
+    return cancellation.request_cancellation(current_user())
+
+
+@blp.route("/me", methods=["DELETE"])
+@login_required
+@blp.arguments(CancelAccountSchema)
+@blp.response(200, ClosedAccountSchema)
+@blp.errors(cancellation.ConfirmationInvalid, ValidationFailed)
+def cancel_account(body):
+    """Close the account for good, with the confirmation from
+    ``POST /me/cancellation``. Every login session ends at once; personal data
+    is removed, and the records that must be kept are kept without the
+    person's identity (README: Personal information). Logging in with WeChat
+    again later makes a new, empty account."""
+    return cancellation.cancel_account(current_user(), body["confirmation"])
 
 
 # ---- the console's QR login (app.auth.console_login) -------------------------

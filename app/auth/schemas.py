@@ -39,6 +39,23 @@ class MeSchema(Schema):
     community_report = ma.fields.Nested(MemberReportSchema, allow_none=True)
 
 
+class CancellationSchema(Schema):
+    confirmation = ma.fields.String(metadata={"description": "Send it with DELETE /me within ten "
+                                              "minutes to close the account"})
+    expires_at = AwareDateTime()
+    removed = ma.fields.List(ma.fields.String(), metadata={"description": "What closing removes"})
+    kept = ma.fields.List(ma.fields.String(), metadata={"description": "What is kept, without "
+                                                        "the person's identity, and why"})
+
+
+class CancelAccountSchema(Schema):
+    confirmation = ma.fields.String(required=True, validate=validate.Length(1, 512))
+
+
+class ClosedAccountSchema(Schema):
+    closed_at = AwareDateTime(attribute="deleted_at")
+
+
 class ConsoleTicketSchema(Schema):
     ticket = ma.fields.String()
     poll_secret = ma.fields.String(metadata={"description": "Only the page that created the ticket "

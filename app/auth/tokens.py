@@ -150,6 +150,24 @@ def revoke_family(family: str, reason: str = "logout") -> None:
     db.session.commit()
 
 
+def revoke_user_sessions(user_id: int, reason: str) -> list[str]:
+    """Revoke every live session of a user in the caller's transaction; returns
+    their families, for :func:`forget_sessions` once that is committed."""
+    return list(db.session.scalars(
+        update(TokenFamily)
+        .where(TokenFamily.user_id == user_id, TokenFamily.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason)
+        .returning(TokenFamily.id)
+        .execution_options(synchronize_session=False)))
+
+
+def forget_sessions(families: list[str]) -> None:
+    """Cache the revocation of committed ``families``, so that no access token
+    of them is accepted even before the cached "live" would expire."""
+    for family in families:
+        get_redis().set(_cache_key(family), REVOKED, ex=_cache_ttl())
+
+
 def rotate(refresh_token: str) -> tuple[int, TokenPair]:
     """Spend a refresh token for a new pair; a second use revokes the family.
 

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.common.db import UtcDateTime, utcnow
 from app.extensions import db
+from app.moderation.models import Moderated
 from app.members.models import MemberIdentity
 from app.orgs.models import OrgNode
 
@@ -49,7 +50,7 @@ class BadgeShown(db.Model):
     lng: Mapped[float | None] = mapped_column(Float)
 
 
-class ServicePost(db.Model):
+class ServicePost(Moderated, db.Model):
     """A service demonstration post (党员服务示范岗) and its plate."""
 
     __tablename__ = "service_posts"
@@ -104,7 +105,7 @@ class DutySession(db.Model):
     identity: Mapped[MemberIdentity] = relationship(lazy="joined")
 
 
-class PostRating(db.Model):
+class PostRating(Moderated, db.Model):
     """A resident's 1–5 rating of a post's service; one per user, post and local day."""
 
     __tablename__ = "post_ratings"
@@ -150,7 +151,7 @@ class MerchantPlate(db.Model):
     owner: Mapped[MemberIdentity] = relationship(lazy="joined")
 
 
-class MerchantFeedback(db.Model):
+class MerchantFeedback(Moderated, db.Model):
     """A customer's feedback on a merchant plate's shop, seen by the zone admin."""
 
     __tablename__ = "merchant_feedback"

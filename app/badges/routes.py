@@ -13,7 +13,7 @@ from app.badges.schemas import (
     PostPageSchema, PostSchema, RatingInSchema, RatingPageSchema, RatingSchema, ShownPageSchema,
     VerificationSchema, VerifySchema,
 )
-from app.common import qr
+from app.common import code_images, qr
 from app.common.blueprint import Blueprint
 from app.common.idempotency import idempotent
 from app.common.schemas import PageArgsSchema
@@ -21,6 +21,7 @@ from app.common.transitions import StateChanged
 from app.errors import Forbidden, NotFound, RateLimited, ValidationFailed
 from app.extensions import limiter
 from app.members.services import IdentityInactive, NotAMember
+from app.moderation.services import CHECK_ERRORS
 
 blp = Blueprint("badges", __name__, description="Member badges, service posts and merchant plates")
 
@@ -28,8 +29,8 @@ PNG = {"200": {"description": "A QR image", "content": {"image/png": {"schema": 
 PDF = {"200": {"description": "An A4 page at 300 dpi", "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}
 
 
-def _png(text: str, title: str, subtitle: str) -> Response:
-    return Response(qr.poster_png(text, title, subtitle), mimetype="image/png")
+def _png(token: str, title: str, subtitle: str | None) -> Response:
+    return Response(code_images.poster_png(token, title, subtitle), mimetype="image/png")
 
 
 # ---- badges ------------------------------------------------------------------
@@ -106,7 +107,7 @@ def verify_badge(body):
 @login_required
 @blp.arguments(PostCreateSchema)
 @blp.response(201, PostSchema)
-@blp.errors(NotFound, Forbidden, ValidationFailed)
+@blp.errors(NotFound, Forbidden, ValidationFailed, *CHECK_ERRORS)
 def create_post(body):
     """Create a service demonstration post (党员服务示范岗) in your subtree."""
     post = services.create_post(current_user(), body.pop("org_id"), body)
@@ -129,14 +130,14 @@ def list_posts(args):
 @blp.errors(NotFound)
 def get_post(post_id):
     """One post (posts are public counters)."""
-    return services.get_post(post_id)
+    return services.public_post(current_user(), post_id)
 
 
 @blp.route("/posts/<int:post_id>", methods=["PATCH"])
 @login_required
 @blp.arguments(PostInSchema)
 @blp.response(200, PostSchema)
-@blp.errors(NotFound, Forbidden, ValidationFailed)
+@blp.errors(NotFound, Forbidden, ValidationFailed, *CHECK_ERRORS)
 def update_post(body, post_id):
     """Change a post."""
     return services.update_post(current_user(), post_id, body)
@@ -174,22 +175,22 @@ def unassign_member(post_id, identity_id):
 @blp.route("/posts/<int:post_id>/plate.png", methods=["GET"])
 @login_required
 @blp.doc(responses=PNG)
-@blp.errors(NotFound, Forbidden)
+@blp.errors(NotFound, Forbidden, code_images.CodeImageUnavailable)
 def post_plate(post_id):
     """The post's printable plate with its QR code."""
-    post, text = services.post_plate_text(current_user(), post_id)
-    return _png(text, post.name, f"{post.unit} {post.window}".strip() or text)
+    post, token = services.post_plate_code(current_user(), post_id)
+    return _png(token, post.name, f"{post.unit} {post.window}".strip())
 
 
 @blp.route("/posts/<int:post_id>/plate.pdf", methods=["GET"])
 @login_required
 @blp.doc(responses=PDF)
-@blp.errors(NotFound, Forbidden)
+@blp.errors(NotFound, Forbidden, code_images.CodeImageUnavailable)
 def post_plate_pdf(post_id):
     """The post's plate on an A4 page (300 dpi), ready to print."""
-    post, text = services.post_plate_text(current_user(), post_id)
-    poster = qr.poster_png(text, post.name, f"{post.unit} {post.window}".strip() or text)
-    return qr.pdf_response(qr.a4_pdf(poster), f"post-{post.id}-plate.pdf")
+    post, token = services.post_plate_code(current_user(), post_id)
+    return code_images.poster_pdf(token, post.name, f"{post.unit} {post.window}".strip(),
+                                  f"post-{post.id}-plate.pdf")
 
 
 @blp.route("/posts/<int:post_id>/ratings", methods=["POST"])
@@ -197,7 +198,7 @@ def post_plate_pdf(post_id):
 @idempotent
 @blp.arguments(RatingInSchema)
 @blp.response(201, RatingSchema)
-@blp.errors(NotFound, services.AlreadyRatedToday, ValidationFailed, idempotent=True)
+@blp.errors(NotFound, services.AlreadyRatedToday, ValidationFailed, *CHECK_ERRORS, idempotent=True)
 def rate_post(body, post_id):
     """Rate the post's service 1–5 (one rating per user, post and day)."""
     rating = services.rate_post(current_user(), post_id, body["score"], body["comment"])
@@ -289,22 +290,21 @@ for action, doc in (("approve", "Approve a pending application (the zone's admin
 @blp.route("/merchant-plates/<int:plate_id>/plate.png", methods=["GET"])
 @login_required
 @blp.doc(responses=PNG)
-@blp.errors(NotFound, Forbidden, services.PlateNotApproved)
+@blp.errors(NotFound, Forbidden, services.PlateNotApproved, code_images.CodeImageUnavailable)
 def merchant_plate_png(plate_id):
     """The approved plate, printable (its owner or the zone's admins)."""
-    plate, text = services.merchant_plate_text(current_user(), plate_id)
-    return _png(text, plate.shop_name, plate.address)
+    plate, token = services.merchant_plate_code(current_user(), plate_id)
+    return _png(token, plate.shop_name, plate.address)
 
 
 @blp.route("/merchant-plates/<int:plate_id>/plate.pdf", methods=["GET"])
 @login_required
 @blp.doc(responses=PDF)
-@blp.errors(NotFound, Forbidden, services.PlateNotApproved)
+@blp.errors(NotFound, Forbidden, services.PlateNotApproved, code_images.CodeImageUnavailable)
 def merchant_plate_pdf(plate_id):
     """The approved plate on an A4 page (300 dpi), ready to print."""
-    plate, text = services.merchant_plate_text(current_user(), plate_id)
-    return qr.pdf_response(qr.a4_pdf(qr.poster_png(text, plate.shop_name, plate.address)),
-                           f"merchant-{plate.id}-plate.pdf")
+    plate, token = services.merchant_plate_code(current_user(), plate_id)
+    return code_images.poster_pdf(token, plate.shop_name, plate.address, f"merchant-{plate.id}-plate.pdf")
 
 
 @blp.route("/merchant-plates/<int:plate_id>/feedback", methods=["POST"])
@@ -312,7 +312,7 @@ def merchant_plate_pdf(plate_id):
 @idempotent
 @blp.arguments(FeedbackInSchema)
 @blp.response(201, FeedbackSchema)
-@blp.errors(NotFound, services.PlateRevoked, ValidationFailed, idempotent=True)
+@blp.errors(NotFound, services.PlateRevoked, ValidationFailed, *CHECK_ERRORS, idempotent=True)
 def leave_feedback(body, plate_id):
     """A customer's feedback on the shop, which the zone's admins read."""
     feedback = services.leave_feedback(current_user(), plate_id, body["score"], body["comment"])

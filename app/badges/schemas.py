@@ -6,9 +6,17 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.common.qr import UNPRINTABLE_CATEGORIES
-from app.common.schemas import Integer, ID_RANGE, AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
-from app.members import phones
+from app.common.schemas import (
+    ID_RANGE,
+    AwareDateTime,
+    CoordinateSchema,
+    Integer,
+    PageArgsSchema,
+    Schema,
+    page_schema,
+)
 from app.orgs.schemas import OrgRefSchema
+from app.moderation.schemas import content_state_field
 
 VERIFY_REASONS = ["expired", "bad_signature", "identity_revoked", "identity_suspended",
                   "unknown_key", "not_a_badge", "malformed"]
@@ -97,6 +105,7 @@ class PostSchema(Schema):
     lng = ma.fields.Float(allow_none=True)
     service_items = ma.fields.List(ma.fields.String())
     created_at = AwareDateTime()
+    content_state = content_state_field()
 
 
 class PostListArgsSchema(PageArgsSchema):
@@ -109,7 +118,7 @@ class AssignSchema(Schema):
 
 class MaskedMemberSchema(Schema):
     identity_id = Integer(attribute="identity.id", validate=ID_RANGE)
-    display_name = ma.fields.Function(lambda obj: phones.mask_name(obj.identity.roster_entry.name))
+    display_name = ma.fields.String(attribute="identity.display_name")
     branch = ma.fields.String(attribute="identity.branch.name")
 
 
@@ -141,7 +150,7 @@ class MerchantPlateSchema(Schema):
     shop_name = ma.fields.String()
     address = ma.fields.String()
     zone = ma.fields.Nested(OrgRefSchema)
-    owner = ma.fields.Function(lambda plate: phones.mask_name(plate.owner.roster_entry.name))
+    owner = ma.fields.String(attribute="owner.display_name")
     state = ma.fields.String(metadata={"enum": ["pending", "approved", "rejected", "revoked"]})
     reason = ma.fields.String(allow_none=True)
     lat = ma.fields.Float(allow_none=True)
@@ -180,6 +189,7 @@ class RatingSchema(Schema):
     comment = ma.fields.String()
     day = ma.fields.Date()
     created_at = AwareDateTime()
+    content_state = content_state_field()
 
 
 class RatingPageSchema(Schema):
@@ -215,6 +225,7 @@ class FeedbackSchema(Schema):
     score = Integer(allow_none=True)
     comment = ma.fields.String()
     created_at = AwareDateTime()
+    content_state = content_state_field()
 
 
 class BadgeStatsArgsSchema(Schema):

@@ -27,7 +27,7 @@ from app.badges.models import (
     BadgeShown, DutySession, MerchantFeedback, MerchantPlate, PlateScan, PostAssignment,
     PostRating, ServicePost,
 )
-from app.common import signed_codes
+from app.common import code_images, signed_codes
 from app.common.db import utcnow
 from app.common.geo import to_gcj02
 from app.common.pagination import Page, keyset_page
@@ -37,6 +37,7 @@ from app.extensions import db
 from app.members import phones
 from app.members.models import MemberIdentity
 from app.members.services import require_active_member
+from app.moderation import services as moderation
 from app.orgs.models import MAX_ID, OrgNode
 from app.orgs.services import visible_node
 
@@ -128,7 +129,7 @@ def verify_badge(verifier: User, code: str, location: dict | None) -> Verificati
         return Verification(False, check.reason, None)
     identity = db.session.scalar(select(MemberIdentity).where(
         MemberIdentity.badge_ref == check.payload["r"]))
-    if identity is None or identity.status == "revoked":
+    if identity is None or identity.status not in ("active", "suspended"):  # revoked, closed
         return Verification(False, "identity_revoked", None)
     if identity.status == "suspended":
         return Verification(False, "identity_suspended", None)
@@ -164,11 +165,17 @@ POST_FIELDS = ("name", "unit", "window", "service_items")
 
 
 def create_post(actor: User, org_id: int, fields: dict) -> ServicePost:
+    """A post in the actor's subtree; its name passes the content check first."""
     org = visible_node(actor, org_id, "badges.manage")
+    verdict = moderation.check_text("service_post", {"name": fields.get("name")}, actor)
     post = ServicePost(org_id=org.id, code_key=signed_codes.new_key())
     _apply_post(post, fields)
     db.session.add(post)
+    moderation.record(verdict, post, org_id=org.id, author_id=actor.id)
     db.session.commit()
+    code_images.warm_later(post_plate_token, post)
+
+    moderation.after_commit(verdict)
     return post
 
 
@@ -194,10 +201,23 @@ def managed_post(actor: User, post_id: int) -> ServicePost:
     return post
 
 
+def public_post(user: User, post_id: int) -> ServicePost:
+    """A post as anyone sees it: a post whose name is held for review only
+    for the admins of its org."""
+    post = get_post(post_id)
+    if not moderation.may_see(user, post, None, post.org):
+        raise NotFound()
+    return post
+
+
 def update_post(actor: User, post_id: int, fields: dict) -> ServicePost:
     post = managed_post(actor, post_id)
+    name = fields.get("name")
+    verdict = moderation.check_text("service_post", {"name": name if name != post.name else None}, actor)
     _apply_post(post, fields)
+    moderation.record(verdict, post, org_id=post.org_id, author_id=actor.id)
     db.session.commit()
+    moderation.after_commit(verdict)
     return post
 
 
@@ -244,21 +264,31 @@ def list_assignments(actor: User, post_id: int) -> list[PostAssignment]:
                                    .order_by(PostAssignment.id)))
 
 
-def post_plate_text(actor: User, post_id: int) -> tuple[ServicePost, str]:
+def post_plate_token(post: ServicePost) -> str:
+    """The code a post's plate carries, as a bare token."""
+    return signed_codes.sign("post_plate", post.id, post.key_version, 0, post.code_key.encode())
+
+
+def merchant_plate_token(plate: MerchantPlate) -> str:
+    """The code a merchant plate carries, as a bare token."""
+    return signed_codes.sign("merchant_plate", plate.id, 1, 0, plate.code_key.encode())
+
+
+def post_plate_code(actor: User, post_id: int) -> tuple[ServicePost, str]:
+    """The post and the token its printed plate carries (the post's managers)."""
     post = managed_post(actor, post_id)
-    token = signed_codes.sign("post_plate", post.id, post.key_version, 0, post.code_key.encode())
-    return post, signed_codes.qr_text(token, current_app.config["QR_BASE_URL"])
+    return post, post_plate_token(post)
 
 
-def merchant_plate_text(actor: User, plate_id: int) -> tuple[MerchantPlate, str]:
+def merchant_plate_code(actor: User, plate_id: int) -> tuple[MerchantPlate, str]:
+    """The approved plate and the token it carries (its owner or the zone's admins)."""
     plate = _plate(plate_id)
     identity = db.session.scalar(select(MemberIdentity).where(MemberIdentity.user_id == actor.id))
     if identity is None or identity.id != plate.owner_identity_id:
         authorize(actor, "badges.manage", plate.zone)
     if plate.state != "approved":
         raise PlateNotApproved()
-    token = signed_codes.sign("merchant_plate", plate.id, 1, 0, plate.code_key.encode())
-    return plate, signed_codes.qr_text(token, current_app.config["QR_BASE_URL"])
+    return plate, merchant_plate_token(plate)
 
 
 def _parse_plate(code: str) -> signed_codes.SignedCode:
@@ -362,22 +392,27 @@ def scan_plate(user: User, code: str) -> PlateView:
                                  user_id=user.id))
         db.session.commit()
     if parsed.kind == "post_plate":
+        if not moderation.may_see(user, subject, None, subject.org):
+            return PlateView("post", valid=False)  # its name is held for review
         return PlateView("post", post=subject, on_duty=on_duty(subject.id),
                          rating=rating_summary(subject.id))
     return PlateView("merchant", plate=subject, valid=subject.state == "approved")
 
 
 def rate_post(user: User, post_id: int, score: int, comment: str) -> PostRating:
-    """One rating per user, post and local day."""
-    post = get_post(post_id)
+    """One rating per user, post and local day; the comment passes the content check first."""
+    post = public_post(user, post_id)
     day = utcnow().astimezone(LOCAL_TZ).date()
+    verdict = moderation.check_text("post_rating", {"comment": comment}, user)
     rating = PostRating(post_id=post.id, user_id=user.id, day=day, score=score, comment=comment)
     db.session.add(rating)
     try:
+        moderation.record(verdict, rating, org_id=post.org_id, author_id=user.id)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
         raise AlreadyRatedToday() from None
+    moderation.after_commit(verdict)
     return rating
 
 
@@ -439,6 +474,8 @@ def decide_plate(actor: User, plate_id: int, action: str, reason: str | None) ->
     except ApiError:
         db.session.rollback()
         raise
+    if action == "approve":
+        code_images.warm_later(merchant_plate_token, plate)
     return plate
 
 
@@ -464,9 +501,12 @@ def leave_feedback(user: User, plate_id: int, score: int | None, comment: str) -
         raise PlateRevoked()
     if plate.state != "approved":
         raise NotFound()
+    verdict = moderation.check_text("plate_feedback", {"comment": comment}, user)
     feedback = MerchantFeedback(plate_id=plate.id, user_id=user.id, score=score, comment=comment)
     db.session.add(feedback)
+    moderation.record(verdict, feedback, org_id=plate.zone_id, author_id=user.id)
     db.session.commit()
+    moderation.after_commit(verdict)
     return feedback
 
 

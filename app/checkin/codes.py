@@ -88,11 +88,14 @@ def current_code(center: ServiceCenter, now: dt.datetime) -> DisplayCode:
     )
 
 
+def poster_token(center: ServiceCenter) -> str:
+    """The static code printed on a poster (static centers only), as a bare token."""
+    return signed_codes.sign("center_static", center.id, center.key_version, 0, center.code_key.encode())
+
+
 def poster_code(center: ServiceCenter) -> str:
-    """The static code printed on a poster (static centers only)."""
-    key = center.code_key.encode()
-    token = signed_codes.sign("center_static", center.id, center.key_version, 0, key)
-    return signed_codes.qr_text(token, _base_url())
+    """The static code printed on a poster, as the URL a QR code carries."""
+    return signed_codes.qr_text(poster_token(center), _base_url())
 
 
 @dataclass(frozen=True)

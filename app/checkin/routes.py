@@ -11,7 +11,7 @@ from app.checkin.schemas import (
     CheckinResultSchema, CheckinSchema, CheckinStatsSchema, DeviceArgsSchema, DeviceCreatedSchema,
     DeviceCreateSchema, DeviceSchema, DisplayCodeSchema, OccupancySchema, StatsArgsSchema,
 )
-from app.common import qr
+from app.common import code_images, qr
 from app.common.blueprint import Blueprint
 from app.common.idempotency import idempotent
 from app.common.schemas import PageArgsSchema
@@ -160,22 +160,21 @@ def display_code_svg(args, center_id):
 @blp.route("/centers/<int:center_id>/poster.png", methods=["GET"])
 @login_required
 @blp.doc(responses=PNG)
-@blp.errors(NotFound, Forbidden, services.StaticModeRequired)
+@blp.errors(NotFound, Forbidden, services.StaticModeRequired, code_images.CodeImageUnavailable)
 def poster(center_id):
     """A printable poster with the center's static code."""
-    center, text = services.poster(current_user(), center_id)
-    return Response(qr.poster_png(text, center.name, center.address or text), mimetype="image/png")
+    center, token = services.poster(current_user(), center_id)
+    return Response(code_images.poster_png(token, center.name, center.address), mimetype="image/png")
 
 
 @blp.route("/centers/<int:center_id>/poster.pdf", methods=["GET"])
 @login_required
 @blp.doc(responses=PDF)
-@blp.errors(NotFound, Forbidden, services.StaticModeRequired)
+@blp.errors(NotFound, Forbidden, services.StaticModeRequired, code_images.CodeImageUnavailable)
 def poster_pdf(center_id):
     """The poster on an A4 page (300 dpi), ready to print."""
-    center, text = services.poster(current_user(), center_id)
-    return qr.pdf_response(qr.a4_pdf(qr.poster_png(text, center.name, center.address or text)),
-                           f"center-{center.id}-poster.pdf")
+    center, token = services.poster(current_user(), center_id)
+    return code_images.poster_pdf(token, center.name, center.address, f"center-{center.id}-poster.pdf")
 
 
 @blp.route("/checkins", methods=["POST"])

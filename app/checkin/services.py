@@ -32,7 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from app.auth.models import User
 from app.auth.permissions import authorize, subtree_clause
 from app.checkin import codes
-from app.common import signed_codes
+from app.common import code_images, signed_codes
 from app.checkin.codes import CheckinRejected
 from app.checkin.models import (
     WEEKDAYS, Checkin, CheckinAttempt, CheckinDailyCount, DisplayDevice, ServiceCenter,
@@ -141,7 +141,14 @@ def create_center(actor: User, org_id: int, fields: dict) -> ServiceCenter:
     _apply(center, fields)
     db.session.add(center)
     db.session.commit()
+    _warm_poster(center)
     return center
+
+
+def _warm_poster(center: ServiceCenter) -> None:
+    """A static center's poster code, made ahead (QR_KIND=wxacode) so printing costs no WeChat call."""
+    if code_images.wxacode_mode() and center.code_mode == "static":
+        code_images.warm_later(codes.poster_token, center)
 
 
 def get_center(center_id: int) -> ServiceCenter:
@@ -162,6 +169,7 @@ def update_center(actor: User, center_id: int, fields: dict) -> ServiceCenter:
     _apply(center, fields)
     db.session.commit()
     codes.forget_center(center.id)
+    _warm_poster(center)
     return center
 
 
@@ -180,11 +188,11 @@ class StaticModeRequired(Conflict):
 
 
 def poster(actor: User, center_id: int) -> tuple[ServiceCenter, str]:
-    """The center and the text of its printable (static) code."""
+    """The center and the token of its printable (static) code."""
     center = managed_center(actor, center_id, "center.operate")
     if center.code_mode != "static":
         raise StaticModeRequired()
-    return center, codes.poster_code(center)
+    return center, codes.poster_token(center)
 
 
 def rotate_key(actor: User, center_id: int) -> ServiceCenter:
@@ -194,6 +202,7 @@ def rotate_key(actor: User, center_id: int) -> ServiceCenter:
     center.key_version = center.key_version % 65535 + 1
     db.session.commit()
     codes.forget_center(center.id)
+    _warm_poster(center)
     return center
 
 

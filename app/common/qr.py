@@ -43,9 +43,19 @@ def svg(text: str) -> str:
 
 def poster_png(text: str, title: str, subtitle: str) -> bytes:
     """A printable A5-ish poster: the code large, the place's name under it."""
+    return _poster(_qr(text, 16).make_image().convert("RGB"), title, subtitle)
+
+
+def image_poster_png(code_png: bytes, title: str, subtitle: str) -> bytes:
+    """The same poster around a code drawn elsewhere (a mini-program code's PNG)."""
+    from PIL import Image
+
+    return _poster(Image.open(io.BytesIO(code_png)).convert("RGB"), title, subtitle)
+
+
+def _poster(code, title: str, subtitle: str) -> bytes:
     from PIL import Image, ImageDraw
 
-    code = _qr(text, 16).make_image().convert("RGB")
     width = code.width + 160
     poster = Image.new("RGB", (width, code.height + 360), "white")
     draw = ImageDraw.Draw(poster)

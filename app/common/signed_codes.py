@@ -1,4 +1,5 @@
-"""Compact signed codes for QR images: check-in codes, posters, plates, task codes.
+"""Compact signed codes: check-in codes, posters, plates, task codes (QR images)
+and the expiring links WeChat fetches photos by.
 
 A token is ``base64url(payload || mac)`` where the 12-byte payload is
 ``version, kind, subject id, key version, time step`` and the mac is the
@@ -28,6 +29,8 @@ KINDS = {
     "post_plate": ord("P"),
     "merchant_plate": ord("M"),
     "task": ord("T"),
+    # a link to an upload's bytes for WeChat's media check; the step is its expiry (Unix s)
+    "media": ord("U"),
 }
 _KIND_NAMES = {value: name for name, value in KINDS.items()}
 

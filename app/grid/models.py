@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.common.db import UtcDateTime, utcnow
 from app.extensions import db
+from app.moderation.models import Moderated
 from app.orgs.models import OrgNode
 
 URGENCIES = ("normal", "urgent")
@@ -83,7 +84,7 @@ class TimeLimit(db.Model):
     verify_hours: Mapped[float] = mapped_column(Float)
 
 
-class GridEvent(db.Model):
+class GridEvent(Moderated, db.Model):
     """A grid event (网格事件) and where it stands: its state, who owns it
     (the level it is escalated to), who handles it, and the current step's
     deadline."""
@@ -126,6 +127,10 @@ class GridEvent(db.Model):
     deadline_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     pending_extension_hours: Mapped[float | None] = mapped_column(Float)
     late: Mapped[bool] = mapped_column(Boolean, default=False)  # some finished step was late
+    # the deadline whose passing was told (overdue), and whose long passing was
+    # told one level up (escalation): each deadline is told once
+    overdue_notified_for: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    escalation_reminded_for: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
@@ -155,7 +160,7 @@ class EventTransition(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
-class EventComment(db.Model):
+class EventComment(Moderated, db.Model):
     __tablename__ = "grid_event_comments"
     __table_args__ = (Index("ix_grid_event_comments_event_id_id", "event_id", "id"),)
 

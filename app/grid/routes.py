@@ -9,6 +9,7 @@ from app.common.idempotency import idempotent
 from app.common.transitions import StateChanged
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.grid import services
+from app.moderation.services import CHECK_ERRORS
 from app.grid.schemas import (
     CategorySchema, CommentInSchema, CommentSchema, EventInSchema, EventListArgsSchema,
     EventPageSchema, EventSchema, FollowSchema, GridCreateSchema, GridInSchema, GridListArgsSchema,
@@ -132,7 +133,7 @@ def put_time_limit(body, category, urgency):
 @blp.arguments(EventInSchema)
 @blp.response(201, ReportedSchema)
 @blp.errors(services.UnknownCategory, services.NoGrid, services.TooManyPhotos, UploadNotUsable,
-            ValidationFailed, idempotent=True)
+            ValidationFailed, *CHECK_ERRORS, idempotent=True)
 def report_event(body):
     """Report an event. Leaders of the grid report it as ``reported``; members
     and residents as ``unverified``. ``possible_duplicates`` lists open events
@@ -200,7 +201,7 @@ def timeline(event_id):
 @idempotent
 @blp.arguments(CommentInSchema)
 @blp.response(201, CommentSchema)
-@blp.errors(NotFound, ValidationFailed, idempotent=True)
+@blp.errors(NotFound, ValidationFailed, *CHECK_ERRORS, idempotent=True)
 def comment(body, event_id):
     """Comment on an event you can see."""
     entry = services.comment(current_user(), event_id, body["body"])

@@ -6,6 +6,7 @@ from marshmallow import validate
 from app.common.schemas import Integer, LatLng, ID_RANGE, AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
 from app.grid.models import FINAL_STATES, LEADER_ROLES, LEVELS, OPEN_STATES, URGENCIES
 from app.orgs.schemas import OrgRefSchema
+from app.moderation.schemas import content_state_field
 
 ACTIONS = ["confirm", "accept", "reject", "duplicate", "handle_self", "dispatch", "take", "return",
            "extend", "approve_extension", "resolve", "verify_ok", "verify_fail", "reopen", "escalate"]
@@ -107,12 +108,16 @@ class EventSchema(Schema):
     deadline_at = AwareDateTime(allow_none=True)
     light = ma.fields.String(allow_none=True, metadata={"enum": ["green", "yellow", "red"]})
     pending_extension_hours = ma.fields.Float(allow_none=True)
-    photos = ma.fields.List(ma.fields.Dict())
+    photos = ma.fields.List(ma.fields.Dict(), metadata={
+        "description": "`{upload_id, stage, check_state, url}` of the photos you may see: those "
+                       "WeChat's content check passed, and to their uploader and the community's "
+                       "admins those still `pending` or in `review` (shown as \"审核中\")"})
     allowed_actions = ma.fields.List(ma.fields.String(), metadata={
         "description": "The actions you may take now: filled in the answers about one event "
                        "(GET one, transitions); always an empty list in lists"})
     created_at = AwareDateTime()
     closed_at = AwareDateTime(allow_none=True)
+    content_state = content_state_field()
 
 
 class ReportedSchema(Schema):
@@ -154,6 +159,7 @@ class CommentSchema(Schema):
     user_id = Integer(validate=ID_RANGE)
     body = ma.fields.String()
     created_at = AwareDateTime()
+    content_state = content_state_field()
 
 
 class FollowSchema(Schema):

@@ -39,8 +39,8 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from app.auth.models import User
-from app.auth.permissions import can, grants_of, roles_over, scope_clause, subtree_clause
+from app.auth.models import RoleGrant, User
+from app.auth.permissions import PERMISSIONS, can, grants_of, roles_over, scope_clause, subtree_clause
 from app.common.db import utcnow
 from app.common.geo import (
     EARTH_RADIUS_M, Point, bounding_box, contains, distance_m, polygon_ring, to_gcj02,
@@ -53,9 +53,12 @@ from app.grid.models import (
     FINAL_STATES, LEADER_ROLES, OPEN_STATES, EventCategory, EventComment, EventFollower, EventPhoto,
     EventTransition, Grid, GridEvent, GridLeader, TimeLimit,
 )
+from app.moderation import services as moderation
 from app.orgs.models import OrgNode
 from app.orgs.services import grant_role, insert_node, visible_node
+from app.subscriptions.services import announce
 from app.uploads import services as uploads
+from app.uploads.models import Upload
 
 DEFAULT_CATEGORIES = (
     ("facilities", "设施损坏", "community"),
@@ -430,6 +433,8 @@ def _report_event(user: User, fields: dict) -> Reported:
         grid = get_grid(own[0])
     roles = roles_over(user, grid.party_group.path) & REPORTS_CONFIRMED
     role = next((r for r in ROLE_ORDER if r in roles), None) or _plain_role(user)
+    verdict = moderation.check_text("grid_event", {"title": fields["title"],
+                                                   "description": fields.get("description")}, user)
     now = utcnow()
     owner = _level_above(grid.community, category.level)
     event = GridEvent(grid_id=grid.id, community_id=grid.community_id, owner_org_id=owner.id,
@@ -447,7 +452,9 @@ def _report_event(user: User, fields: dict) -> Reported:
                                    from_state=None, to_state=event.state, note="", created_at=now))
     for upload in uploads.claim(user, photo_ids):
         db.session.add(EventPhoto(event_id=event.id, upload_id=upload.id, stage="report"))
+    moderation.record(verdict, event, org_id=event.community_id, author_id=user.id)
     db.session.commit()
+    moderation.after_commit(verdict)
     return Reported(event, duplicates)
 
 
@@ -477,6 +484,10 @@ def _is_handler(user: User, event: GridEvent) -> bool:
 
 
 def _can_see(user: User, event: GridEvent) -> bool:
+    """Who may read an event; one whose text is held for review only its
+    reporter and the admins of its community."""
+    if moderation.is_hidden(event):
+        return moderation.may_see(user, event, event.reporter_id, event.community)
     return (event.reporter_id == user.id or event.assignee_user_id == user.id
             or can(user, "grid.manage", event.community) or _is_owner(user, event)
             or _is_lead(user, event) or _is_handler(user, event)
@@ -632,8 +643,52 @@ def _transition(user: User, event_id: int, action: str, args: dict) -> GridEvent
         for upload in uploads.claim(user, step.photo_ids):
             db.session.add(EventPhoto(event_id=event.id, upload_id=upload.id, stage=action,
                                       transition_id=record.id))
+    _tell(step, action, record)
     db.session.commit()
     return event
+
+
+# ---- who is told of a step ---------------------------------------------------------------
+
+def admins_of(org_id: int | None) -> list[int]:
+    """The users holding an admin role on the organization itself: who is told
+    for it (not every admin above it, who may see it too)."""
+    if org_id is None:
+        return []
+    return list(db.session.scalars(select(RoleGrant.user_id).where(
+        RoleGrant.org_id == org_id, RoleGrant.role.in_(PERMISSIONS["grid.manage"]))).all())
+
+
+def handlers_of(event: GridEvent) -> list[int]:
+    """Who handles the event: the person it was dispatched to, or the admins
+    of the organization it was dispatched to."""
+    if event.assignee_user_id is not None:
+        return [event.assignee_user_id]
+    return admins_of(event.assignee_org_id)
+
+
+def _tell(step: Step, action: str, record: EventTransition) -> None:
+    """Dispatched: the handler. Returned by the handler: the dispatcher; sent
+    back for rework: the handler. Closed: the reporter. Never the actor."""
+    event, reason = step.event, step.data.get("reason")
+    if action == "dispatch":
+        who, name, status, when = handlers_of(event), "grid_event_dispatched", "待处置", event.deadline_at
+        note = db.session.get(EventCategory, event.category).name
+    elif action == "return":
+        who, name, status, when, note = [event.dispatcher_id], "grid_event_returned", "已退回", step.now, reason
+    elif action == "verify_fail":
+        who, name, status, when, note = handlers_of(event), "grid_event_returned", "返工", step.now, reason
+    elif action == "verify_ok":
+        who, name, status, when, note = [event.reporter_id], "grid_event_closed", "已结案", step.now, \
+            "感谢您的上报"
+    else:
+        return
+    who = [user_id for user_id in who if user_id is not None and user_id != step.user.id]
+    if not who:
+        return
+    db.session.flush()  # the transition's id tells this step from a later one alike
+    announce(who, name, event.id, {"title": event.title, "status": status, "time": when, "note": note},
+             version=record.id, event_id=event.id, title=event.title, action=action, reason=reason)
 
 
 # ---- what each action does, once it is claimed -------------------------------------------
@@ -782,10 +837,18 @@ def follow(user: User, event_id: int, note: str) -> GridEvent:
 
 
 def comment(user: User, event_id: int, body: str) -> EventComment:
+    """Comment on an event you can see; the text passes the content check first."""
     event = visible_event(user, event_id)
+    verdict = moderation.check_text("grid_comment", {"body": body}, user)
     entry = EventComment(event_id=event.id, user_id=user.id, body=body)
     db.session.add(entry)
+    try:
+        moderation.record(verdict, entry, org_id=event.community_id, author_id=user.id)
+    except ApiError:
+        db.session.rollback()
+        raise
     db.session.commit()
+    moderation.after_commit(verdict)
     return entry
 
 
@@ -793,25 +856,49 @@ def timeline(user: User, event_id: int) -> dict:
     event = visible_event(user, event_id)
     transitions = db.session.scalars(select(EventTransition).where(EventTransition.event_id == event.id)
                                      .order_by(EventTransition.id)).all()
-    comments = db.session.scalars(select(EventComment).where(EventComment.event_id == event.id)
-                                  .order_by(EventComment.id)).all()
+    comments = select(EventComment).where(EventComment.event_id == event.id)
+    if not can(user, moderation.PERMISSION, event.community):  # others' held comments are not shown
+        comments = comments.where(or_(EventComment.content_state.in_(moderation.SHOWN),
+                                      EventComment.user_id == user.id))
+    comments = db.session.scalars(comments.order_by(EventComment.id)).all()
     return {"event_id": event.id, "transitions": transitions, "comments": comments}
 
 
 def event_photo(user: User, event_id: int, upload_id: int):
+    """A photo of an event the user sees, if the content check lets the user
+    see it (app.uploads.services.shown_to); 404 otherwise."""
     event = visible_event(user, event_id)
-    if db.session.scalar(select(EventPhoto.id).where(EventPhoto.event_id == event.id,
-                                                     EventPhoto.upload_id == upload_id)) is None:
+    found = photos_of(user, [event.id])[event.id]
+    if not any(photo.upload_id == upload_id for photo in found):
         raise NotFound()
     return uploads.get_upload(upload_id)
 
 
-def photos_of(event_ids: list[int]) -> dict[int, list[EventPhoto]]:
-    found: dict[int, list[EventPhoto]] = {i: [] for i in event_ids}
-    if event_ids:
-        for photo in db.session.scalars(select(EventPhoto).where(EventPhoto.event_id.in_(event_ids))
-                                        .order_by(EventPhoto.id)):
-            found[photo.event_id].append(photo)
+@dataclass(frozen=True)
+class ShownPhoto:
+    upload_id: int
+    stage: str
+    check_state: str
+
+
+def photos_of(user: User, event_ids: list[int]) -> dict[int, list[ShownPhoto]]:
+    """The photos of each event that ``user`` may see, in one query: passed
+    ones, and undecided ones to their uploader and to the admins who manage
+    the event's community (they act on the report and moderate its photos)."""
+    found: dict[int, list[ShownPhoto]] = {i: [] for i in event_ids}
+    if not event_ids:
+        return found
+    moderators = PERMISSIONS["grid.manage"]
+    rows = db.session.execute(
+        select(EventPhoto.event_id, EventPhoto.upload_id, EventPhoto.stage, Upload.owner_id,
+               Upload.check_state, OrgNode.path)
+        .join(Upload, Upload.id == EventPhoto.upload_id)
+        .join(GridEvent, GridEvent.id == EventPhoto.event_id)
+        .join(OrgNode, OrgNode.id == GridEvent.community_id)
+        .where(EventPhoto.event_id.in_(event_ids)).order_by(EventPhoto.id))
+    for event_id, upload_id, stage, owner_id, state, path in rows:
+        if uploads.shown_to(user.id, owner_id, state, bool(roles_over(user, path) & moderators)):
+            found[event_id].append(ShownPhoto(upload_id, stage, state))
     return found
 
 
@@ -838,6 +925,9 @@ def list_events(user: User, filters: dict, limit: int, cursor: str | None) -> Pa
     managed_orgs = select(OrgNode.id).where(scope_clause(user, "grid.manage", OrgNode.path))
     visible.append(GridEvent.assignee_org_id.in_(managed_orgs))
     stmt = stmt.where(or_(*visible))
+    # held for review: only the reporter and the community's admins (the board of the others)
+    stmt = stmt.where(moderation.shown_clause(user, GridEvent.content_state, GridEvent.reporter_id,
+                                              GridEvent.community_id))
     now = utcnow()
     if filters.get("state"):
         stmt = stmt.where(GridEvent.state == filters["state"])
@@ -906,10 +996,10 @@ def present(user: User, events: list[GridEvent], with_actions: bool = False) -> 
     from flask import url_for
 
     now = utcnow()
-    photos = photos_of([e.id for e in events])
+    photos = photos_of(user, [e.id for e in events])
     for event in events:
         event.light = light(event, now)
-        event.photos = [{"upload_id": p.upload_id, "stage": p.stage,
+        event.photos = [{"upload_id": p.upload_id, "stage": p.stage, "check_state": p.check_state,
                          "url": url_for("grid.event_photo", event_id=event.id, upload_id=p.upload_id)}
                         for p in photos[event.id]]
         # a list on every answer (as documented); only a single event's answer computes it

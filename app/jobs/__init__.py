@@ -28,3 +28,19 @@ def prune_sessions() -> tuple[int, int]:
     from app.common.idempotency import prune_expired
 
     return prune_ended(), prune_expired()
+
+
+def remind_overdue_events() -> tuple[int, int]:
+    """Every 10 minutes: tell of grid events newly overdue, and remind the
+    level above of those overdue for long; how many of each."""
+    from app.grid.reminders import remind_overdue_events as remind
+
+    return remind(utcnow())
+
+
+def recheck_texts() -> int:
+    """Every 10 minutes: re-enqueue the content re-check of every text still
+    unchecked (WeChat was unreachable when it was written); how many."""
+    from app.moderation.services import recheck_unchecked
+
+    return recheck_unchecked()

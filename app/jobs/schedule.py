@@ -18,7 +18,9 @@ from dataclasses import dataclass
 
 from rq import cron
 
-from app.jobs import close_forgotten_checkouts, prune_sessions, purge_personal_data
+from app.jobs import (
+    close_forgotten_checkouts, prune_sessions, purge_personal_data, recheck_texts, remind_overdue_events,
+)
 from app.jobs.queue import PERIODIC_QUEUE
 
 
@@ -34,6 +36,10 @@ class Periodic:
 SCHEDULE: tuple[Periodic, ...] = (
     Periodic("close-forgotten-checkouts", close_forgotten_checkouts, "5 * * * *"),
     Periodic("prune-sessions", prune_sessions, "35 * * * *"),
+    # Deadlines are hours long: told within 10 minutes of passing.
+    Periodic("remind-overdue-events", remind_overdue_events, "*/10 * * * *"),
+    # A text WeChat could not judge is shown meanwhile (fail-open): not for long.
+    Periodic("recheck-texts", recheck_texts, "5-59/10 * * * *"),
     Periodic("purge-personal-data", purge_personal_data, "15 3 * * *", timeout=1800),  # daily, at night
 )
 

@@ -42,7 +42,9 @@ class MemberIdentity(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
-    roster_entry_id: Mapped[int] = mapped_column(ForeignKey("roster_entries.id"), unique=True)
+    # None once the member closed their account: the identity stays for the
+    # branch's counts and service records, with nothing that names the person.
+    roster_entry_id: Mapped[int | None] = mapped_column(ForeignKey("roster_entries.id"), unique=True)
     branch_id: Mapped[int] = mapped_column(ForeignKey("org_nodes.id"))
     identity_no: Mapped[str] = mapped_column(String(20), unique=True)
     # What a badge names the identity by: random, so that a badge tells no
@@ -53,8 +55,15 @@ class MemberIdentity(db.Model):
     status_changed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     issued_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
-    roster_entry: Mapped[RosterEntry] = relationship(lazy="joined")
+    roster_entry: Mapped[RosterEntry | None] = relationship(lazy="joined")
     branch: Mapped[OrgNode] = relationship(lazy="joined")
+
+    @property
+    def display_name(self) -> str:
+        """The masked name others may see ("李*"), or 已注销 for a closed account."""
+        from app.members.phones import mask_name
+
+        return mask_name(self.roster_entry.name) if self.roster_entry is not None else "已注销"
 
     @property
     def is_active(self) -> bool:

@@ -33,6 +33,7 @@ from app.members import phones, roster
 from app.members.models import BindingRequest, MemberIdentity, RosterEntry
 from app.orgs.models import BRANCH_KINDS, OrgNode
 from app.orgs.services import visible_node
+from app.subscriptions.services import announce
 from app.wechat.client import get_wechat
 
 
@@ -109,6 +110,8 @@ IDENTITY = Machine(MemberIdentity, [
     Transition("reinstate", ("suspended",), "active", who="members.manage"),
     Transition("revoke", ("active", "suspended"), "revoked", who="members.manage"),
     Transition("reissue", ("revoked",), "active", who="members.manage"),
+    # the member closed their account (app.auth.cancellation); final
+    Transition("close", ("active", "suspended", "revoked"), "closed", who="self"),
 ], column="status", not_allowed=InvalidStatusChange)
 
 # A binding request: pending -> approved | rejected (a branch admin) | withdrawn
@@ -382,6 +385,9 @@ def approve_binding(actor: User, request_id: int, join_date: dt.date | None,
         if holder is not None and holder.user_id != request.user_id:
             raise PhoneAlreadyBound()
         identity = _issue_identity(request.user_id, entry, identity_of(request.user_id))
+        announce([request.user_id], "identity_approved", identity.id,
+                 {"title": "党员身份认证", "status": "已通过", "time": utcnow(), "note": entry.branch.name},
+                 version=request.id, identity_id=identity.id, branch=entry.branch.name)
         db.session.commit()
     except (ApiError, IntegrityError) as error:
         db.session.rollback()
@@ -425,7 +431,12 @@ def change_identity_status(actor: User, identity_id: int, action: str,
     if identity.status == "revoked":
         raise IdentityRevoked({"status": "revoked", "state": "revoked", "action": action})
     try:
-        IDENTITY.apply(identity, action, status_reason=reason, status_changed_at=utcnow())
+        now = utcnow()
+        IDENTITY.apply(identity, action, status_reason=reason, status_changed_at=now)
+        if action == "revoke":
+            announce([identity.user_id], "identity_revoked", identity.id,
+                     {"title": "党员身份", "status": "已撤销", "time": now, "note": reason},
+                     version=int(now.timestamp()), identity_id=identity.id, reason=reason)
         db.session.commit()
     except ApiError:
         db.session.rollback()

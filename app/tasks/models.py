@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from app.common.db import UtcDateTime, utcnow
 from app.extensions import db
+from app.moderation.models import Moderated
 from app.orgs.models import OrgNode
 
 HELP_CATEGORIES = ("elderly_care", "errands", "repairs", "tutoring", "medical_escort", "other")
@@ -22,7 +23,7 @@ PARTICIPATION_STATES = ("waitlisted", "accepted", "withdrawn", "checked_in", "ch
                         "confirmed", "no_show", "cancelled")
 
 
-class Volunteer(db.Model):
+class Volunteer(Moderated, db.Model):
     """A registered volunteer (member or resident)."""
 
     __tablename__ = "volunteers"
@@ -42,7 +43,7 @@ class Volunteer(db.Model):
     community: Mapped[OrgNode] = relationship(lazy="joined")
 
 
-class HelpRequest(db.Model):
+class HelpRequest(Moderated, db.Model):
     """A resident's request for help (点单)."""
 
     __tablename__ = "help_requests"
@@ -71,7 +72,7 @@ class HelpRequest(db.Model):
     community: Mapped[OrgNode] = relationship(lazy="joined")
 
 
-class Task(db.Model):
+class Task(Moderated, db.Model):
     """A volunteer task a community publishes (派单). ``places_taken`` moves
     only by conditional UPDATEs; the CHECK constraint is the backstop."""
 
@@ -113,7 +114,7 @@ class Task(db.Model):
     help_request: Mapped[HelpRequest | None] = relationship(lazy="raise")
 
 
-class Participation(db.Model):
+class Participation(Moderated, db.Model):
     """One volunteer on one task: acceptance, attendance, confirmation."""
 
     __tablename__ = "participations"

@@ -42,9 +42,11 @@ from app.errors import ApiError, Conflict, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
 from app.members.models import MemberIdentity
 from app.members.services import identity_of
+from app.moderation import services as moderation
 from app.notices.services import notify
 from app.orgs.models import OrgNode
 from app.orgs.services import visible_node
+from app.subscriptions.services import announce
 from app.tasks.machines import CORRECTION_REQUEST, PARTICIPATION, TASK
 from app.tasks.models import CorrectionRequest, HelpRequest, HoursEntry, Participation, Task, Volunteer
 from app.tasks.services import HOLDING_PLACE, InvalidState, _hours, managed_task, overlapping
@@ -187,6 +189,8 @@ def accept_task(user: User, task_id: int, waitlist: bool = False) -> tuple[Parti
         _lock_volunteer(user.id)
         if db.session.scalar(select(overlapping(user.id, task).exists())):
             raise ScheduleConflict()
+        if state == "accepted" and task.help_request_id:
+            _tell_requester(task)
         if existing is not None:
             # Coming back after withdrawing: only if no concurrent request of theirs did it first.
             try:
@@ -207,6 +211,16 @@ def accept_task(user: User, task_id: int, waitlist: bool = False) -> tuple[Parti
         db.session.rollback()
         return _participation(task.id, user.id), False
     return participation, True
+
+
+def _tell_requester(task: Task) -> None:
+    """The resident who asked for help learns that a volunteer took it (接单):
+    an in-app notice per volunteer, one subscribe message per request."""
+    request = db.session.get(HelpRequest, task.help_request_id)
+    announce([request.requester_id], "help_request_accepted", request.id,
+             {"title": task.title, "status": "已接单", "time": task.starts_at,
+              "note": "志愿者已接单，请保持电话畅通"},
+             request_id=request.id, task_id=task.id, title=task.title)
 
 
 def with_waitlist_positions(participations: list[Participation]) -> list[Participation]:
@@ -234,18 +248,25 @@ def withdraw(user: User, task_id: int) -> Participation:
     cutoff = dt.timedelta(seconds=current_app.config["WITHDRAW_CUTOFF"])
     if participation.state == "accepted" and utcnow() > task.starts_at - cutoff:
         raise WithdrawCutoffPassed({"cutoff_hours": round(cutoff.total_seconds() / 3600, 1)})
-    held = participation.state == "accepted"
     try:
-        # the task's row first (a concurrent promotion or cancel waits, or we wait for it)
-        TASK.claim(task, "withdraw", **({"places_taken": Task.places_taken - 1} if held else {}))
-        PARTICIPATION.apply(participation, "withdraw")
-        if held:
-            promote_waitlist(task)
+        release_place(participation)
     except ApiError:
         db.session.rollback()
         raise
     db.session.commit()
     return participation
+
+
+def release_place(participation: Participation) -> None:
+    """Withdraw an accepted or waitlisted participation in the caller's
+    transaction; a place it held goes to the first on the waitlist."""
+    task = participation.task
+    held = participation.state == "accepted"
+    # the task's row first (a concurrent promotion or cancel waits, or we wait for it)
+    TASK.claim(task, "withdraw", **({"places_taken": Task.places_taken - 1} if held else {}))
+    PARTICIPATION.apply(participation, "withdraw")
+    if held:
+        promote_waitlist(task)
 
 
 def promote_waitlist(task: Task) -> None:
@@ -271,7 +292,10 @@ def promote_waitlist(task: Task) -> None:
         except StateChanged:
             continue  # they left the list meanwhile
         promoted += 1
-        notify([participation.user_id], "waitlist_promoted", task_id=task.id, title=task.title)
+        announce([participation.user_id], "waitlist_promoted", task.id,
+                 {"title": task.title, "status": "候补成功", "time": task.starts_at,
+                  "note": task.address or "请按时参加"},
+                 version=int(utcnow().timestamp()), task_id=task.id, title=task.title)
     if promoted:
         db.session.execute(update(Task).where(Task.id == task.id)
                            .values(places_taken=Task.places_taken + promoted)
@@ -282,15 +306,23 @@ def promote_waitlist(task: Task) -> None:
 # ---- on the day ------------------------------------------------------------------
 
 def task_code(actor: User, task_id: int) -> dict:
-    """The rotating code the organizer shows for check-in and check-out."""
+    """The rotating code the organizer shows for check-in and check-out
+    (``token`` is the bare code, for its image)."""
     task = managed_task(actor, task_id)
     now = utcnow()
     step = int(now.timestamp()) // CODE_STEP_SECONDS
     token = signed_codes.sign("task", task.id, 1, step, task.code_key.encode())
     next_step_at = (step + 1) * CODE_STEP_SECONDS
     return {"qr_text": signed_codes.qr_text(token, current_app.config["QR_BASE_URL"]),
+            "token": token,
             "expires_at": dt.datetime.fromtimestamp(next_step_at + CODE_GRACE_SECONDS, dt.timezone.utc),
             "refresh_in": round(next_step_at - now.timestamp(), 3)}
+
+
+def task_code_fresh(step: int, now: dt.datetime) -> bool:
+    """Whether a task code of time step ``step`` is accepted at ``now``: from
+    its step's start until ``CODE_GRACE_SECONDS`` after its end."""
+    return step * CODE_STEP_SECONDS <= now.timestamp() < (step + 1) * CODE_STEP_SECONDS + CODE_GRACE_SECONDS
 
 
 def _prove_presence(task: Task, location: dict | None, code: str | None, now: dt.datetime) -> None:
@@ -300,8 +332,7 @@ def _prove_presence(task: Task, location: dict | None, code: str | None, now: dt
                 code, current_app.config["QR_BASE_URL"]))
         except signed_codes.MalformedCode:
             raise InvalidTaskCode() from None
-        fresh = (parsed.step * CODE_STEP_SECONDS <= now.timestamp()
-                 < (parsed.step + 1) * CODE_STEP_SECONDS + CODE_GRACE_SECONDS)
+        fresh = task_code_fresh(parsed.step, now)
         if parsed.kind != "task" or parsed.subject_id != task.id or not fresh \
                 or not parsed.verify(task.code_key.encode()):
             raise InvalidTaskCode()
@@ -439,9 +470,11 @@ def confirm(user: User, participation_id: int, score: int, comment: str) -> Part
     PARTICIPATION.check(participation, "confirm")
     if participation.needs_review:
         raise NeedsReview()
+    verdict = moderation.check_text("task_rating", {"comment": comment}, user)
     try:
         PARTICIPATION.apply(participation, "confirm", where=[Participation.needs_review.is_(False)],
                             score=score, comment=comment, confirmed_by_id=user.id, confirmed_at=utcnow())
+        moderation.record(verdict, participation, org_id=task.community_id, author_id=user.id)
     except ApiError:
         db.session.rollback()
         raise
@@ -453,6 +486,7 @@ def confirm(user: User, participation_id: int, score: int, comment: str) -> Part
         service_ended_at=participation.checked_out_at,
         confirmed_by="requester" if requester is not None else "organizer"))
     db.session.commit()
+    moderation.after_commit(verdict)
     return participation
 
 

@@ -1,15 +1,18 @@
 """Volunteer service: volunteers, help requests, tasks, acceptance, hours."""
 from __future__ import annotations
 
+import math
+
 from flask import Response, url_for
 
 from app.auth.current import current_user, login_required
-from app.common import qr
+from app.common import code_images
 from app.common.blueprint import Blueprint
 from app.common.idempotency import idempotent
 from app.common.schemas import PageArgsSchema
 from app.common.transitions import StateChanged
 from app.errors import Forbidden, NotFound, ValidationFailed
+from app.moderation.services import CHECK_ERRORS
 from app.tasks import participations as p
 from app.tasks import services
 from app.tasks.schemas import (
@@ -33,7 +36,7 @@ STATE = (services.InvalidState, StateChanged)
 @blp.arguments(VolunteerInSchema)
 @blp.response(200, VolunteerSchema)
 @blp.alt_response(201, schema=VolunteerSchema, description="Newly registered")
-@blp.errors(services.NotACommunity, ValidationFailed)
+@blp.errors(services.NotACommunity, ValidationFailed, *CHECK_ERRORS)
 def register_volunteer(body):
     """Register as a volunteer (or update your skills, community, availability)."""
     volunteer, created = services.register_volunteer(current_user(), body["community_id"],
@@ -55,7 +58,7 @@ def my_volunteer():
 @idempotent
 @blp.arguments(HelpRequestInSchema)
 @blp.response(201, HelpRequestSchema)
-@blp.errors(services.NotACommunity, services.EndsBeforeStart, ValidationFailed, idempotent=True)
+@blp.errors(services.NotACommunity, services.EndsBeforeStart, ValidationFailed, *CHECK_ERRORS, idempotent=True)
 def create_help_request(body):
     """Ask for help (点单): what, where, when, and a phone the volunteer may call."""
     request = services.create_help_request(current_user(), body)
@@ -120,7 +123,7 @@ def reject_help_request(body, request_id):
 @blp.arguments(TaskCreateSchema)
 @blp.response(201, TaskSchema)
 @blp.errors(NotFound, Forbidden, services.NotACommunity, services.EndsBeforeStart, *STATE,
-            ValidationFailed)
+            ValidationFailed, *CHECK_ERRORS)
 def create_task(body):
     """Publish work (派单): a draft task in your community, on its own or from a
     help request (``help_request_id``)."""
@@ -156,7 +159,7 @@ def get_task(task_id):
 @blp.arguments(TaskInSchema)
 @blp.response(200, TaskSchema)
 @blp.errors(NotFound, Forbidden, services.EndsBeforeStart, *STATE, services.PlacesBelowTaken,
-            ValidationFailed)
+            ValidationFailed, *CHECK_ERRORS)
 def update_task(body, task_id):
     """Edit a draft or published task; ``places`` never below the places taken."""
     return services.update_task(current_user(), task_id, body)
@@ -232,10 +235,13 @@ def task_code(task_id):
 @blp.route("/tasks/<int:task_id>/code.png", methods=["GET"])
 @login_required
 @blp.doc(responses=PNG)
-@blp.errors(NotFound, Forbidden)
+@blp.errors(NotFound, Forbidden, code_images.CodeImageUnavailable)
 def task_code_png(task_id):
-    """The organizer's current check-in code as a QR image (the console shows it on site)."""
-    return Response(qr.png(p.task_code(current_user(), task_id)["qr_text"]), mimetype="image/png",
+    """The organizer's current check-in code as a QR image (the console shows it on site);
+    with ``QR_KIND=wxacode`` a mini-program code, kept while the code is valid."""
+    code = p.task_code(current_user(), task_id)
+    ttl = math.ceil(code["refresh_in"]) + p.CODE_GRACE_SECONDS  # until it stops being accepted
+    return Response(code_images.code_png(code["token"], ttl), mimetype="image/png",
                     headers={"Cache-Control": "no-store"})
 
 
@@ -294,7 +300,7 @@ def no_show(participation_id):
 @idempotent
 @blp.arguments(ConfirmSchema)
 @blp.response(200, ParticipationSchema)
-@blp.errors(NotFound, p.NotYourParticipation, *STATE, p.NeedsReview, ValidationFailed, idempotent=True)
+@blp.errors(NotFound, p.NotYourParticipation, *STATE, p.NeedsReview, ValidationFailed, *CHECK_ERRORS, idempotent=True)
 def confirm(body, participation_id):
     """Confirm and rate the service (评单): credits the hours, counts one person-time."""
     return p.confirm(current_user(), participation_id, body["score"], body["comment"])

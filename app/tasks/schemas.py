@@ -6,6 +6,7 @@ from marshmallow import validate
 from app.common.schemas import Integer, LatLng, ID_RANGE, AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
 from app.orgs.schemas import OrgRefSchema
 from app.tasks.models import HELP_CATEGORIES, PARTICIPATION_STATES, REQUEST_STATES, TASK_STATES
+from app.moderation.schemas import content_state_field
 
 Skill = ma.fields.String(validate=validate.Length(1, 30))
 
@@ -27,6 +28,7 @@ class VolunteerSchema(Schema):
     name = ma.fields.String(allow_none=True)
     is_member = ma.fields.Boolean(metadata={"description": "党员志愿者"})
     created_at = AwareDateTime()
+    content_state = content_state_field()
 
 
 class HelpRequestInSchema(Schema):
@@ -59,6 +61,7 @@ class HelpRequestSchema(Schema):
     task_id = Integer(allow_none=True, validate=ID_RANGE, metadata={
         "description": "The task the request became (dispatched), else null"})
     created_at = AwareDateTime()
+    content_state = content_state_field()
 
 
 class HelpRequestListArgsSchema(PageArgsSchema):
@@ -121,6 +124,7 @@ class TaskSchema(Schema):
     cancel_reason = ma.fields.String(allow_none=True)
     distance_m = Integer(metadata={"description": "Only with ?near="})
     created_at = AwareDateTime()
+    content_state = content_state_field()
 
 
 class TaskListArgsSchema(PageArgsSchema):
@@ -155,12 +159,16 @@ class ParticipationSchema(Schema):
     checked_out_at = AwareDateTime(allow_none=True)
     needs_review = ma.fields.Boolean()
     score = Integer(allow_none=True)
-    comment = ma.fields.String(allow_none=True)
+    comment = ma.fields.Function(
+        lambda p: None if p.__dict__.get("comment_hidden") else p.comment, allow_none=True,
+        metadata={"type": "string", "description": "The rating's comment; null to the volunteer "
+                  "while it is held for review"})
     confirmed_at = AwareDateTime(allow_none=True)
     waitlist_position = ma.fields.Function(
         lambda p: p.__dict__.get("waitlist_position"), allow_none=True,
         metadata={"type": "integer", "description": "On the waitlist: your place in it (1 = next to "
                   "get a place); null otherwise. In your own answers (accept, /me/tasks)."})
+    content_state = content_state_field()
 
 
 class ServedParticipationSchema(ParticipationSchema):

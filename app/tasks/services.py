@@ -35,9 +35,11 @@ from app.extensions import db
 from app.members import phones
 from app.members.models import MemberIdentity, RosterEntry
 from app.members.services import identity_of
+from app.moderation import services as moderation
 from app.notices.services import notify
 from app.orgs.models import OrgNode
 from app.orgs.services import get_node, visible_node
+from app.subscriptions.services import announce
 from app.tasks.machines import (  # noqa: F401 (InvalidState, OPEN_TASK_STATES: named here by views)
     HELP_REQUEST, OPEN_TASK_STATES, PARTICIPATION, TASK, InvalidState,
 )
@@ -79,21 +81,27 @@ def _hours(value) -> Decimal:
 
 def register_volunteer(user: User, community_id: int, skills: list[str],
                        availability: str, name: str | None = None) -> tuple[Volunteer, bool]:
-    """Register (or update) the user as a volunteer; members are marked 党员志愿者."""
+    """Register (or update) the user as a volunteer; members are marked 党员志愿者.
+    New or changed skills pass the content check first."""
     community = _community(community_id)
     identity = identity_of(user.id)
     volunteer = db.session.scalar(select(Volunteer).where(Volunteer.user_id == user.id))
     created = volunteer is None
+    skills = sorted(set(skills))
+    changed = created or skills != volunteer.skills
+    verdict = moderation.check_text("volunteer", {"skills": skills if changed else None}, user)
     if created:
         volunteer = Volunteer(user_id=user.id)
         db.session.add(volunteer)
     volunteer.community = community  # the relationship too: sessions keep objects after commit
-    volunteer.skills = sorted(set(skills))
+    volunteer.skills = skills
     volunteer.availability = availability
     if name is not None:
         volunteer.name = name.strip() or None
     volunteer.is_member = bool(identity and identity.is_active)
+    moderation.record(verdict, volunteer, org_id=community.id, author_id=user.id)
     db.session.commit()
+    moderation.after_commit(verdict)
     return volunteer, created
 
 
@@ -113,6 +121,8 @@ def create_help_request(user: User, fields: dict) -> HelpRequest:
     phone = phones.normalize(fields["contact_phone"])
     if phone is None:
         raise field_error("contact_phone", "Not a mainland mobile number.")
+    verdict = moderation.check_text("help_request", {"description": fields["description"],
+                                                     "address": fields.get("address")}, user)
     request = HelpRequest(requester_id=user.id, community_id=community.id,
                           category=fields["category"], description=fields["description"],
                           address=fields.get("address", ""), window_start=fields["window_start"],
@@ -122,7 +132,9 @@ def create_help_request(user: User, fields: dict) -> HelpRequest:
         point = to_gcj02(fields["location"])
         request.lat, request.lng = point.lat, point.lng
     db.session.add(request)
+    moderation.record(verdict, request, org_id=community.id, author_id=user.id)
     db.session.commit()
+    moderation.after_commit(verdict)
     return request
 
 
@@ -137,6 +149,8 @@ def visible_help_request(user: User, request_id: int) -> HelpRequest:
         Participation.task_id == Task.id, Task.help_request_id == request.id)))
     if not (request.requester_id == user.id or accepted or can(user, "tasks.manage", request.community)):
         raise NotFound()
+    if not moderation.may_see(user, request, request.requester_id, request.community):
+        raise NotFound()  # held for review: only its author and the admins
     if accepted:
         request.phone_visible = phones.decrypt(request.phone_encrypted)
     return request
@@ -256,6 +270,8 @@ def create_task(actor: User, fields: dict) -> Task:
         raise EndsBeforeStart()
     duration = (values["ends_at"] - values["starts_at"]).total_seconds() / 3600
     values["hours_credited"] = _hours(values.get("hours_credited", duration))
+    verdict = moderation.check_text("task", {"title": values.get("title"),
+                                             "description": values.get("description")}, actor)
     task = Task(community_id=community.id, help_request_id=request.id if request else None,
                 lat=point.lat, lng=point.lng, code_key=signed_codes.new_key(),
                 created_by_id=actor.id, state="draft", places_taken=0, **values)
@@ -266,7 +282,9 @@ def create_task(actor: User, fields: dict) -> Task:
             db.session.rollback()
             raise
     db.session.add(task)
+    moderation.record(verdict, task, org_id=community.id, author_id=actor.id)
     db.session.commit()
+    moderation.after_commit(verdict)
     return task
 
 
@@ -279,9 +297,12 @@ def managed_task(actor: User, task_id: int) -> Task:
 
 
 def visible_task(user: User, task_id: int) -> Task:
-    """Published tasks are public; drafts only for the community's admins."""
+    """Published tasks are public; drafts only for the community's admins;
+    a task whose text is held for review only for its author and the admins."""
     task = db.session.get(Task, task_id)
     if task is None or (task.state == "draft" and not can(user, "tasks.manage", task.community)):
+        raise NotFound()
+    if not moderation.may_see(user, task, task.created_by_id, task.community):
         raise NotFound()
     return task
 
@@ -307,12 +328,18 @@ def transition_task(actor: User, task_id: int, action: str, reason: str | None =
                     Participation.task_id == task.id, Participation.state.in_(HOLDING_PLACE))
                 .scalar_subquery())).execution_options(synchronize_session=False))
             db.session.refresh(task, ["places_taken"])
-            notify(sorted(p.user_id for p in people), "task_cancelled", task_id=task.id, title=task.title,
-                   reason=reason)
+            announce([p.user_id for p in people], "task_cancelled", task.id,
+                     {"title": task.title, "status": "已取消", "time": task.starts_at, "note": reason},
+                     task_id=task.id, title=task.title, reason=reason)
         if action in ("complete", "cancel") and task.help_request_id:
             request = db.session.get(HelpRequest, task.help_request_id)
             if "close" in HELP_REQUEST.possible(request):
                 HELP_REQUEST.apply(request, "close")
+            if action == "complete":
+                announce([request.requester_id], "help_request_completed", request.id,
+                         {"title": task.title, "status": "已完成", "time": utcnow(),
+                          "note": "请确认并评价志愿服务"},
+                         request_id=request.id, task_id=task.id, title=task.title)
     except ApiError:
         db.session.rollback()
         raise
@@ -336,6 +363,10 @@ def update_task(actor: User, task_id: int, fields: dict) -> Task:
     if places is not None and places < task.places_taken:
         raise PlacesBelowTaken({"places": places, "places_taken": task.places_taken})
     more_places = places is not None and places > task.places
+    before = {key: getattr(task, key) for key in CHANGES_TOLD}
+
+    verdict = moderation.check_text("task", {"title": values.get("title"),
+                                             "description": values.get("description")}, actor)
     try:
         try:
             TASK.claim(task, "edit", where=[literal(places) >= Task.places_taken] if places else [],
@@ -355,11 +386,37 @@ def update_task(actor: User, task_id: int, fields: dict) -> Task:
             )
 
             promote_waitlist(task)
+        _tell_change(task, before)
+
+        moderation.record(verdict, task, org_id=task.community_id, author_id=actor.id)
     except ApiError:
         db.session.rollback()
         raise
     db.session.commit()
+    moderation.after_commit(verdict)
     return task
+
+
+# What volunteers who joined a task are told of when it changes: its time and place.
+CHANGES_TOLD = ("starts_at", "ends_at", "address", "lat", "lng")
+
+
+def _tell_change(task: Task, before: dict) -> None:
+    """Tell those holding a place or waiting for one that the task's time or
+    place changed (not its description or places)."""
+    changed = [key for key in CHANGES_TOLD if getattr(task, key) != before[key]]
+    if not changed:
+        return
+    people = db.session.scalars(select(Participation.user_id).where(
+        Participation.task_id == task.id, Participation.state.in_(("accepted", "waitlisted")))).all()
+    what = "时间" if {"starts_at", "ends_at"} & set(changed) else ""
+    what += "地点" if {"address", "lat", "lng"} & set(changed) else ""
+    announce(people, "task_changed", task.id,
+             {"title": task.title, "status": f"{what}变更", "time": task.starts_at,
+              "note": task.address or "地点已更新"},
+             version=int(utcnow().timestamp()), task_id=task.id, title=task.title,
+             changed=changed, starts_at=task.starts_at.isoformat(), ends_at=task.ends_at.isoformat(),
+             address=task.address)
 
 
 def list_tasks(user: User, *, community_id: int | None, state: str | None, category: str | None,
@@ -383,6 +440,8 @@ def list_tasks(user: User, *, community_id: int | None, state: str | None, categ
         stmt = stmt.where(Task.category == category)
     if open_only:
         stmt = stmt.where(Task.state == "published", Task.places_taken < Task.places)
+    stmt = stmt.where(moderation.shown_clause(user, Task.content_state, Task.created_by_id,
+                                              Task.community_id))
     if near is None:
         return keyset_page(stmt, (Task.starts_at, Task.id), limit, cursor)
     min_lat, max_lat, min_lng, max_lng = bounding_box(near, radius_m)
@@ -415,10 +474,15 @@ def _decode_near_cursor(cursor: str) -> tuple[float, int]:
 
 
 def my_tasks(user: User, state: str | None, limit: int, cursor: str | None) -> Page:
+    """The volunteer's participations; a rating's comment held for review is
+    not shown to them (they did not write it)."""
     stmt = select(Participation).where(Participation.user_id == user.id)
     if state:
         stmt = stmt.where(Participation.state == state)
-    return keyset_page(stmt, (Participation.id,), limit, cursor, descending=True)
+    page = keyset_page(stmt, (Participation.id,), limit, cursor, descending=True)
+    for participation in page.items:
+        participation.comment_hidden = moderation.is_hidden(participation)
+    return page
 
 
 def task_participants(actor: User, task_id: int, limit: int, cursor: str | None) -> Page:

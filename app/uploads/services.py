@@ -1,23 +1,58 @@
 """Accepting a photo: JPEG, PNG or WebP judged by its content (never its name),
 at most ``MAX_UPLOAD_BYTES``, re-encoded without its metadata (EXIF GPS!)
-after applying its orientation."""
+after applying its orientation.
+
+Then WeChat checks it (content security). The rule:
+
+* Once stored, a job (:func:`check_photo`) hands WeChat a signed, expiring
+  link to the bytes (``media_check_async``, version 2) and records the
+  ``trace_id``; WeChat fetches the photo and pushes its verdict to
+  ``/wechat/push`` (app/wechat/push.py), which calls :func:`apply_media_result`.
+* Who sees a photo (:func:`shown_to`): ``pass`` everyone who sees what it is
+  attached to; ``pending`` and ``review`` only its uploader and the admins who
+  moderate it (the answer says which state, so pages say "审核中"); ``risky``
+  nobody.
+* ``risky`` (WeChat's verdict, or an admin's rejection) deletes the stored
+  bytes, not a quarantine: the app keeps no copy of what WeChat judged
+  illegal, and the row (trace_id, label, who decided) remains the record. The
+  uploader is told by a ``photo_rejected`` notice.
+* The first verdict wins: a replayed push, or one for a photo an admin
+  already decided, changes nothing.
+"""
 from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import secrets
+import time
 import warnings
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from app.auth.models import User
+from app.common import signed_codes
 from app.common.db import utcnow
-from app.errors import ApiError, NotFound, PayloadTooLarge, ValidationFailed
+from app.errors import ApiError, Forbidden, NotFound, PayloadTooLarge, ValidationFailed
 from app.extensions import db
-from app.uploads.models import Upload
+from app.jobs.queue import enqueue, once
+from app.notices.services import notify
+from app.uploads.models import UNDECIDED, Upload
 from app.uploads.storage import get_storage
+
+log = logging.getLogger(__name__)
+
+# WeChat's scenes: 1 profile, 2 comment, 3 forum, 4 social log. Photos go on
+# grid events that others read and answer, like a forum post.
+MEDIA_SCENE = 3
+# WeChat fetches the photo within minutes (its result comes within 30); a
+# retried job signs a fresh link.
+MEDIA_LINK_SECONDS = 3600
+WECHAT_SUGGESTIONS = ("pass", "review", "risky")
 
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 MAX_PIXELS = 40_000_000
@@ -27,6 +62,19 @@ class UnsupportedImage(ValidationFailed):
     code = "unsupported_image"
     zh = "只能上传 JPEG、PNG 或 WebP 图片（按文件内容判断）。"
     en = "Only JPEG, PNG or WebP images are accepted (judged by content)."
+
+
+class MediaLinkInvalid(Forbidden):
+    code = "media_link_invalid"
+    zh = "图片链接无效或已过期。"
+    en = "This photo link is invalid or has expired."
+
+
+class NotUndecided(ApiError):
+    status = 409
+    code = "photo_already_decided"
+    zh = "这张照片已审核（{check_state}），不能再放行或驳回。"
+    en = "This photo was already decided ({check_state}); it cannot be released or rejected now."
 
 
 class UploadNotUsable(ApiError):
@@ -77,27 +125,31 @@ def save_upload(user: User, data: bytes) -> Upload:
                     width=width, height=height, sha256=hashlib.sha256(clean).hexdigest())
     db.session.add(upload)
     db.session.commit()
+    enqueue(check_photo, upload.id, job_id=f"mediacheck:{upload.id}")
     return upload
 
 
 def claim(user: User, upload_ids: list[int]) -> list[Upload]:
     """Mark the user's unattached uploads as attached (in the caller's
-    transaction: if the caller fails, nothing is claimed)."""
+    transaction: if the caller fails, nothing is claimed). A photo WeChat
+    judged risky is gone and cannot be attached."""
     if not upload_ids:
         return []
     uploads = {u.id: u for u in db.session.scalars(select(Upload).where(Upload.id.in_(upload_ids)))}
     now = utcnow()
     for upload_id in upload_ids:
         upload = uploads.get(upload_id)
-        if upload is None or upload.owner_id != user.id or upload.attached_at is not None:
+        if upload is None or upload.owner_id != user.id or upload.attached_at is not None \
+                or upload.check_state == "risky":
             raise UploadNotUsable({"upload_id": upload_id})
         upload.attached_at = now
     return [uploads[i] for i in upload_ids]
 
 
 def get_upload(upload_id: int) -> tuple[Upload, bytes]:
+    """The upload and its bytes; a risky one has none left (404)."""
     upload = db.session.get(Upload, upload_id)
-    if upload is None:
+    if upload is None or upload.check_state == "risky":
         raise NotFound()
     return upload, get_storage().load(upload.storage_key)
 
@@ -119,3 +171,124 @@ def remove_files(keys: list[str]) -> None:
             storage.delete(key)
         except OSError:
             current_app.logger.warning("could not remove the file of a deleted upload")
+
+def shown_to(viewer_id: int, owner_id: int, check_state: str, moderates: bool) -> bool:
+    """Whether a viewer sees a photo (of something the viewer may see): a
+    passed one always, an undecided one only its uploader and its moderators,
+    a risky one never."""
+    if check_state == "pass":
+        return True
+    return check_state in UNDECIDED and (viewer_id == owner_id or moderates)
+
+
+# ---- WeChat's media check ------------------------------------------------------------------
+
+def _link_key() -> bytes:
+    """The HMAC key of media links, derived from SECRET_KEY (so it is not the secret itself)."""
+    key = current_app.extensions.get("media_link_key")
+    if key is None:
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                   info=b"media-links").derive(current_app.config["SECRET_KEY"].encode())
+        current_app.extensions["media_link_key"] = key
+    return key
+
+
+def media_link(upload_id: int, expires_at: int | None = None) -> str:
+    """An unauthenticated URL of the upload's bytes that WeChat can fetch,
+    on ``PUBLIC_BASE_URL``, valid until ``expires_at`` (Unix seconds)."""
+    expires_at = expires_at or int(time.time()) + MEDIA_LINK_SECONDS
+    token = signed_codes.sign("media", upload_id, 0, expires_at, _link_key())
+    return f"{current_app.config['PUBLIC_BASE_URL']}/media/{token}"
+
+
+def open_media_link(token: str) -> tuple[Upload, bytes]:
+    """The upload a media link names, if its signature holds and it has not
+    expired; MediaLinkInvalid otherwise (forged, expired, not a media link)."""
+    try:
+        code = signed_codes.parse(token)
+    except signed_codes.MalformedCode:
+        raise MediaLinkInvalid() from None
+    if code.kind != "media" or not code.verify(_link_key()) or time.time() >= code.step:
+        raise MediaLinkInvalid()
+    return get_upload(code.subject_id)
+
+
+def check_photo(upload_id: int) -> None:
+    """The job: ask WeChat to check a photo and record the check's trace_id.
+
+    WeChat busy or unreachable raises (RQ retries; ``once`` keeps a retry from
+    asking twice once a trace_id was had). WeChat refusing the call itself
+    (the user unknown to it, say) cannot be retried: the photo goes to
+    ``review``, for a person to judge."""
+    from app.wechat.client import WeChatRejected, get_wechat
+
+    upload = db.session.get(Upload, upload_id)
+    if upload is None or upload.check_state != "pending" or upload.trace_id:
+        return  # gone, decided, or already asked
+    owner = db.session.get(User, upload.owner_id)
+    with once() as first:
+        if not first:
+            return
+        try:
+            upload.trace_id = get_wechat().media_check_async(media_link(upload.id), owner.openid,
+                                                             MEDIA_SCENE)
+        except WeChatRejected as refused:
+            log.warning("media check of upload %s refused by WeChat (errcode %s): to review",
+                        upload.id, refused.errcode)
+            upload.check_state, upload.checked_at = "review", utcnow()
+        db.session.commit()
+
+
+def apply_media_result(trace_id: str, suggest: str, label: int | None) -> Upload | None:
+    """WeChat's verdict on the check ``trace_id``: the photo leaves
+    ``pending`` for ``suggest``. None when no photo has this trace_id (logged:
+    WeChat is answered all the same, so that it stops pushing). The first
+    verdict wins: a replay, or a verdict on a photo already decided, changes
+    nothing."""
+    upload = db.session.scalar(select(Upload).where(Upload.trace_id == trace_id))
+    if upload is None:
+        log.warning("media check result for an unknown trace_id %r: ignored", trace_id)
+        return None
+    if _decide(upload, suggest, label, moderator_id=None, undecided=("pending",)):
+        log.info("upload %s checked by WeChat: %s (label %s)", upload.id, suggest, label)
+    else:
+        log.info("media check result for upload %s (already %s): ignored", upload.id,
+                 upload.check_state)
+    return upload
+
+
+def moderate(moderator: User, upload: Upload, verdict: str) -> Upload:
+    """An admin releases (``pass``) or rejects (``risky``) an undecided photo."""
+    if not _decide(upload, verdict, upload.label, moderator_id=moderator.id, undecided=UNDECIDED):
+        raise NotUndecided({"check_state": upload.check_state})
+    return upload
+
+
+def _decide(upload: Upload, state: str, label: int | None, *, moderator_id: int | None,
+            undecided: tuple[str, ...]) -> bool:
+    """Move the photo out of an undecided state by one conditional UPDATE (of
+    concurrent decisions, exactly one wins), commit, and for ``risky`` tell
+    the uploader and delete the bytes. False when it was decided already."""
+    now = utcnow()
+    claimed = db.session.execute(
+        update(Upload).where(Upload.id == upload.id, Upload.check_state.in_(undecided))
+        .values(check_state=state, label=label, checked_at=now, moderator_id=moderator_id)
+        .execution_options(synchronize_session=False)).rowcount
+    if not claimed:
+        db.session.rollback()
+        db.session.refresh(upload)
+        return False
+    if state == "risky":
+        notify([upload.owner_id], "photo_rejected", upload_id=upload.id,
+               event_id=_event_of(upload.id), label=label, by="admin" if moderator_id else "wechat")
+    db.session.commit()
+    db.session.refresh(upload)
+    if state == "risky":
+        get_storage().delete(upload.storage_key)  # after the commit: never a shown photo without bytes
+    return True
+
+
+def _event_of(upload_id: int) -> int | None:
+    from app.grid.models import EventPhoto
+
+    return db.session.scalar(select(EventPhoto.event_id).where(EventPhoto.upload_id == upload_id))

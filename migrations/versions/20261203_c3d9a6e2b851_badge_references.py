@@ -3,7 +3,7 @@ badge tells no internal id: member_identities.badge_ref, filled for the
 identities there are.
 
 Revision ID: c3d9a6e2b851
-Revises: 633ccf844eee
+Revises: b7c4e1a9d2f0
 Create Date: 2026-12-03 06:10:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'c3d9a6e2b851'
-down_revision = '633ccf844eee'
+down_revision = 'b7c4e1a9d2f0'
 branch_labels = None
 depends_on = None
 

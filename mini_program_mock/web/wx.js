@@ -74,6 +74,18 @@ function cameraScanner(onText) {
   return {element: h("div", {}, video, note), start, stop};
 }
 
+/** wx.scanCode's answer for a decoded text. A mini-program code (the mock
+ * WeChat's stands in as a QR of "wxacode:<page>?scene=<scene>") answers like
+ * WeChat's client: scanType WX_CODE and the code's `path` (scene URL-encoded). */
+export function scanAnswer(text) {
+  const wxacode = text.match(/^wxacode:([^?]+)\?scene=(.*)$/);
+  if (wxacode) {
+    return {result: "", scanType: "WX_CODE", charSet: "utf-8", errMsg: "scanCode:ok",
+            path: `${wxacode[1]}?scene=${encodeURIComponent(wxacode[2])}`};
+  }
+  return {result: text, scanType: "QR_CODE", charSet: "utf-8", errMsg: "scanCode:ok"};
+}
+
 export const wx = {
   /** The openid this phone logs in as (the stand-in's start screen picks it). */
   get openid() { return localStorage.getItem(OPENID); },
@@ -102,13 +114,14 @@ export const wx = {
   },
   get manualLocation() { return JSON.parse(localStorage.getItem(LOCATION) || "null"); },
 
-  /** wx.scanCode(): {result} from the camera, an image from the album, or a pasted link; null if cancelled. */
+  /** wx.scanCode(): {result} (or a mini-program code's {path}) from the camera, an image
+   * from the album, or a pasted link; null if cancelled. */
   scanCode() {
     return sheet("扫一扫", (close) => {
-      const scanner = cameraScanner((text) => { scanner.stop(); close({result: text, scanType: "QR_CODE"}); });
+      const scanner = cameraScanner((text) => { scanner.stop(); close(scanAnswer(text)); });
       const file = h("input", {type: "file", accept: "image/*", "data-scan-file": true, onchange: async () => {
         const text = file.files[0] && await decodeImageFile(file.files[0]);
-        if (text) { scanner.stop(); close({result: text, scanType: "QR_CODE"}); }
+        if (text) { scanner.stop(); close(scanAnswer(text)); }
         else toast("图片中没有识别到二维码", {kind: "error"});
       }});
       const pasted = h("input", {type: "url", placeholder: "或粘贴二维码里的链接", "data-scan-text": true});
@@ -118,7 +131,7 @@ export const wx = {
         h("label", {}, "从相册选择"), file,
         h("label", {}, "粘贴链接"),
         h("div", {class: "row"}, pasted, h("button", {class: "primary", onclick: () => {
-          if (pasted.value.trim()) { scanner.stop(); close({result: pasted.value.trim(), scanType: "QR_CODE"}); }
+          if (pasted.value.trim()) { scanner.stop(); close(scanAnswer(pasted.value.trim())); }
         }}, "识别")),
         h("p", {}, h("button", {class: "full", onclick: () => { scanner.stop(); close(null); }}, "取消")));
       return body;

@@ -22,11 +22,13 @@ def main(argv: list[str] | None = None) -> None:
                         help="a page of the mini-program (repeat; the first is the home page)")
     parser.add_argument("--push-url", help="the app's message push URL")
     parser.add_argument("--push-token", help="the token pushes are signed with")
+    parser.add_argument("--auto-push", type=float, metavar="SECONDS",
+                        help="push each media check's result by itself this long after the check")
     args = parser.parse_args(argv)
     app = create_mock_app(appid=args.appid, secret=args.secret, code_ttl=args.code_ttl,
                           per_user_limit=args.per_user_limit,
                           pages=args.pages or DEFAULT_PAGES, push_url=args.push_url,
-                          push_token=args.push_token)
+                          push_token=args.push_token, auto_push=args.auto_push)
     run_simple(args.host, args.port, app, threaded=True)
 
 

@@ -59,6 +59,10 @@ bad input answers HTTP 400 ``{"error": "..."}``):
 * ``/mock/wx/reset`` forgets everything but the configuration (appid,
   pages, push URL).
 
+With ``auto_push`` (seconds; ``--auto-push`` on the command line) and a push
+URL, the mock also pushes each media check's result by itself that long
+after answering ``media_check_async``, as WeChat does (the demo).
+
 ``app.extensions["wechat_mock"]`` is the :class:`MockState`; its ``calls``
 counts the calls each API path answered, for tests that assert caching.
 Time is read from ``time.time()`` on every use, so tests can move the clock.
@@ -194,7 +198,8 @@ class MockState:
     """Everything the mock remembers. Callers hold ``lock`` around every use."""
 
     def __init__(self, appid: str, secret: str, code_ttl: int, per_user_limit: int,
-                 pages=DEFAULT_PAGES, push_url: str | None = None, push_token: str | None = None):
+                 pages=DEFAULT_PAGES, push_url: str | None = None, push_token: str | None = None,
+                 auto_push: float | None = None):
         self.appid = appid
         self.secret = secret
         self.code_ttl = code_ttl
@@ -204,6 +209,7 @@ class MockState:
             raise ValueError("a mini-program has at least one page")
         self.push_url = push_url
         self.push_token = push_token
+        self.auto_push = auto_push  # seconds after media_check_async to push its result unasked
         self.lock = threading.Lock()
         self.reset()
 
@@ -463,12 +469,13 @@ class MockState:
 
 def create_mock_app(appid: str = "wx-demo-appid", secret: str = "demo-app-secret",
                     code_ttl: int = 300, per_user_limit: int = 20, pages=DEFAULT_PAGES,
-                    push_url: str | None = None, push_token: str | None = None) -> Flask:
+                    push_url: str | None = None, push_token: str | None = None,
+                    auto_push: float | None = None) -> Flask:
     """A Flask app that answers like WeChat's servers for ``appid``/``secret``;
     ``pages`` are the mini-program's pages, ``push_url``/``push_token`` its
-    message push configuration."""
+    message push configuration, ``auto_push`` the delay of unasked media results."""
     app = Flask(__name__)
-    state = MockState(appid, secret, code_ttl, per_user_limit, pages, push_url, push_token)
+    state = MockState(appid, secret, code_ttl, per_user_limit, pages, push_url, push_token, auto_push)
     app.extensions["wechat_mock"] = state
 
     def answer(path: str, produce):
@@ -513,7 +520,9 @@ def create_mock_app(appid: str = "wx-demo-appid", secret: str = "demo-app-secret
     @app.post(MEDIA_CHECK_ASYNC)
     def media_check_async():
         token, body = _token_and_body()
-        return answer(MEDIA_CHECK_ASYNC, lambda: state.media_check_async(token, body))
+        response = answer(MEDIA_CHECK_ASYNC, lambda: state.media_check_async(token, body))
+        _schedule_auto_push(state, response)
+        return response
 
     @app.post(SUBSCRIBE_SEND)
     def subscribe_send():
@@ -654,12 +663,8 @@ def create_mock_app(appid: str = "wx-demo-appid", secret: str = "demo-app-secret
         with state.lock:
             if trace_id not in state.media_checks:
                 raise DoorInputError("no media check has this trace_id")
-            url, token = _push_target(state)
-            event = state.media_event(trace_id, suggest, label)
-        # Outside the lock: the app may call the mock while it handles the push.
-        response = requests.post(url, params=_signed_query(token), timeout=10,
-                                 data=json.dumps(event, ensure_ascii=False).encode(),
-                                 headers={"Content-Type": "application/json"})
+            _push_target(state)
+        response = _push_media_result(state, trace_id, suggest, label)
         return {"status": response.status_code, "body": response.text}
 
     @app.post("/mock/wx/reset")
@@ -721,6 +726,39 @@ def _push_target(state: MockState) -> tuple[str, str]:
         raise DoorInputError("no message push URL is set: create_mock_app(push_url=, push_token=) "
                              "or /mock/wx/push")
     return state.push_url, state.push_token
+
+
+def _push_media_result(state: MockState, trace_id: str, suggest: str | None,
+                       label: int | None) -> requests.Response:
+    """Push the result of the media check ``trace_id`` to the app, signed."""
+    with state.lock:
+        url, token = _push_target(state)
+        event = state.media_event(trace_id, suggest, label)
+    # Outside the lock: the app may call the mock while it handles the push.
+    return requests.post(url, params=_signed_query(token), timeout=10,
+                         data=json.dumps(event, ensure_ascii=False).encode(),
+                         headers={"Content-Type": "application/json"})
+
+
+def _schedule_auto_push(state: MockState, response: Response) -> None:
+    """With ``auto_push``, push a successful check's result that many seconds later."""
+    with state.lock:
+        delay, target = state.auto_push, state.push_url and state.push_token
+    if delay is None or not target or response.is_streamed:
+        return
+    trace_id = (response.get_json(silent=True) or {}).get("trace_id")
+    if not trace_id:
+        return
+
+    def push() -> None:
+        try:
+            _push_media_result(state, trace_id, None, None)
+        except (requests.RequestException, DoorInputError):
+            pass  # the app was down: WeChat would retry, the demo just loses it
+
+    timer = threading.Timer(delay, push)
+    timer.daemon = True
+    timer.start()
 
 
 def _signed_query(token: str) -> dict:

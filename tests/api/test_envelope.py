@@ -14,7 +14,7 @@ def test_unknown_route_is_an_enveloped_404(client):
 
 
 def test_wrong_method_is_an_enveloped_405(client):
-    response = client.delete("/api/v1/me")
+    response = client.put("/api/v1/me")
     assert_error(response, 405, "method_not_allowed")
     assert "GET" in response.headers["Allow"]
 

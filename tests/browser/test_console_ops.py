@@ -296,6 +296,9 @@ def test_an_event_is_dispatched_on_the_board_resolved_and_shown_with_its_photo(
     image = page.locator(f".photos img[data-upload-id='{photo['id']}']")
     expect(image).to_have_attribute("src", re.compile(r"^blob:"))
     page.wait_for_function("img => img.complete && img.naturalWidth === 160", arg=image.element_handle())
+    # not checked by WeChat yet: the admin sees it, marked
+    expect(page.locator(f"figure[data-check-state=pending]:has(img[data-upload-id='{photo['id']}'])")) \
+        .to_contain_text("审核中")
     page.locator("form input[name=body]").fill("居民反映已经亮了")
     page.locator("form").get_by_role("button", name="评论").click()
     expect(page.locator("ul.timeline > li.comment")).to_contain_text("居民反映已经亮了")

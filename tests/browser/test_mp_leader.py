@@ -66,6 +66,9 @@ def test_a_building_leader_reports_an_event_with_a_photo_and_follows_it_to_the_e
     expect(card.locator("[data-light=green]")).to_be_visible()
     expect(card.locator("[data-deadline]")).to_contain_text("受理时限")
     expect(card.locator("img[data-photo]")).to_have_attribute("src", re.compile("^blob:"))
+    # WeChat's check has not answered: the reporter sees the photo, marked
+    expect(card.locator("figure[data-check-state=pending] figcaption")).to_have_text("审核中")
+    shot(page, "mp-event-photo-checking")
     expect(page.locator("[data-step=report]")).to_contain_text("楼栋长")
 
     events = leader.get("/api/v1/grid-events", query_string={"mine": "true"}).json["items"]

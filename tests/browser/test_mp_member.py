@@ -469,3 +469,21 @@ def test_a_report_to_what_is_not_a_community_is_refused(pages, member, tree):
     page.fill("input[name=community_number]", str(tree.a1))
     page.click("[data-report-submit]")
     expect(page.locator("[data-error=not_a_community]")).to_contain_text("只能向社区报到")
+
+
+def test_a_member_closes_the_account_after_reading_what_goes_and_what_stays(pages, shot, member):
+    api = member(name="陈小文", phone="13900002222", openid="member-leaving")
+    page = pages.phone(api=api, openid="member-leaving", path="/mp/#/mine")
+    page.click("[data-close-account]")
+    expect(page.locator("#title")).to_have_text("注销账号")
+    expect(page.get_by_text("注销后将删除")).to_be_visible()
+    expect(page.get_by_text("志愿服务记录与时长", exact=False)).to_be_visible()
+    confirm = page.get_by_role("button", name="确认注销")
+    expect(confirm).to_be_disabled()  # not before ticking that one understands
+    shot(page, "mp-close-account")
+    page.get_by_label("我已了解，注销后无法恢复").check()
+    confirm.click()
+    expect(page.get_by_role("status")).to_contain_text("账号已注销")
+    shot(page, "mp-account-closed")
+    assert api.get("/api/v1/me").status_code == 401
+    assert page.evaluate("localStorage.getItem('mp.session')") is None

@@ -7,6 +7,7 @@ import math
 from PIL import Image
 
 from tests.grid.conftest import INSIDE
+from tests.uploads.helpers import check_result
 
 EVENTS = "/api/v1/grid-events"
 GPS_IFD = 0x8825
@@ -42,9 +43,13 @@ def upload(api, data: bytes | None = None, filename: str = "photo.jpg",
                     content_type="multipart/form-data")
 
 
-def upload_id(api, **kw) -> int:
+def upload_id(api, checked: str | None = "pass", **kw) -> int:
+    """An upload's id; WeChat's check gives it ``checked`` (None: no result
+    yet, so only its uploader and the admins see it)."""
     response = upload(api, **kw)
     assert response.status_code == 201, response.json
+    if checked:
+        check_result(api.client, response.json["id"], checked)
     return response.json["id"]
 
 

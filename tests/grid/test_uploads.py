@@ -150,7 +150,7 @@ def test_someone_elses_upload(resident, login, leader, grid):
 def test_an_upload_is_attached_once(leader, grid):
     photo = upload_id(leader)
     first = reported(leader, photo_ids=[photo])
-    assert first["photos"] == [{"upload_id": photo, "stage": "report",
+    assert first["photos"] == [{"upload_id": photo, "stage": "report", "check_state": "pass",
                                 "url": f"{EVENTS}/{first['id']}/photos/{photo}"}]
     error = assert_error(report(leader, title="又一个", photo_ids=[photo]), 422, "upload_not_usable")
     assert error["details"]["upload_id"] == photo

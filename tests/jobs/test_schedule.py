@@ -17,7 +17,12 @@ from app.jobs.queue import PERIODIC_QUEUE, get_queue, make_worker
 SCHEDULE_MODULE = "app.jobs.schedule"
 PERIODIC = {"close-forgotten-checkouts": "app.jobs.close_forgotten_checkouts",
             "prune-sessions": "app.jobs.prune_sessions",
+            "remind-overdue-events": "app.jobs.remind_overdue_events",
+            "recheck-texts": "app.jobs.recheck_texts",
             "purge-personal-data": "app.jobs.purge_personal_data"}
+# Deadlines are told soon after they pass, and a text WeChat could not judge
+# is shown unchecked meanwhile: every 10 minutes, 5 minutes apart.
+EVERY_TEN_MINUTES = {"remind-overdue-events": "*/10 * * * *", "recheck-texts": "5-59/10 * * * *"}
 DAILY = {"purge-personal-data"}
 
 
@@ -30,14 +35,17 @@ def cron(app, monkeypatch):
     return scheduler
 
 
-def test_the_schedule_lists_the_periodic_jobs_hourly_or_daily(cron):
+def test_the_schedule_lists_the_periodic_jobs(cron):
     jobs = {job.name: job for job in cron.get_jobs()}
     assert {name: job.func_name for name, job in jobs.items()} == PERIODIC
     for name, job in jobs.items():
         assert job.queue_name == PERIODIC_QUEUE
+        if job.name in EVERY_TEN_MINUTES:
+            assert job.cron == EVERY_TEN_MINUTES[job.name]
+            continue
         minute, hour, *rest = job.cron.split()
         assert rest == ["*", "*", "*"] and 0 <= int(minute) < 60
-        assert (0 <= int(hour) < 24) if name in DAILY else hour == "*"
+        assert (0 <= int(hour) < 24) if job.name in DAILY else hour == "*"  # daily or hourly
     assert len({job.cron for job in jobs.values()}) == len(jobs)  # not all at once
 
 
@@ -69,7 +77,7 @@ def test_due_jobs_are_enqueued_and_run_by_a_worker(app, cron, login, clock):
     enqueued = cron.enqueue_jobs()
     assert sorted(job.name for job in enqueued) == sorted(PERIODIC)
     assert get_queue(PERIODIC_QUEUE).count == len(PERIODIC)
-    assert cron.enqueue_jobs() == []  # each once per period
+    assert cron.enqueue_jobs() == []  # each once per slot
 
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -82,6 +90,8 @@ def test_due_jobs_are_enqueued_and_run_by_a_worker(app, cron, login, clock):
     finished = [queue.fetch_job(job_id) for job_id in queue.finished_job_registry.get_job_ids()]
     results = {job.func_name: job.return_value() for job in finished}
     assert results == {"app.jobs.close_forgotten_checkouts": 0, "app.jobs.prune_sessions": (1, 0),
+                       "app.jobs.remind_overdue_events": (0, 0),
+                       "app.jobs.recheck_texts": 0,
                        "app.jobs.purge_personal_data": {"attempt_details": 0, "checkin_positions": 0,
                                                         "badge_check_positions": 0, "orphan_uploads": 0}}
     db.session.expire_all()

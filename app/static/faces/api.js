@@ -66,7 +66,7 @@ export function createApi({storageKey, base = "/api/v1", onLoggedOut = () => {}}
     post: (path, json = {}, options = {}) => send("POST", path, {json, ...options}),
     put: (path, json = {}) => send("PUT", path, {json}),
     patch: (path, json = {}) => send("PATCH", path, {json}),
-    del: (path) => send("DELETE", path),
+    del: (path, json) => send("DELETE", path, {json}),
     upload: (path, form) => send("POST", path, {form}),
     /** A protected image (badge, plate, photo) as an object URL for <img>. */
     async blobUrl(path) {
@@ -112,9 +112,13 @@ export function createApi({storageKey, base = "/api/v1", onLoggedOut = () => {}}
       try {
         if (session) await send("POST", "/auth/logout", {retry: false});
       } finally {
-        profile = null;
-        store.clear();
+        this.forget();
       }
+    },
+    /** Drop the session here without asking the server (it has ended it). */
+    forget() {
+      profile = null;
+      store.clear();
     },
   };
 }

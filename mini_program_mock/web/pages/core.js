@@ -1,7 +1,7 @@
 // The start screen (pick a WeChat account), home, scan, mine.
 import {facesConfig} from "/static/faces/api.js";
 import {h, mount} from "/static/faces/dom.js";
-import {classify, routeFor} from "../scan.js";
+import {resolveScene, routeFor, scanned} from "../scan.js";
 import {menu} from "./index.js";
 
 const ROLE_NAMES = {
@@ -17,7 +17,9 @@ const start = {
       wx.openid = openid;
       const {code} = await wx.login();
       await api.login(code);
-      go("#/");
+      // Back to the page that was opened (a mini-program code's ?scene=...), as
+      // WeChat logs in silently and stays on the page it opened.
+      go(location.hash && !location.hash.startsWith("#/start") ? location.hash : "#/");
     };
     const custom = h("input", {name: "openid", placeholder: "其他 openid，如 resident-42"});
     mount(view,
@@ -37,9 +39,27 @@ const start = {
   },
 };
 
+/** WeChat opened the entry page with a mini-program code's scene: on to the
+ * page the same code's URL would open (the history entry is replaced, so
+ * "back" does not resolve it again). */
+async function openScene(view, {api}, scene) {
+  mount(view, h("p", {class: "empty"}, "正在识别小程序码……"));
+  try {
+    const target = routeFor(await resolveScene(api, scene));
+    if (target) { location.replace(target); return; }
+    mount(view, h("div", {class: "result bad", role: "alert"}, "无法识别的小程序码"));
+  } catch (error) {
+    mount(view, h("div", {class: "result bad", role: "alert", "data-scene-error": error.code || true},
+      error.message || "无法识别的小程序码"),
+      h("a", {class: "button full", href: "#/scan", style: "text-align:center"}, "重新扫码"));
+  }
+}
+
 const home = {
   title: "党建红",
   async render(view, ctx) {
+    const scene = ctx.params.get("scene");
+    if (scene) return openScene(view, ctx, scene);
     const me = await ctx.me({refresh: true});
     const sections = new Map();
     for (const entry of menu.filter((item) => !item.show || item.show(me))) {
@@ -61,16 +81,22 @@ const home = {
 };
 
 function statusText(status) {
-  return {active: "已认证", suspended: "已暂停", revoked: "已撤销"}[status] || status || "";
+  return {active: "已认证", suspended: "已暂停", revoked: "已撤销", closed: "已注销"}[status] || status || "";
 }
 
 const scan = {
   title: "扫一扫",
-  async render(view, {wx, go}) {
+  async render(view, {api, wx, go}) {
     const open = async () => {
       const answer = await wx.scanCode();
       if (!answer) return;
-      const target = routeFor(classify(answer.result));
+      let target;
+      try {
+        target = routeFor(await scanned(api, answer));
+      } catch (error) {  // a mini-program code the API refused (forged, replaced, expired)
+        mount(result, h("div", {class: "result bad", role: "alert"}, error.message));
+        return;
+      }
       if (target) go(target);
       else mount(result, h("div", {class: "result bad", role: "alert"}, "无法识别的二维码：不是本小程序的码"));
     };
@@ -105,10 +131,50 @@ const mine = {
         }}, h("div", {class: "row"}, lat, lng), h("div", {class: "row", style: "margin-top:8px"},
           h("button", {class: "primary"}, "使用手动位置"),
           h("button", {type: "button", onclick: () => { wx.setManualLocation(null); go("#/mine"); }}, "使用手机定位")))),
-      h("button", {class: "full danger", onclick: async () => { await api.logout(); wx.openid = null; go("#/start"); }}, "退出登录"));
+      h("button", {class: "full danger", onclick: async () => { await api.logout(); wx.openid = null; go("#/start"); }}, "退出登录"),
+      h("a", {class: "button full", href: "#/mine/close", style: "margin-top:8px", "data-close-account": true}, "注销账号"));
+  },
+};
+
+// 注销账号: the API's first step says what goes and what stays; the second
+// (DELETE /me with its confirmation) happens only after the person ticks
+// that they understand and presses the red button.
+const closeAccount = {
+  title: "注销账号",
+  async render(view, {api, wx, go}) {
+    const step = await api.post("/me/cancellation");
+    const understood = h("input", {type: "checkbox", name: "understood"});
+    const confirm = h("button", {class: "full danger", disabled: true, onclick: async () => {
+      confirm.disabled = true;
+      try {
+        await api.del("/me", {confirmation: step.confirmation});
+      } catch (error) {
+        mount(result, h("div", {class: "result bad", role: "alert"}, error.message || "注销失败，请重试"));
+        confirm.disabled = false;
+        return;
+      }
+      api.forget();
+      wx.openid = null;
+      mount(view, h("div", {class: "card result ok", role: "status"},
+        h("strong", {}, "账号已注销"),
+        h("p", {}, "您的个人信息已删除。以后用微信再次登录，将是一个新的空账号。")),
+        h("button", {class: "primary full", onclick: () => go("#/start")}, "返回"));
+    }}, "确认注销");
+    understood.addEventListener("change", () => { confirm.disabled = !understood.checked; });
+    const result = h("div", {});
+    const list = (items) => h("ul", {}, ...items.map((item) => h("li", {}, item)));
+    mount(view,
+      h("div", {class: "card"},
+        h("strong", {}, "注销后将删除"), list(step.removed)),
+      h("div", {class: "card"},
+        h("strong", {}, "注销后仍保留（不再关联您的身份）"), list(step.kept)),
+      h("label", {class: "row", style: "margin:12px 0"}, understood, "我已了解，注销后无法恢复"),
+      result, confirm,
+      h("button", {class: "full", style: "margin-top:8px", onclick: () => go("#/mine")}, "取消"));
   },
 };
 
 const notFound = {title: "页面不存在", render: (view) => mount(view, h("p", {class: "empty"}, "页面不存在"))};
 
-export const routes = {"/start": start, "/": home, "/scan": scan, "/mine": mine, "/404": notFound};
+export const routes = {"/start": start, "/": home, "/scan": scan, "/mine": mine, "/mine/close": closeAccount,
+  "/404": notFound};

@@ -4,6 +4,7 @@
 import {fmtTime, h, mount, toast} from "/static/faces/dom.js";
 import {sheet} from "../../wx.js";
 import {coordinate, errorBox, idempotencyKey, locate, pagedList} from "../resident/common.js";
+import {subscribePrompt} from "../subscribe.js";
 
 export const STATES = {
   unverified: ["待核实", "warn"], reported: ["已上报", "red"], accepted: ["已受理", "red"],
@@ -254,7 +255,9 @@ const detail = {
     const photos = h("div", {class: "photos", "data-event-photos": true});
     for (const photo of event.photos) {
       const img = h("img", {alt: photo.stage === "resolve" ? "处置照片" : "现场照片", "data-photo": photo.upload_id});
-      photos.append(img);
+      // not passed by WeChat's content check yet: only its uploader (and admins) see it
+      photos.append(photo.check_state === "pass" ? img
+        : h("figure", {class: "checking", "data-check-state": photo.check_state}, img, h("figcaption", {}, "审核中")));
       api.blobUrl(photo.url).then((url) => { img.src = url; }).catch(() => img.remove());
     }
     const comment = h("textarea", {name: "body", required: true, maxlength: 1000, placeholder: "补充情况或催办"});
@@ -279,6 +282,11 @@ const detail = {
           event.rework_count ? [h("dt", {}, "返工"), h("dd", {}, `${event.rework_count} 次`)] : null,
           event.pending_extension_hours ? [h("dt", {}, "延期申请"), h("dd", {}, `${event.pending_extension_hours} 小时待批准`)] : null),
         event.photos.length ? photos : null),
+      open && event.reporter_id === me.user.id
+        ? subscribePrompt(ctx, ["grid_event_closed"], "事件办结时，用微信通知您？") : null,
+      open && event.assignee_user_id === me.user.id
+        ? subscribePrompt(ctx, ["grid_event_overdue", "grid_event_returned", "grid_event_dispatched"],
+          "事件超时、被退回或再派给您时，用微信通知您？") : null,
       event.allowed_actions.length ? h("div", {class: "card"}, h("strong", {}, "您可以"),
         h("div", {class: "row", style: "margin-top:8px"}, ...event.allowed_actions.map((action) =>
           h("button", {class: ["reject", "verify_fail", "return"].includes(action) ? "danger"

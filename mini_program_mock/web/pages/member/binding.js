@@ -3,6 +3,7 @@
 // branch admin, who approves or refuses with a reason.
 import {fmtDate, fmtTime, h, mount} from "/static/faces/dom.js";
 import {branchPicker, refusal} from "./common.js";
+import {subscribePrompt} from "../subscribe.js";
 
 const STATUS = {active: ["已认证", "ok"], suspended: ["已暂停", "warn"], revoked: ["已撤销", "bad"]};
 const MEMBER_STATUS = {full: "正式党员", probationary: "预备党员"};
@@ -91,7 +92,8 @@ export const bind = {
             h("a", {class: "button primary full", href: "#/", style: "text-align:center"}, "返回首页"));
         } else {
           mount(view, h("div", {class: "result warn", "data-pending": true}, "已提交，等待党支部管理员审核"),
-            requestCard(answer.request));
+            requestCard(answer.request),
+            subscribePrompt(ctx, ["identity_approved", "identity_revoked"], "审核通过时，用微信通知您？"));
         }
       } catch (error) {
         if (error.code === "branch_required") branchRow.hidden = false;

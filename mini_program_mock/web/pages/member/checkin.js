@@ -1,13 +1,21 @@
 // Check in and out at a service center by scanning its code, and my check-ins.
-import {fmtTime, h, mount} from "/static/faces/dom.js";
-import {classify} from "../../scan.js";
+import {fmtTime, h, mount, toast} from "/static/faces/dom.js";
+import {classify, scanned} from "../../scan.js";
 import {PURPOSES, apiLocation, centerName, codeSubject, duration, pagedList, refusal} from "./common.js";
 
 const PURPOSE_KEY = "mp.checkin.purpose";
 
-async function scanCenter(wx) {
+/** The scanned code's text (a mini-program code's, as the API resolved it); null if
+ * cancelled or refused (a forged, replaced or expired mini-program code: told in a toast). */
+async function scanCenter(wx, api) {
   const answer = await wx.scanCode({onlyFromCamera: false, scanType: ["qrCode"]});
-  return answer ? answer.result : null;
+  if (!answer) return null;
+  try {
+    return (await scanned(api, answer)).text;
+  } catch (error) {
+    toast(error.message, {kind: "error"});
+    return null;
+  }
 }
 
 function resultCard(status, checkin, center) {
@@ -38,21 +46,21 @@ export const checkin = {
     const {api, wx, go, params} = ctx;
     const text = params.get("code");
     const rescan = async () => {
-      const scanned = await scanCenter(wx);
-      if (scanned) go(`#/checkin?code=${encodeURIComponent(scanned)}&t=${Date.now()}`);
+      const text = await scanCenter(wx, api);
+      if (text) go(`#/checkin?code=${encodeURIComponent(text)}&t=${Date.now()}`);
     };
     if (!text) {
       mount(view, h("div", {class: "card"}, h("p", {}, "请扫描服务中心现场的签到二维码。"),
         h("button", {class: "primary full", onclick: rescan, "data-scan": true}, "扫码签到")));
       return;
     }
-    const scanned = classify(text);
-    if (scanned.kind !== "center") {
+    const code = classify(text);
+    if (code.kind !== "center") {
       mount(view, h("div", {class: "result bad", role: "alert"}, "这不是服务中心的签到码，请扫描中心现场的二维码。"),
         h("button", {class: "full", onclick: rescan}, "重新扫码"));
       return;
     }
-    const centerId = codeSubject(scanned.token);
+    const centerId = codeSubject(code.token);
     const name = centerId ? await centerName(api, centerId) : "服务中心";
     const out = h("div", {"data-checkin-result": true});
     const purpose = h("select", {name: "purpose"},
@@ -77,7 +85,7 @@ export const checkin = {
         if (answer.status === "ok" || answer.status === "already_checked_in") {
           extra.push(h("p", {class: "muted"}, "离开时请再次扫描中心的二维码签退。"),
             h("button", {class: "full", "data-exit": true, onclick: async () => {
-              const again = await scanCenter(wx);
+              const again = await scanCenter(wx, api);
               if (again) send("exit", again);
             }}, "签退"));
         }
@@ -109,12 +117,12 @@ export const checkin = {
 /** The home menu's "签到": open the scanner, then the check-in page. */
 export const scanToCheckin = {
   title: "扫码签到",
-  async render(view, {wx, go}) {
+  async render(view, {api, wx, go}) {
     const open = async () => {
-      const scanned = await scanCenter(wx);
-      if (!scanned) return;
-      const target = classify(scanned);
-      if (target.kind === "center") go(`#/checkin?code=${encodeURIComponent(scanned)}`);
+      const text = await scanCenter(wx, api);
+      if (!text) return;
+      const target = classify(text);
+      if (target.kind === "center") go(`#/checkin?code=${encodeURIComponent(text)}`);
       else mount(note, h("div", {class: "result bad", role: "alert"}, "这不是服务中心的签到码"));
     };
     const note = h("div", {});

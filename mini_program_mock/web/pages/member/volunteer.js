@@ -1,8 +1,9 @@
 // Volunteer service (党员接单): tasks near me, accepting, the waitlist,
 // on-site check-in/out by position or the organizer's code, my tasks, my hours.
 import {fmtTime, h, mount} from "/static/faces/dom.js";
-import {classify} from "../../scan.js";
+import {classify, scanned as scannedCode} from "../../scan.js";
 import {action, apiLocation, codeSubject, communityChoices, communityPicker, pagedList, refusal} from "./common.js";
+import {subscribePrompt} from "../subscribe.js";
 
 export const CATEGORIES = {
   elderly_care: "助老", errands: "跑腿代办", repairs: "维修", tutoring: "辅导", medical_escort: "陪诊",
@@ -86,7 +87,7 @@ async function presence(api, wx, task, kind, {code = null, byScan = false} = {})
     if (!text) {
       const answer = await wx.scanCode({scanType: ["qrCode"]});
       if (!answer) return null;
-      text = answer.result;
+      text = (await scannedCode(api, answer)).text;  // a mini-program code: as the API resolved it
     }
     const scanned = classify(text);
     if (scanned.kind !== "task" || codeSubject(scanned.token) !== task.id) {
@@ -179,6 +180,11 @@ export const taskDetail = {
         task.members_only ? h("p", {}, h("span", {class: "tag red"}, "仅限党员志愿者")) : null,
         task.cancel_reason ? h("div", {class: "result bad"}, `任务已取消：${task.cancel_reason}`) : null),
       participationCard(mine),
+      ["accepted", "waitlisted"].includes(state) && task.state === "published"
+        ? subscribePrompt(ctx, state === "waitlisted" ? ["waitlist_promoted", "task_cancelled", "task_changed"]
+          : ["task_cancelled", "task_changed"], state === "waitlisted"
+          ? "候补成功、任务变更或取消时，用微信通知您？" : "任务时间地点变更或取消时，用微信通知您？")
+        : null,
       hint,
       buttons.length ? h("div", {class: "row", style: "margin:8px 0"}, ...buttons) : null,
       out);

@@ -5,6 +5,7 @@ import {
   HELP_CATEGORIES, PARTICIPATION_STATES, REQUEST_STATES, TASK_STATES, confirmSheet, coordinate,
   errorBox, idempotencyKey, locate, pagedList, stars, stateTag,
 } from "./common.js";
+import {subscribePrompt} from "../subscribe.js";
 
 /** The communities a resident may ask: the one they reported to, those of nearby service centers. */
 async function communitiesFor(api, me, position) {
@@ -227,6 +228,9 @@ const detail = {
           h("dt", {}, "提交于"), h("dd", {}, fmtTime(request.created_at))),
         request.state === "rejected" ? h("div", {class: "result bad"}, `社区未受理：${request.reject_reason || ""}`) : null,
         request.state === "submitted" ? h("p", {class: "muted"}, "社区受理后会派给志愿者，请留意消息。") : null),
+      ["submitted", "dispatched"].includes(request.state) && request.requester_id === (await ctx.me()).user.id
+        ? subscribePrompt(ctx, ["help_request_accepted", "help_request_completed"], "志愿者接单、服务完成时，用微信通知您？")
+        : null,
       actions,
       request.task_id ? [h("p", {class: "section-title"}, "志愿服务任务"), await taskCard(api, request.task_id)] : null,
       request.task_id ? [h("p", {class: "section-title"}, "接单的志愿者"),

@@ -18,6 +18,7 @@ const KINDS = {
   waitlist_promoted: (d) => [`您已从候补转为正式接单：志愿任务${quoted(d.title)}。`, taskHref(d.task_id)],
   hours_corrected: (d) => [`您在志愿任务${quoted(d.title)}中的服务时长已更正为 ${d.hours} 小时${d.reason ? `，原因：${d.reason}` : "。"}`,
     taskHref(d.task_id)],
+  photo_rejected: (d) => ["您上传的一张照片未通过内容安全审核，已被删除。", d.event_id ? `#/grid-event?id=${d.event_id}` : null],
 };
 
 function describe(notice) {

@@ -196,7 +196,10 @@ const eventPage = {
     const photos = h("div", {class: "row photos"}, event.photos.length ? null : h("span", {class: "muted"}, "没有照片"));
     for (const photo of event.photos) {
       const img = h("img", {alt: `照片（${ACTIONS[photo.stage] || photo.stage}）`, "data-upload-id": photo.upload_id});
-      photos.append(h("figure", {}, img, h("figcaption", {class: "muted"}, ACTIONS[photo.stage] || photo.stage)));
+      // not passed by WeChat's content check yet: only the uploader and the admins see it
+      const checking = photo.check_state !== "pass" ? " · 审核中" : "";
+      photos.append(h("figure", {"data-check-state": photo.check_state},
+        img, h("figcaption", {class: "muted"}, (ACTIONS[photo.stage] || photo.stage) + checking)));
       api.blobUrl(`/grid-events/${id}/photos/${photo.upload_id}`).then((url) => { img.src = url; })
         .catch((error) => { img.alt = error.message; });
     }

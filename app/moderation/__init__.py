@@ -1,0 +1,1 @@
+"""Content security for texts: the check on every write path, the moderation queue, the re-check."""

@@ -1,0 +1,1 @@
+"""Subscribe messages: the one-time subscriptions users accept, and the messages they pay for."""
