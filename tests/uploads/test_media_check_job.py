@@ -15,7 +15,7 @@ from app.config import ConfigError, load_config
 from app.extensions import db, get_queue_redis
 from app.jobs.queue import enqueue, job_id_for
 from app.uploads import services
-from tests.conftest import assert_error
+from tests.conftest import PRODUCTION_ENV, assert_error
 from tests.grid.helpers import image_bytes, upload, upload_id
 from tests.uploads.helpers import check_result, upload_row
 
@@ -137,17 +137,12 @@ def test_a_new_upload_is_pending_in_its_answer(resident):
 
 # ---- configuration ----------------------------------------------------------------------------
 
-PRODUCTION = {"SECRET_KEY": "s" * 40, "DATABASE_URL": "postgresql://db/x", "REDIS_URL": "redis://r/0",
-              "PHONE_KEY": "p" * 40, "PUBLIC_BASE_URL": "https://dj.example.cn/",
-              "WECHAT_PUSH_TOKEN": "push-token"}
-
-
 @pytest.mark.parametrize("missing", ["PUBLIC_BASE_URL", "WECHAT_PUSH_TOKEN"])
 def test_production_needs_the_public_url_and_the_push_token(missing):
     with pytest.raises(ConfigError, match=missing):
-        load_config("production", {k: v for k, v in PRODUCTION.items() if k != missing})
-    settings = load_config("production", PRODUCTION)
-    assert settings["PUBLIC_BASE_URL"] == "https://dj.example.cn"
+        load_config("production", {k: v for k, v in PRODUCTION_ENV.items() if k != missing})
+    settings = load_config("production", PRODUCTION_ENV)
+    assert settings["PUBLIC_BASE_URL"] == "https://api.example.cn"
     assert settings["WECHAT_PUSH_TOKEN"] == "push-token"
 
 
