@@ -25,6 +25,10 @@ from mini_program_mock.wechat.server import create_mock_app
 
 DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
+# An environment production starts with: every setting it requires, each secret its own.
+PRODUCTION_ENV = {"SECRET_KEY": "s" * 40, "DATABASE_URL": "postgresql://db/app", "REDIS_URL": "redis://cache:6379/0",
+                  "PHONE_KEY": "p" * 40, "BADGE_KEY": "b" * 40, "PUBLIC_BASE_URL": "https://api.example.cn/",
+                  "WECHAT_PUSH_TOKEN": "push-token"}
 
 
 def pytest_report_header(config):

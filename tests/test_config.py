@@ -4,10 +4,9 @@ from __future__ import annotations
 import pytest
 
 from app.config import ConfigError, load_config
+from tests.conftest import PRODUCTION_ENV
 
-PRODUCTION = {"APP_ENV": "production", "SECRET_KEY": "s" * 40, "DATABASE_URL": "postgresql://db/app",
-              "REDIS_URL": "redis://cache:6379/0", "PHONE_KEY": "p" * 40, "BADGE_KEY": "b" * 40,
-              "PUBLIC_BASE_URL": "https://api.example.cn/", "WECHAT_PUSH_TOKEN": "push-token"}
+PRODUCTION = {**PRODUCTION_ENV, "APP_ENV": "production"}
 
 
 def test_production_starts_with_every_secret():
