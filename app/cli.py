@@ -108,7 +108,11 @@ def init_cli(app: Flask) -> None:
         user = db.session.scalar(select(User).where(User.openid == openid))
         if user is None:
             raise click.ClickException(f"no user with openid {openid}")
+        from app.audit import log as audit
+
         user.disabled_at = utcnow()
+        audit.record(None, "user.disable", user, org_id=None, before={"disabled_at": None},
+                     after=audit.snapshot(user, "disabled_at"))
         db.session.commit()
         click.echo(f"disabled user {user.id}")
 

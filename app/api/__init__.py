@@ -58,6 +58,7 @@ def init_api(app: Flask) -> None:
             raise NotFound()
 
     from app.api.health import blp as health_blp
+    from app.audit.routes import blp as audit_blp
     from app.auth.routes import blp as auth_blp
     from app.badges.routes import blp as badges_blp
     from app.checkin.display import blp as display_blp
@@ -91,5 +92,5 @@ def init_api(app: Flask) -> None:
     app.register_blueprint(media_blp)  # /media/<signed link>: WeChat fetches photos to check
     for blueprint in (auth_blp, orgs_blp, members_blp, checkin_blp, badges_blp, tasks_blp,
                       notices_blp, subscriptions_blp, uploads_blp, photo_moderation_blp, grid_blp,
-                      stats_blp, scenes_blp, moderation_blp, certificates_blp):
+                      stats_blp, scenes_blp, moderation_blp, certificates_blp, audit_blp):
         api.register_blueprint(blueprint, url_prefix="/api/v1" + (blueprint.url_prefix or ""))

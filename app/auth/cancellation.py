@@ -43,6 +43,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import Column, delete, select, update
 
+from app.audit import log as audit
 from app.auth import tokens
 from app.auth.models import User
 from app.common.db import utcnow
@@ -86,6 +87,8 @@ def cancel_account(user: User, confirmation: str) -> User:
             action(user.id, db.metadata.tables[table].c[column], after_commit)
         db.session.execute(update(User).where(User.id == user.id).values(
             openid=f"closed:{user.id}", unionid=None, last_login_at=None, deleted_at=utcnow()))
+        audit.record(user, "account.close", user, org_id=None, before={"deleted_at": None},
+                     after={"deleted_at": audit.jsonable(utcnow())})
         db.session.commit()
     except ApiError:
         db.session.rollback()
@@ -132,8 +135,11 @@ def _close_identity(user_id: int, column: Column, after_commit: list) -> None:
     PLATES.apply_all("reject", owned, reason=CLOSED_REASON, decided_at=now)
     PLATES.apply_all("revoke", owned, reason=CLOSED_REASON, decided_at=now)
     # unlinked from the roster entry (the branch's list), which a new account may bind again
+    before = audit.snapshot(identity, "status", "status_reason")
     IDENTITY.apply(identity, "close", status_reason=CLOSED_REASON, status_changed_at=now,
                    roster_entry_id=None)
+    audit.record(user_id, "identity.close", identity, org_id=identity.branch_id, before=before,
+                 after=audit.snapshot(identity, "status", "status_reason"))
 
 
 def _end_participations(user_id: int, column: Column, after_commit: list) -> None:
@@ -206,6 +212,7 @@ def _revoke_sessions(user_id: int, column: Column, after_commit: list) -> None:
 
 
 POLICY: dict[tuple[str, str], Action] = {
+    ("audit_log", "actor_id"): KEEP,  # what an admin did stays on record
     ("badge_shown", "verifier_id"): _clear(lat=None, lng=None),
     ("binding_requests", "decided_by_id"): KEEP,
     ("binding_requests", "user_id"): _delete_rows,

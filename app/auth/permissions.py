@@ -37,6 +37,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "tasks.manage": ADMINS,
     "badges.manage": ADMINS,
     "stats.read": ADMINS | {CENTER_ADMIN},
+    "audit.read": ADMINS,  # the audit trail of a subtree (app.audit)
     "content.moderate": ADMINS,  # the text moderation queue (app.moderation)
 }
 

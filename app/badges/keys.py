@@ -77,9 +77,12 @@ def current_key() -> BadgeKey:
     return db.session.scalar(select(BadgeKey).where(BadgeKey.state == "current"))
 
 
-def rotate() -> BadgeKey:
+def rotate(actor=None, org_id: int | None = None) -> BadgeKey:
     """A new current key; the old current one stays published as ``previous``
-    (its badges verify until they expire), the older previous one retires."""
+    (its badges verify until they expire), the older previous one retires.
+    Recorded in the audit trail as ``actor``'s, on ``org_id`` (the district)."""
+    from app.audit import log as audit
+
     now = utcnow()
     for key in db.session.scalars(select(BadgeKey).where(BadgeKey.state.in_(PUBLISHED))):
         if key.state == "previous":
@@ -89,6 +92,7 @@ def rotate() -> BadgeKey:
     db.session.flush()
     key = _new_key("current")
     db.session.add(key)
+    audit.record(actor, "badge_key.rotate", key, org_id=org_id, after={"kid": key.kid})
     db.session.commit()
     return key
 

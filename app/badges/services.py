@@ -20,6 +20,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.audit import log as audit
 from app.auth.models import User
 from app.auth.permissions import DISTRICT_ADMIN, authorize, grants_of, subtree_clause
 from app.badges import keys
@@ -154,9 +155,10 @@ def badge_shown(user: User, limit: int, cursor: str | None) -> Page:
 
 def rotate_badge_key(actor: User) -> keys.BadgeKey:
     """District admins only: a rotation is district-wide."""
-    if not any(role == DISTRICT_ADMIN for role, _ in grants_of(actor)):
+    district = audit.district_of(actor)
+    if district is None:
         raise Forbidden()
-    return keys.rotate()
+    return keys.rotate(actor, district)
 
 
 # ---- service posts -----------------------------------------------------------
@@ -172,9 +174,9 @@ def create_post(actor: User, org_id: int, fields: dict) -> ServicePost:
     _apply_post(post, fields)
     db.session.add(post)
     moderation.record(verdict, post, org_id=org.id, author_id=actor.id)
+    audit.record(actor, "post.create", post, org_id=org.id, after=audit.state(post))
     db.session.commit()
     code_images.warm_later(post_plate_token, post)
-
     moderation.after_commit(verdict)
     return post
 
@@ -214,8 +216,10 @@ def update_post(actor: User, post_id: int, fields: dict) -> ServicePost:
     post = managed_post(actor, post_id)
     name = fields.get("name")
     verdict = moderation.check_text("service_post", {"name": name if name != post.name else None}, actor)
+    before = audit.state(post)
     _apply_post(post, fields)
     moderation.record(verdict, post, org_id=post.org_id, author_id=actor.id)
+    audit.record_change(actor, "post.update", post, before, org_id=post.org_id)
     db.session.commit()
     moderation.after_commit(verdict)
     return post
@@ -240,6 +244,8 @@ def assign_member(actor: User, post_id: int, identity_id: int) -> PostAssignment
         return existing
     assignment = PostAssignment(post_id=post.id, identity_id=identity.id)
     db.session.add(assignment)
+    audit.record(actor, "post.assign", assignment, org_id=post.org_id,
+                 after={"post_id": post.id, "identity_id": identity.id})
     db.session.commit()
     return assignment
 
@@ -254,6 +260,8 @@ def unassign_member(actor: User, post_id: int, identity_id: int) -> None:
             DutySession.post_id == post.id, DutySession.identity_id == identity_id,
             DutySession.ended_at.is_(None))):
         session.ended_at = utcnow()
+    audit.record(actor, "post.unassign", assignment, org_id=post.org_id,
+                 before={"post_id": post.id, "identity_id": identity_id})
     db.session.delete(assignment)
     db.session.commit()
 
@@ -469,7 +477,10 @@ def decide_plate(actor: User, plate_id: int, action: str, reason: str | None) ->
         error = PlateNotApproved if action == "revoke" else PlateNotPending
         raise error({"state": plate.state, "action": action})
     try:
+        before = audit.snapshot(plate, "state", "reason")
         PLATES.apply(plate, action, reason=reason, decided_by_id=actor.id, decided_at=utcnow())
+        audit.record(actor, f"merchant_plate.{action}", plate, org_id=plate.zone_id, before=before,
+                     after=audit.snapshot(plate, "state", "reason"))
         db.session.commit()
     except ApiError:
         db.session.rollback()

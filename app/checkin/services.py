@@ -29,6 +29,7 @@ from flask import current_app
 from sqlalchemy import and_, bindparam, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from app.audit import log as audit
 from app.auth.models import User
 from app.auth.permissions import authorize, subtree_clause
 from app.checkin import codes
@@ -140,6 +141,8 @@ def create_center(actor: User, org_id: int, fields: dict) -> ServiceCenter:
     center = ServiceCenter(org_id=org.id, code_key=signed_codes.new_key(), key_version=1)
     _apply(center, fields)
     db.session.add(center)
+    db.session.flush()
+    audit.record(actor, "center.create", center, org_id=org.id, after=audit.state(center))
     db.session.commit()
     _warm_poster(center)
     return center
@@ -166,7 +169,10 @@ def managed_center(actor: User, center_id: int, action: str = "center.manage") -
 
 def update_center(actor: User, center_id: int, fields: dict) -> ServiceCenter:
     center = managed_center(actor, center_id)
+    before = audit.state(center)
     _apply(center, fields)
+    db.session.flush()
+    audit.record_change(actor, "center.update", center, before, org_id=center.org_id)
     db.session.commit()
     codes.forget_center(center.id)
     _warm_poster(center)
@@ -177,6 +183,8 @@ def delete_center(actor: User, center_id: int) -> None:
     """Retire a center: its codes stop working; its history stays."""
     center = managed_center(actor, center_id)
     center.deleted_at = utcnow()
+    audit.record(actor, "center.delete", center, org_id=center.org_id, before={"deleted_at": None},
+                 after=audit.snapshot(center, "deleted_at"))
     db.session.commit()
     codes.forget_center(center.id)
 
@@ -198,8 +206,11 @@ def poster(actor: User, center_id: int) -> tuple[ServiceCenter, str]:
 def rotate_key(actor: User, center_id: int) -> ServiceCenter:
     """A new code key: every printed poster and shown code of the center dies."""
     center = managed_center(actor, center_id)
+    before = audit.snapshot(center, "key_version")
     center.code_key = signed_codes.new_key()
     center.key_version = center.key_version % 65535 + 1
+    audit.record(actor, "center.rotate_key", center, org_id=center.org_id, before=before,
+                 after=audit.snapshot(center, "key_version"))
     db.session.commit()
     codes.forget_center(center.id)
     _warm_poster(center)
@@ -242,6 +253,8 @@ def create_device(actor: User, center_id: int, name: str) -> tuple[DisplayDevice
     device = DisplayDevice(center_id=center.id, name=name, token_hash=hash_device_token(token),
                            created_by_id=actor.id)
     db.session.add(device)
+    audit.record(actor, "display_device.create", device, org_id=center.org_id,
+                 after={"center_id": center.id, "name": name})
     db.session.commit()
     return device, token
 
@@ -257,7 +270,10 @@ def revoke_device(actor: User, center_id: int, device_id: int) -> None:
     device = db.session.get(DisplayDevice, device_id)
     if device is None or device.center_id != center.id:
         raise NotFound()
-    device.revoked_at = device.revoked_at or utcnow()
+    if device.revoked_at is None:
+        device.revoked_at = utcnow()
+        audit.record(actor, "display_device.revoke", device, org_id=center.org_id, before={"revoked_at": None},
+                     after=audit.snapshot(device, "revoked_at"))
     db.session.commit()
 
 

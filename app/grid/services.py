@@ -39,6 +39,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
+from app.audit import log as audit
 from app.auth.models import RoleGrant, User
 from app.auth.permissions import PERMISSIONS, can, grants_of, roles_over, scope_clause, subtree_clause
 from app.common.db import utcnow
@@ -172,6 +173,8 @@ def create_grid(actor: User, community_id: int, name: str, households: int,
     if box:
         grid.min_lat, grid.max_lat, grid.min_lng, grid.max_lng = box
     db.session.add(grid)
+    audit.record(actor, "grid.create", grid, org_id=community.id,
+                 after=audit.snapshot(grid, "name", "households", "party_group_id"))
     db.session.commit()
     return grid
 
@@ -195,6 +198,7 @@ def visible_grid(actor: User, grid_id: int) -> Grid:
 def update_grid(actor: User, grid_id: int, fields: dict) -> Grid:
     grid = get_grid(grid_id)
     visible_node(actor, grid.community_id, "grid.manage")
+    before = audit.state(grid)
     if "name" in fields:
         grid.name = fields["name"]
     if "households" in fields:
@@ -202,6 +206,7 @@ def update_grid(actor: User, grid_id: int, fields: dict) -> Grid:
     if "boundary" in fields:
         grid.boundary, box = _boundary(fields["boundary"])
         grid.min_lat, grid.max_lat, grid.min_lng, grid.max_lng = box or (None, None, None, None)
+    audit.record_change(actor, "grid.update", grid, before, org_id=grid.community_id)
     db.session.commit()
     return grid
 
@@ -260,22 +265,31 @@ def assign_leader(actor: User, grid_id: int, user_id: int, role: str, buildings:
     visible_node(actor, grid.community_id, "grid.manage")
     grant_role(actor, grid.party_group_id, user_id, role)
     return _upsert(GridLeader, {"grid_id": grid.id, "user_id": user_id, "role": role},
-                   {"buildings": buildings, "lanes": lanes})
+                   {"buildings": buildings, "lanes": lanes},
+                   audited=(actor, "grid_leader.assign", grid.community_id))
 
 
-def _upsert(model: type, key: dict, values: dict):
+def _upsert(model: type, key: dict, values: dict, audited: tuple | None = None):
     """The row of ``key`` with ``values``, inserted or changed, committed. A
     concurrent insert of the same key (the unique constraint refuses ours)
     makes this a change of the row the other request made: the last write
-    wins, and neither answers 500."""
+    wins, and neither answers 500. ``audited`` (actor, action, org id) writes
+    the audit row of the change in the same commit."""
     def find():
         return db.session.scalars(select(model).filter_by(**key)).first()
+
+    def record(row, before: dict | None) -> None:
+        if audited is not None:
+            actor, action, org_id = audited
+            after = audit.snapshot(row, *key, *values)
+            audit.record(actor, action, row, org_id=org_id, before=before, after=after)
 
     row = find()
     if row is None:
         row = model(**key, **values)
         db.session.add(row)
         try:
+            record(row, None)  # flushes the insert: a concurrent one fails here or at the commit
             db.session.commit()
             return row
         except IntegrityError:
@@ -283,8 +297,10 @@ def _upsert(model: type, key: dict, values: dict):
             row = find()
             if row is None:  # not the key after all
                 raise
+    before = audit.snapshot(row, *key, *values)
     for name, value in values.items():
         setattr(row, name, value)
+    record(row, before)
     db.session.commit()
     return row
 
@@ -331,7 +347,8 @@ def upsert_category(actor: User, code: str, name: str, level: str, active: bool)
     _require_district_admin(actor)
     if not CATEGORY_CODE.fullmatch(code):
         raise field_error("code", "Use 2-32 lower-case letters, digits or _, starting with a letter.")
-    return _upsert(EventCategory, {"code": code}, {"name": name, "level": level, "active": active})
+    return _upsert(EventCategory, {"code": code}, {"name": name, "level": level, "active": active},
+                   audited=(actor, "event_category.set", audit.district_of(actor)))
 
 
 def limits_for(category: str, urgency: str) -> tuple[float, float, float]:
@@ -347,7 +364,8 @@ def set_limits(actor: User, category: str, urgency: str, hours: tuple[float, flo
     if db.session.get(EventCategory, category) is None:
         raise UnknownCategory()
     row = _upsert(TimeLimit, {"category": category, "urgency": urgency},
-                  dict(zip(("accept_hours", "handle_hours", "verify_hours"), hours)))
+                  dict(zip(("accept_hours", "handle_hours", "verify_hours"), hours, strict=True)),
+                  audited=(actor, "time_limit.set", audit.district_of(actor)))
     return {"category": row.category, "urgency": row.urgency, "accept_hours": row.accept_hours,
             "handle_hours": row.handle_hours, "verify_hours": row.verify_hours, "default": False}
 

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app.audit import log as audit
 from app.auth.models import User
 from app.auth.permissions import authorize, subtree_clause
 from app.common.db import utcnow
@@ -191,6 +192,7 @@ def import_roster(actor: User, org_id: int, content: bytes, today: dt.date) -> d
         raise RosterInvalid({"count": len(errors), "rows": errors})
 
     counts = {"created": held_elsewhere, "updated": 0, "unchanged": 0}
+    overwritten = []  # what the import changed, entry by entry, for the audit trail
     for row, branch, entry in resolved:
         if entry is None:
             db.session.add(RosterEntry(
@@ -204,8 +206,11 @@ def import_roster(actor: User, org_id: int, content: bytes, today: dt.date) -> d
         if all(getattr(entry, k) == v for k, v in new.items()):
             counts["unchanged"] += 1
             continue
+        before = audit.snapshot(entry, *new)
         for key, value in new.items():
             setattr(entry, key, value)
+        overwritten.append({"entry_id": entry.id, **dict(zip(("before", "after"), audit.changed(
+            before, audit.snapshot(entry, *new)), strict=True))})
         counts["updated"] += 1
     # A member who moved branch on the roster moves with it.
     moved = {e.id: b.id for _, b, e in resolved if e is not None}
@@ -213,6 +218,8 @@ def import_roster(actor: User, org_id: int, content: bytes, today: dt.date) -> d
         for identity in db.session.scalars(select(MemberIdentity).where(
                 MemberIdentity.roster_entry_id.in_(list(moved)))):
             identity.branch_id = moved[identity.roster_entry_id]
+    audit.record(actor, "roster.import", org, org_id=org.id,
+                 after={**counts, "overwritten": overwritten})
     try:
         db.session.commit()
     except IntegrityError:  # a concurrent import added the same phone
@@ -388,6 +395,8 @@ def approve_binding(actor: User, request_id: int, join_date: dt.date | None,
         announce([request.user_id], "identity_approved", identity.id,
                  {"title": "党员身份认证", "status": "已通过", "time": utcnow(), "note": entry.branch.name},
                  version=request.id, identity_id=identity.id, branch=entry.branch.name)
+        audit.record(actor, "binding.approve", request, org_id=request.org_id, before={"state": "pending"},
+                     after={"state": "approved", "identity_id": identity.id, "roster_entry_id": entry.id})
         db.session.commit()
     except (ApiError, IntegrityError) as error:
         db.session.rollback()
@@ -403,6 +412,8 @@ def reject_binding(actor: User, request_id: int, reason: str) -> BindingRequest:
     try:
         BINDING.apply(request, "reject", reject_reason=reason, decided_at=utcnow(),
                       decided_by_id=actor.id)
+        audit.record(actor, "binding.reject", request, org_id=request.org_id, before={"state": "pending"},
+                     after={"state": "rejected", "reason": reason})
         db.session.commit()
     except ApiError:
         db.session.rollback()
@@ -432,7 +443,10 @@ def change_identity_status(actor: User, identity_id: int, action: str,
         raise IdentityRevoked({"status": "revoked", "state": "revoked", "action": action})
     try:
         now = utcnow()
+        before = audit.snapshot(identity, "status", "status_reason")
         IDENTITY.apply(identity, action, status_reason=reason, status_changed_at=now)
+        audit.record(actor, f"identity.{action}", identity, org_id=identity.branch_id, before=before,
+                     after=audit.snapshot(identity, "status", "status_reason"))
         if action == "revoke":
             announce([identity.user_id], "identity_revoked", identity.id,
                      {"title": "党员身份", "status": "已撤销", "time": now, "note": reason},

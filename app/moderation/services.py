@@ -65,6 +65,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import False_
 
+from app.audit import log as audit
 from app.auth.models import User
 from app.auth.permissions import authorize, can, scope_clause
 from app.common.db import utcnow
@@ -290,7 +291,10 @@ def release(actor: User, item_id: int) -> ModerationItem:
     """An admin of the subtree lets the text be seen."""
     item = _managed_item(actor, item_id)
     try:
+        before = audit.snapshot(item, "state")
         ITEMS.apply(item, "release", decided_by_id=actor.id, decided_at=utcnow())
+        audit.record(actor, "text.release", item, org_id=item.org_id, before=before,
+                     after=audit.snapshot(item, "state"))
         _refresh_object(item.kind, item.object_id)
     except ApiError:
         db.session.rollback()
@@ -303,7 +307,10 @@ def reject(actor: User, item_id: int, reason: str) -> ModerationItem:
     """An admin of the subtree hides the text for good; its author is told why."""
     item = _managed_item(actor, item_id)
     try:
+        before = audit.snapshot(item, "state")
         ITEMS.apply(item, "reject", reason=reason, decided_by_id=actor.id, decided_at=utcnow())
+        audit.record(actor, "text.reject", item, org_id=item.org_id, before=before,
+                     after={**audit.snapshot(item, "state"), "reason": reason})
         _refresh_object(item.kind, item.object_id)
         _tell_author(item, reason)
     except ApiError:

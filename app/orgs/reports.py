@@ -15,6 +15,7 @@ from __future__ import annotations
 from sqlalchemy import case, select
 from sqlalchemy.exc import IntegrityError
 
+from app.audit import log as audit
 from app.auth.models import User
 from app.auth.permissions import authorize
 from app.common.db import utcnow
@@ -148,6 +149,8 @@ def decide_member_report(actor: User, report_id: int, confirm: bool,
         else:
             MEMBER_REPORTS.apply(report, "decline", decline_reason=reason, decided_at=now,
                                  decided_by_id=actor.id)
+        audit.record(actor, f"member_report.{action}", report, org_id=report.community_id,
+                     before={"state": "pending"}, after={"state": report.state, "reason": reason})
         db.session.commit()
     except ApiError:
         db.session.rollback()
@@ -195,8 +198,11 @@ def decide_org_report(actor: User, report_id: int, confirm: bool,
     authorize(actor, "reports.decide", report.community)
     action = "confirm" if confirm else "decline"
     try:
+        before = audit.snapshot(report, "state")
         ORG_REPORTS.apply(report, action, decline_reason=None if confirm else reason,
                           decided_at=utcnow(), decided_by_id=actor.id)
+        audit.record(actor, f"org_report.{action}", report, org_id=report.community_id, before=before,
+                     after={"state": report.state, "reason": None if confirm else reason})
         db.session.commit()
     except ApiError:
         db.session.rollback()

@@ -6,6 +6,7 @@ import uuid
 from sqlalchemy import func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.audit import log as audit
 from app.auth.models import RoleGrant, User
 from app.auth.permissions import (
     GRANTABLE_BY, authorize, forget_grants, roles_over, scope_clause, subtree_clause,
@@ -109,13 +110,16 @@ def create_node(actor: User, parent_id: int, kind: str, name: str) -> OrgNode:
     parent = visible_node(actor, parent_id, "org.manage")
     _check_parent(kind, parent)
     node = insert_node(kind, name, parent)
+    audit.record(actor, "org.create", node, org_id=node.id, after=audit.snapshot(node, "kind", "name", "parent_id"))
     db.session.commit()
     return node
 
 
 def rename_node(actor: User, node_id: int, name: str) -> OrgNode:
     node = visible_node(actor, node_id, "org.manage")
+    before = audit.snapshot(node, "name")
     node.name = name
+    audit.record(actor, "org.rename", node, org_id=node.id, before=before, after={"name": name})
     db.session.commit()
     return node
 
@@ -131,6 +135,8 @@ def move_node(actor: User, node_id: int, new_parent_id: int) -> OrgNode:
         raise MoveIntoOwnSubtree()
     _check_parent(node.kind, parent)
     old_prefix, new_prefix = node.path, f"{parent.path}{node.id}/"
+    audit.record(actor, "org.move", node, org_id=node.id, before={"parent_id": node.parent_id},
+                 after={"parent_id": parent.id})
     depth_change = parent.depth + 1 - node.depth
     db.session.execute(
         update(OrgNode)
@@ -212,6 +218,8 @@ def grant_role(actor: User | None, node_id: int, user_id: int, role: str) -> tup
                       granted_by_id=actor.id if actor else None)
     db.session.add(grant)
     try:
+        audit.record(actor, "role.grant", grant, org_id=node.id,  # flushes: a concurrent grant fails here
+                     after={"user_id": user_id, "role": role, "org_id": node.id})
         db.session.commit()
     except IntegrityError:  # granted concurrently: the other request won
         db.session.rollback()
@@ -227,5 +235,7 @@ def revoke_role(actor: User, node_id: int, grant_id: int) -> None:
     if grant.org_id != node.id:
         raise NotFound()
     _check_grantable(actor, node, grant.role)
+    audit.record(actor, "role.revoke", grant, org_id=node.id,
+                 before={"user_id": grant.user_id, "role": grant.role, "org_id": node.id})
     db.session.delete(grant)
     db.session.commit()

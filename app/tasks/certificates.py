@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import func, select
 
+from app.audit import log as audit
 from app.auth.models import User
 from app.auth.permissions import authorize
 from app.common import qr
@@ -193,6 +194,8 @@ def revoke(actor: User, serial: str, reason: str) -> VolunteerCertificate:
             .values(revoked_at=utcnow(), revoked_by_id=actor.id, revoke_reason=reason)).rowcount
         if not claimed:  # a concurrent revocation won
             raise CertificateRevoked()
+        audit.record(actor, "certificate.revoke", certificate, org_id=certificate.issuer_id,
+                     before={"revoked_at": None}, after={"reason": reason})
         db.session.commit()
     except ApiError:
         db.session.rollback()

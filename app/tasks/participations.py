@@ -31,6 +31,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.audit import log as audit
 from app.auth.models import User
 from app.auth.permissions import authorize, can, roles_over, subtree_clause
 from app.common import signed_codes
@@ -408,8 +409,12 @@ def set_times(actor: User, participation_id: int, checked_in_at: dt.datetime | N
     if start is None or checked_out_at <= start:
         raise ValidationFailed({"fields": {"checked_out_at": ["Must be after the check-in."]}})
     try:
+        before = audit.snapshot(participation, "checked_in_at", "checked_out_at", "needs_review")
         PARTICIPATION.apply(participation, "set_times", checked_in_at=start, checked_out_at=checked_out_at,
                             needs_review=False)
+        audit.record(actor, "participation.set_times", participation, org_id=participation.task.community_id,
+                     before=before,
+                     after=audit.snapshot(participation, "checked_in_at", "checked_out_at", "needs_review"))
     except ApiError:
         db.session.rollback()
         raise
@@ -424,6 +429,8 @@ def mark_no_show(actor: User, participation_id: int) -> Participation:
         raise NotTaskTime()
     try:
         PARTICIPATION.apply(participation, "no_show")
+        audit.record(actor, "participation.no_show", participation, org_id=participation.task.community_id,
+                     before={"state": "accepted"}, after={"state": "no_show"})
     except ApiError:
         db.session.rollback()
         raise
@@ -485,6 +492,10 @@ def confirm(user: User, participation_id: int, score: int, comment: str) -> Part
         place=task.address, service_started_at=participation.checked_in_at,
         service_ended_at=participation.checked_out_at,
         confirmed_by="requester" if requester is not None else "organizer"))
+    if requester is None:  # the organizer's act; a resident confirming their own request is not an admin's
+        audit.record(user, "participation.confirm", participation, org_id=task.community_id,
+                     before={"state": "checked_out"},
+                     after={"state": "confirmed", "hours": str(credited_hours(participation))})
     db.session.commit()
     moderation.after_commit(verdict)
     return participation
@@ -530,6 +541,9 @@ def correct_hours(actor: User, participation_id: int, hours: Decimal, reason: st
                        kind="correction", hours=delta, reason=reason, recorded_by_id=actor.id,
                        **{name: getattr(credit, name) for name in FROZEN_RECORD})
     db.session.add(entry)
+    audit.record(actor, "participation.correct", participation, org_id=participation.task.community_id,
+                 before={"hours": str(_hours(hours) - delta)},
+                 after={"hours": str(_hours(hours)), "reason": reason, "correction_request_id": request_id})
     notify([participation.user_id], "hours_corrected", task_id=participation.task_id,
            hours=float(_hours(hours)), reason=reason)  # a JSON number, as everywhere
     db.session.commit()
@@ -553,9 +567,11 @@ def reject_correction(actor: User, request_id: int) -> CorrectionRequest:
     request = db.session.get(CorrectionRequest, request_id)
     if request is None:
         raise NotFound()
-    _managed(actor, request.participation_id)
+    participation = _managed(actor, request.participation_id)
     try:
         CORRECTION_REQUEST.apply(request, "reject", decided_at=utcnow())
+        audit.record(actor, "correction_request.reject", request, org_id=participation.task.community_id,
+                     before={"state": "pending"}, after={"state": "rejected"})
     except ApiError:
         db.session.rollback()
         raise

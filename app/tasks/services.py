@@ -23,6 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import and_, exists, func, literal, select, update
 
+from app.audit import log as audit
 from app.auth.models import User
 from app.auth.permissions import authorize, can, scope_clause, subtree_clause
 from app.common import signed_codes
@@ -182,6 +183,8 @@ def reject_help_request(actor: User, request_id: int, reason: str) -> HelpReques
     except ApiError:
         db.session.rollback()
         raise
+    audit.record(actor, "help_request.reject", request, org_id=request.community_id,
+                 before={"state": "submitted"}, after={"state": "rejected", "reason": reason})
     notify([request.requester_id], "help_request_rejected", request_id=request.id, reason=reason)
     db.session.commit()
     return request
@@ -283,6 +286,7 @@ def create_task(actor: User, fields: dict) -> Task:
             raise
     db.session.add(task)
     moderation.record(verdict, task, org_id=community.id, author_id=actor.id)
+    audit.record(actor, "task.create", task, org_id=community.id, after=audit.state(task))
     db.session.commit()
     moderation.after_commit(verdict)
     return task
@@ -319,7 +323,10 @@ def transition_task(actor: User, task_id: int, action: str, reason: str | None =
     if action == "cancel":
         values["cancel_reason"] = reason
     try:
+        before = audit.snapshot(task, "state")
         TASK.claim(task, action, **values)
+        audit.record(actor, f"task.{action}", task, org_id=task.community_id, before=before,
+                     after={**audit.snapshot(task, "state"), **({"reason": reason} if action == "cancel" else {})})
         if action == "cancel":
             people = PARTICIPATION.apply_all("cancel", Participation.task_id == task.id)
             # only the credited keep their places
@@ -363,8 +370,8 @@ def update_task(actor: User, task_id: int, fields: dict) -> Task:
     if places is not None and places < task.places_taken:
         raise PlacesBelowTaken({"places": places, "places_taken": task.places_taken})
     more_places = places is not None and places > task.places
+    audited = audit.state(task)
     before = {key: getattr(task, key) for key in CHANGES_TOLD}
-
     verdict = moderation.check_text("task", {"title": values.get("title"),
                                              "description": values.get("description")}, actor)
     try:
@@ -386,8 +393,9 @@ def update_task(actor: User, task_id: int, fields: dict) -> Task:
             )
 
             promote_waitlist(task)
+        db.session.flush()
+        audit.record_change(actor, "task.update", task, audited, org_id=task.community_id)
         _tell_change(task, before)
-
         moderation.record(verdict, task, org_id=task.community_id, author_id=actor.id)
     except ApiError:
         db.session.rollback()

@@ -34,6 +34,7 @@ from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import delete, select, update
 
+from app.audit import log as audit
 from app.auth.models import User
 from app.common import signed_codes
 from app.common.db import utcnow
@@ -270,6 +271,7 @@ def _decide(upload: Upload, state: str, label: int | None, *, moderator_id: int 
     concurrent decisions, exactly one wins), commit, and for ``risky`` tell
     the uploader and delete the bytes. False when it was decided already."""
     now = utcnow()
+    previous = upload.check_state
     claimed = db.session.execute(
         update(Upload).where(Upload.id == upload.id, Upload.check_state.in_(undecided))
         .values(check_state=state, label=label, checked_at=now, moderator_id=moderator_id)
@@ -278,9 +280,16 @@ def _decide(upload: Upload, state: str, label: int | None, *, moderator_id: int 
         db.session.rollback()
         db.session.refresh(upload)
         return False
+    event_id = _event_of(upload.id)
     if state == "risky":
         notify([upload.owner_id], "photo_rejected", upload_id=upload.id,
-               event_id=_event_of(upload.id), label=label, by="admin" if moderator_id else "wechat")
+               event_id=event_id, label=label, by="admin" if moderator_id else "wechat")
+    if moderator_id is not None:
+        from app.grid.models import GridEvent
+
+        audit.record(moderator_id, "photo.release" if state == "pass" else "photo.reject", upload,
+                     org_id=db.session.scalar(select(GridEvent.community_id).where(GridEvent.id == event_id)),
+                     before={"check_state": previous}, after={"check_state": state})
     db.session.commit()
     db.session.refresh(upload)
     if state == "risky":
