@@ -84,6 +84,24 @@ def test_revoking_an_identity_asks_for_a_reason(pages, shot, admin, member, tree
     assert bound.get("/api/v1/me/identity").json["status"] == "revoked"
 
 
+def test_the_audit_trail_shows_who_changed_what(pages, shot, admin, member, tree):
+    bound = member("陈小文", "13800138000", tree.a1)
+    identity = bound.get("/api/v1/me/identity").json["id"]
+    admin.post(f"/api/v1/members/{identity}/suspend", json={"reason": "转出中"})
+    admin.post(f"/api/v1/members/{identity}/reinstate", json={})
+    page = pages.console(api=admin, path=f"/admin/#/org/audit?org={tree.a}")
+    rows = page.locator("[data-audit] tbody tr")
+    expect(rows.first).to_contain_text("恢复党员身份")
+    suspended = rows.filter(has_text="暂停党员身份")
+    expect(suspended).to_contain_text(f"用户 #{admin.user_id}")
+    expect(suspended).to_contain_text("active")
+    expect(suspended).to_contain_text("suspended")
+    expect(suspended).to_contain_text("转出中")
+    page.select_option("select[name=action]", "identity.suspend")
+    expect(page.locator("[data-audit] tbody tr")).to_have_count(1)
+    shot(page, "console-audit")
+
+
 def test_granting_and_revoking_a_role(pages, shot, admin, login, tree):
     someone = login("future-center-admin")
     page = pages.console(api=admin, path=f"/admin/#/org/roles?org={tree.a1}")

@@ -5,7 +5,7 @@ import {ROLE_NAMES} from "../../session.js";
 import {alertBox, ask, KIND_NAMES, orgPicker, pickedOrg, subtree, table} from "./ui.js";
 
 const ADMINS = ["district_admin", "org_admin"];
-const IDENTITY = {active: ["已认证", "ok"], suspended: ["已暂停", "warn"], revoked: ["已撤销", "bad"]};
+const IDENTITY = {active: ["已认证", "ok"], suspended: ["已暂停", "warn"], revoked: ["已撤销", "bad"], closed: ["已注销", ""]};
 const MEMBER_STATUS = {full: "正式党员", probationary: "预备党员"};
 const BINDING_STATE = {pending: ["待审核", "warn"], approved: ["已通过", "ok"], rejected: ["已驳回", "bad"], withdrawn: ["已撤回", ""]};
 const MISMATCH = {
@@ -312,9 +312,88 @@ const reports = {
   },
 };
 
+// ---- the audit trail ---------------------------------------------------------------
+
+const ACTION_NAMES = {
+  "org.create": "新建组织", "org.rename": "组织改名", "org.move": "调整上级组织",
+  "role.grant": "授予角色", "role.revoke": "收回角色", "roster.import": "导入花名册",
+  "binding.approve": "通过绑定申请", "binding.reject": "驳回绑定申请",
+  "identity.suspend": "暂停党员身份", "identity.reinstate": "恢复党员身份", "identity.revoke": "撤销党员身份",
+  "identity.close": "注销账号（党员身份）", "account.close": "注销账号", "user.disable": "停用账号",
+  "member_report.confirm": "确认党员报到", "member_report.decline": "拒绝党员报到",
+  "org_report.confirm": "确认组织报到", "org_report.decline": "拒绝组织报到",
+  "center.create": "新建阵地", "center.update": "修改阵地", "center.delete": "删除阵地",
+  "center.rotate_key": "更换签到码密钥", "display_device.create": "登记显示屏", "display_device.revoke": "停用显示屏",
+  "post.create": "新建示范岗", "post.update": "修改示范岗", "post.assign": "安排上岗", "post.unassign": "撤下上岗",
+  "merchant_plate.approve": "通过商户亮牌", "merchant_plate.reject": "驳回商户亮牌",
+  "merchant_plate.revoke": "撤销商户亮牌", "badge_key.rotate": "更换身份码密钥",
+  "help_request.reject": "驳回求助", "task.create": "新建任务", "task.update": "修改任务",
+  "task.publish": "发布任务", "task.start": "开始任务", "task.complete": "完成任务", "task.cancel": "取消任务",
+  "participation.set_times": "补录服务时间", "participation.no_show": "标记未到", "participation.confirm": "确认服务",
+  "participation.correct": "更正时长", "correction_request.reject": "驳回更正申请", "certificate.revoke": "撤销证明",
+  "text.release": "放行文字", "text.reject": "驳回文字", "photo.release": "放行照片", "photo.reject": "驳回照片",
+  "grid.create": "新建网格", "grid.update": "修改网格", "grid_leader.assign": "任命网格员",
+  "event_category.set": "设置事件类别", "time_limit.set": "设置办理时限",
+};
+
+const OBJECT_NAMES = {
+  org_nodes: "组织", role_grants: "角色", binding_requests: "绑定申请", member_identities: "党员身份", users: "用户",
+  member_community_reports: "党员报到", org_community_reports: "组织报到", service_centers: "阵地",
+  display_devices: "显示屏", service_posts: "示范岗", post_assignments: "上岗安排", merchant_plates: "商户亮牌",
+  badge_keys: "身份码密钥", help_requests: "求助", tasks: "任务", participations: "参与记录",
+  correction_requests: "更正申请", volunteer_certificates: "志愿服务证明", moderation_items: "待审文字",
+  uploads: "照片", grids: "网格", grid_leaders: "网格员", event_categories: "事件类别", event_time_limits: "办理时限",
+};
+
+function change(entry) {
+  const keys = [...new Set([...Object.keys(entry.before || {}), ...Object.keys(entry.after || {})])]
+    .filter((key) => key !== "overwritten");
+  const show = (value) => value === null || value === undefined ? "—" : typeof value === "object" ? JSON.stringify(value) : String(value);
+  const lines = keys.slice(0, 6).map((key) => h("div", {},
+    h("span", {class: "muted"}, `${key}：`),
+    entry.before && key in entry.before ? [h("del", {}, show(entry.before[key])), " → "] : null,
+    entry.after && key in entry.after ? show(entry.after[key]) : "（已删除）"));
+  const overwritten = entry.after?.overwritten || [];
+  if (overwritten.length) lines.push(h("div", {class: "muted"}, `覆盖了 ${overwritten.length} 条花名册记录`));
+  return lines;
+}
+
+const auditTrail = {
+  title: "操作日志",
+  async render(view, ctx) {
+    const {org, body} = await frame(view, ctx, "操作日志", "/org/audit");
+    const action = ctx.params.get("action") || "";
+    const picker = h("select", {name: "action", onchange: () =>
+      ctx.go(`#/org/audit?org=${org.id}${picker.value ? `&action=${encodeURIComponent(picker.value)}` : ""}`)},
+    h("option", {value: ""}, "全部操作"),
+    ...Object.entries(ACTION_NAMES).map(([value, label]) => h("option", {value, selected: value === action}, label)));
+    const list = h("div", {});
+    const more = h("button", {}, "加载更多");
+    let cursor = null;
+    const rows = [];
+    const load = async () => {
+      const page = await ctx.api.get("/audit", {org_id: org.id, limit: 30, ...(action ? {action} : {}), ...(cursor ? {cursor} : {})});
+      rows.push(...page.items);
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
+      mount(list, table([
+        {label: "时间", cell: (e) => fmtTime(e.at)},
+        {label: "操作人", cell: (e) => e.actor_id ? `用户 #${e.actor_id}` : "系统"},
+        {label: "操作", cell: (e) => ACTION_NAMES[e.action] || e.action},
+        {label: "对象", cell: (e) => `${OBJECT_NAMES[e.object_type] || e.object_type}${e.object_id ? ` #${e.object_id}` : ""}`},
+        {label: "变更（前 → 后）", cell: change},
+      ], rows, {empty: "没有操作记录", attrs: {"data-audit": ""}}));
+    };
+    more.onclick = load;
+    mount(body, h("div", {class: "toolbar"}, picker), h("p", {class: "muted"},
+      "本组织及下级组织的每一次管理操作与身份状态变更，只增不改。"), list, more);
+    await load();
+  },
+};
+
 export const routes = {
   "/org": tree, "/org/roster": roster, "/org/members": members, "/org/bindings": bindings,
-  "/org/roles": roles, "/org/reports": reports,
+  "/org/roles": roles, "/org/reports": reports, "/org/audit": auditTrail,
 };
 export const nav = [
   {group: "组织", label: "组织架构", href: "#/org"},
@@ -323,4 +402,5 @@ export const nav = [
   {group: "组织", label: "绑定申请", href: "#/org/bindings", roles: ADMINS},
   {group: "组织", label: "角色权限", href: "#/org/roles", roles: ADMINS},
   {group: "组织", label: "报到审核", href: "#/org/reports", roles: ADMINS},
+  {group: "组织", label: "操作日志", href: "#/org/audit", roles: ADMINS},
 ];
