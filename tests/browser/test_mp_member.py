@@ -424,6 +424,13 @@ def test_my_volunteer_record_shows_hours_ratings_and_the_ledger(pages, shot, mem
     expect(rows.last).to_contain_text("0 小时")
     shot(page, "mp-volunteer-record")
 
+    # the certificate of that service, downloaded as a PDF
+    with page.expect_download() as info:
+        page.click("[data-certificate]")
+    expect(page.locator("[data-certificate-issued]")).to_contain_text("1 次服务，共 2 小时")
+    assert info.value.suggested_filename.startswith("ZY") and info.value.suggested_filename.endswith(".pdf")
+    shot(page, "mp-volunteer-certificate")
+
 
 # ---- dual report -----------------------------------------------------------------------
 

@@ -261,7 +261,7 @@ export const record = {
         return {items: answer.ledger, next_cursor: answer.next_cursor};
       },
       item: async (entry) => h("div", {class: "list-item", "data-ledger": entry.id},
-        h("div", {class: "spread"}, h("span", {}, `${await taskTitle(api, entry.task_id)}${entry.kind === "credit" ? "" : "（更正）"}`),
+        h("div", {class: "spread"}, h("span", {}, `${entry.service_name || await taskTitle(api, entry.task_id)}${entry.kind === "credit" ? "" : "（更正）"}`),
           h("strong", {}, `${entry.hours > 0 && entry.kind !== "credit" ? "+" : ""}${entry.hours} 小时`)),
         h("div", {class: "muted"}, fmtTime(entry.created_at), entry.reason ? ` · ${entry.reason}` : "")),
     });
@@ -270,10 +270,42 @@ export const record = {
         h("div", {}, h("div", {style: "font-size:22px;font-weight:600", "data-hours": true}, String(first.total_hours)), h("div", {class: "muted"}, "服务时长（小时）")),
         h("div", {}, h("div", {style: "font-size:22px;font-weight:600", "data-person-times": true}, String(first.person_times)), h("div", {class: "muted"}, "服务人次")),
         h("div", {}, h("div", {style: "font-size:22px;font-weight:600"}, ratings.average ? String(ratings.average) : "—"), h("div", {class: "muted"}, `评分（${ratings.count || 0} 次）`))),
+      certificateCard(api),
       h("p", {class: "section-title"}, "时长明细"), list.element);
     await list.ready;
   },
 };
+
+// 志愿服务证明: a period (this year by default), then the PDF with its QR.
+function certificateCard(api) {
+  const year = new Date().getFullYear();
+  const from = h("input", {type: "date", name: "from", value: `${year}-01-01`});
+  const to = h("input", {type: "date", name: "to", value: localDay(new Date())});
+  const out = h("div", {});
+  const button = h("button", {class: "primary full", type: "submit", "data-certificate": true}, "申请志愿服务证明");
+  return h("form", {class: "card", onsubmit: async (event) => {
+    event.preventDefault();
+    button.disabled = true;
+    try {
+      const certificate = await api.post("/me/volunteer-certificate", {from: from.value, to: to.value});
+      mount(out, h("div", {class: "result ok", role: "status", "data-certificate-issued": certificate.serial},
+        `已出具证明 ${certificate.serial}：${certificate.services.length} 次服务，共 ${certificate.total_hours} 小时`));
+      await api.download(certificate.pdf_url, `${certificate.serial}.pdf`);
+    } catch (error) {
+      mount(out, refusal(error));
+    } finally {
+      button.disabled = false;
+    }
+  }},
+  h("strong", {}, "志愿服务证明"),
+  h("p", {class: "muted"}, "按期间出具，列明每次服务和累计时长，带可在线核验的二维码。"),
+  h("div", {class: "row"}, from, to), out, h("div", {style: "margin-top:8px"}, button));
+}
+
+function localDay(date) {
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
 
 export const profile = {
   title: "志愿者登记",
@@ -284,6 +316,7 @@ export const profile = {
     const picker = communityPicker(choices, volunteer?.community?.id ?? null);
     const skills = h("input", {name: "skills", placeholder: "如：维修、辅导、陪诊（用逗号分隔）", value: (volunteer?.skills || []).join("，")});
     const availability = h("input", {name: "availability", maxlength: "200", placeholder: "如：周末上午", value: volunteer?.availability || ""});
+    const name = h("input", {name: "name", maxlength: "50", placeholder: "用于服务记录和志愿服务证明", value: volunteer?.name || ""});
     const out = h("div", {"data-outcome": true});
     const submit = h("button", {class: "primary full", type: "submit", "data-volunteer-submit": true}, volunteer ? "保存" : "注册为志愿者");
     mount(view,
@@ -300,6 +333,7 @@ export const profile = {
             community_id: communityId,
             skills: skills.value.split(/[,，、\s]+/).map((s) => s.trim()).filter(Boolean),
             availability: availability.value.trim(),
+            ...(name.value.trim() ? {name: name.value.trim()} : {}),
           });
           ctx.toast(volunteer ? "已保存" : "注册成功");
           go(params.get("next") || `#/volunteer/profile?t=${Date.now()}`);
@@ -311,6 +345,7 @@ export const profile = {
       }},
         h("p", {class: "muted"}, "注册后即可接单参加志愿服务；党员注册为“党员志愿者”。"),
         h("label", {}, "服务社区"), picker.element,
+        volunteer?.is_member ? null : [h("label", {}, "姓名"), name],
         h("label", {}, "技能"), skills,
         h("label", {}, "可服务时间"), availability,
         h("div", {style: "margin-top:12px"}, submit)),
