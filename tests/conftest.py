@@ -135,6 +135,33 @@ def _clean_database():
 
 
 @pytest.fixture
+def queued(app, monkeypatch):
+    """Jobs go to Redis for a worker instead of running at once (RQ retries only there)."""
+    monkeypatch.setitem(app.config, "JOBS_EAGER", False)
+
+
+@pytest.fixture
+def run_worker(queued):
+    """``run_worker()``: an RQ SimpleWorker runs what is queued (and, with its
+    scheduler, what is due for a retry) in this process, then stops."""
+    import signal
+
+    from rq import SimpleWorker
+
+    from app.jobs.queue import make_worker
+
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def run() -> bool:
+        return make_worker(worker_class=SimpleWorker).work(burst=True, with_scheduler=True,
+                                                           logging_level="WARNING")
+
+    yield run
+    for sig, handler in handlers.items():  # the worker installs its own
+        signal.signal(sig, handler)
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 
@@ -215,7 +242,7 @@ def login(client, wx):
 def clock():
     """A frozen clock; feature packages override it (autouse) with their own T0,
     started before any login since tokens issued in the future are refused."""
-    with time_machine.travel(dt.datetime.now(dt.timezone.utc), tick=False) as traveller:
+    with time_machine.travel(dt.datetime.now(dt.UTC), tick=False) as traveller:
         yield traveller
 
 
@@ -225,7 +252,7 @@ def travel(clock, login):
     and renew every client's tokens (access tokens live 15 minutes)."""
 
     def go(when: dt.datetime | None = None, **delta) -> dt.datetime:
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         target = when or now + dt.timedelta(**delta)
         assert target >= now, "tokens issued later would be refused: travel forward only"
         clock.move_to(target)
@@ -295,9 +322,10 @@ def login_as(login):
 @pytest.fixture
 def member(app, login, wx, tree):
     """``member(name, phone, branch_id)``: a user bound to a fresh roster entry."""
+    import datetime as dt
+
     from app.members import phones
     from app.members.models import RosterEntry
-    import datetime as dt
 
     def make(name="陈小文", phone="13800138000", branch_id=None, openid=None) -> ApiClient:
         entry = RosterEntry(branch_id=branch_id or tree.a1, name=name,

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DDL, JSON, ForeignKey, Index, Integer, String, event
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.common.db import UtcDateTime, utcnow
+from app.common.db import UtcDateTime, append_only, utcnow
 from app.extensions import db
 
 
@@ -38,16 +38,7 @@ class AuditEntry(db.Model):
     org = relationship("OrgNode", lazy="raise")
 
 
-APPEND_ONLY = (
-    """CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger AS $$
-    BEGIN
-      RAISE EXCEPTION 'audit_log is append-only';
-    END $$ LANGUAGE plpgsql""",
-    """CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
-    FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()""",
-)
-for _statement in APPEND_ONLY:
-    event.listen(AuditEntry.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql"))
+append_only(AuditEntry.__table__)
 
 
 class AuditEntryImmutable(RuntimeError):

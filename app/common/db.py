@@ -47,3 +47,24 @@ def render_item(type_, obj, autogen_context):
     if type_ == "type" and isinstance(obj, UtcDateTime):
         return "sa.DateTime()"
     return False
+
+
+def append_only(table) -> None:
+    """On PostgreSQL, a trigger that refuses any UPDATE or DELETE of ``table``'s
+    rows (a ledger, a trail): created with the table by ``create_all``; a
+    migration that adds such a table runs the same two statements."""
+    from sqlalchemy import DDL, event
+
+    for statement in append_only_sql(table.name):
+        event.listen(table, "after_create", DDL(statement).execute_if(dialect="postgresql"))
+
+
+def append_only_sql(name: str) -> tuple[str, str]:
+    return (
+        f"""CREATE OR REPLACE FUNCTION {name}_append_only() RETURNS trigger AS $$
+    BEGIN
+      RAISE EXCEPTION '{name} is append-only';
+    END $$ LANGUAGE plpgsql""",
+        f"""CREATE TRIGGER {name}_append_only BEFORE UPDATE OR DELETE ON {name}
+    FOR EACH ROW EXECUTE FUNCTION {name}_append_only()""",
+    )

@@ -4,12 +4,12 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import (
-    DDL, JSON, Boolean, CheckConstraint, Date, Float, ForeignKey, Index, Integer, Numeric, String, Text,
-    UniqueConstraint, event, select,
+    JSON, Boolean, CheckConstraint, Date, Float, ForeignKey, Index, Integer, Numeric, String, Text,
+    UniqueConstraint, select,
 )
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
-from app.common.db import UtcDateTime, utcnow
+from app.common.db import UtcDateTime, append_only, utcnow
 from app.extensions import db
 from app.moderation.models import Moderated
 from app.orgs.models import OrgNode
@@ -187,18 +187,7 @@ class HoursEntry(db.Model):
 
 
 # On PostgreSQL the ledger refuses to be rewritten: a correction is a new row.
-# (Created with the table by create_all, and by the migration that added it.)
-LEDGER_APPEND_ONLY = (
-    """CREATE OR REPLACE FUNCTION hours_ledger_append_only() RETURNS trigger AS $$
-    BEGIN
-      RAISE EXCEPTION 'hours_ledger is append-only: a correction is a new row'
-        USING ERRCODE = 'restrict_violation';
-    END $$ LANGUAGE plpgsql""",
-    """CREATE TRIGGER hours_ledger_append_only BEFORE UPDATE OR DELETE ON hours_ledger
-    FOR EACH ROW EXECUTE FUNCTION hours_ledger_append_only()""",
-)
-for _statement in LEDGER_APPEND_ONLY:
-    event.listen(HoursEntry.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql"))
+append_only(HoursEntry.__table__)
 
 
 class VolunteerCertificate(db.Model):

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import signal
 
 import fakeredis
 import pytest
 from flask import g
-from rq import Retry, SimpleWorker
+from rq import Retry
 from rq.job import JobStatus
 
 from app.auth.models import User
@@ -26,34 +25,12 @@ from app.jobs.queue import (
     enqueue,
     get_queue,
     job_id_for,
-    make_worker,
     once,
 )
 from tests.conftest import REDIS_URL
 from tests.jobs import work
 
 KEY = "notify:task_cancelled:12:34"
-
-
-@pytest.fixture
-def queued(app, monkeypatch):
-    """Jobs go to Redis for a worker instead of running at once."""
-    monkeypatch.setitem(app.config, "JOBS_EAGER", False)
-
-
-@pytest.fixture
-def run_worker(queued):
-    """``run_worker()``: an RQ SimpleWorker runs what is queued (and, with
-    its scheduler, what is due for a retry), then stops."""
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def run() -> bool:
-        return make_worker(worker_class=SimpleWorker).work(burst=True, with_scheduler=True,
-                                                           logging_level="WARNING")
-
-    yield run
-    for sig, handler in handlers.items():  # the worker installs its own
-        signal.signal(sig, handler)
 
 
 # ---- keys ----------------------------------------------------------------------------------------

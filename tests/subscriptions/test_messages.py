@@ -5,10 +5,10 @@ one is retried without a second spend or a second message."""
 from __future__ import annotations
 
 import pytest
-from rq import Retry, SimpleWorker
+from rq import Retry
 from rq.job import JobStatus
 
-from app.jobs.queue import get_queue, make_worker
+from app.jobs.queue import get_queue
 from app.subscriptions import templates as tpl
 from tests.subscriptions.conftest import (
     SCENARIOS,
@@ -167,27 +167,6 @@ def test_a_refused_message_is_not_retried_and_gives_the_subscription_back(errcod
     assert (delivery.status, delivery.errcode) == ("rejected", errcode)
     assert f"errcode {errcode}" in caplog.text
     assert len(notices(happening.recipient, "identity_revoked")) == 1
-
-
-@pytest.fixture
-def queued(app, monkeypatch):
-    """Jobs go to Redis for a worker (RQ retries only there)."""
-    monkeypatch.setitem(app.config, "JOBS_EAGER", False)
-
-
-@pytest.fixture
-def run_worker(queued):
-    import signal
-
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def run() -> bool:
-        return make_worker(worker_class=SimpleWorker).work(burst=True, with_scheduler=True,
-                                                           logging_level="WARNING")
-
-    yield run
-    for sig, handler in handlers.items():
-        signal.signal(sig, handler)
 
 
 def test_a_transient_errcode_is_retried_on_the_worker_and_sent_once(scenario, grant, messages, door,

@@ -2,11 +2,8 @@
 leader, a resident who reports there), the mock's push target, a worker."""
 from __future__ import annotations
 
-import signal
-
 import pytest
 
-from app.jobs.queue import make_worker
 from tests.grid.conftest import categories, clock, grid, leader, resident  # noqa: F401 - fixtures
 from tests.uploads.helpers import PUSH, PUSH_TOKEN
 
@@ -39,18 +36,3 @@ def pushing(live_url, door, mock):
         mock.push_url = mock.push_token = None
 
 
-@pytest.fixture
-def run_worker(app, monkeypatch):
-    """Jobs go to Redis; ``run_worker()`` runs what is queued or due, then stops."""
-    monkeypatch.setitem(app.config, "JOBS_EAGER", False)
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def run() -> bool:
-        from rq import SimpleWorker
-
-        return make_worker(worker_class=SimpleWorker).work(burst=True, with_scheduler=True,
-                                                           logging_level="WARNING")
-
-    yield run
-    for sig, handler in handlers.items():  # the worker installs its own
-        signal.signal(sig, handler)
