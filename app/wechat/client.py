@@ -469,7 +469,8 @@ def verify_push_signature(token: str, signature: str | None, timestamp: str | No
     if not all(isinstance(v, str) and v for v in (token, signature, timestamp, nonce)):
         return False
     expected = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
-    return hmac.compare_digest(expected, signature.lower())
+    # as bytes: compare_digest refuses str with characters beyond ASCII (a forged query may have them)
+    return hmac.compare_digest(expected.encode(), signature.lower().encode())
 
 
 def _read_body(response: requests.Response, deadline: float, path: str,

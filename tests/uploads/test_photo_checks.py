@@ -91,6 +91,7 @@ def test_a_risky_photo_is_removed_for_everyone_and_its_uploader_told(
     {"timestamp": "1764122400", "nonce": "1234"},
     {"signature": "0" * 40, "timestamp": "1764122400", "nonce": "1234"},
     {"signature": "", "timestamp": "", "nonce": ""},
+    {"signature": "签名" * 20, "timestamp": "1764122400", "nonce": "1234"},  # not ASCII: no 500
 ])
 def test_forged_or_unsigned_pushes_are_refused_and_change_nothing(client, pending, query, resident):
     _, photo = pending
