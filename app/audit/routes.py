@@ -4,10 +4,17 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.auth.current import current_user, login_required
 from app.audit import log
+from app.auth.current import current_user, login_required
 from app.common.blueprint import Blueprint
-from app.common.schemas import ID_RANGE, AwareDateTime, Integer, PageArgsSchema, Schema, page_schema
+from app.common.schemas import (
+    ID_RANGE,
+    AwareDateTime,
+    Integer,
+    PageArgsSchema,
+    Schema,
+    page_schema,
+)
 from app.errors import Forbidden, NotFound, ValidationFailed
 
 blp = Blueprint("audit", __name__, description="The audit trail of admin actions")

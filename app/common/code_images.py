@@ -36,7 +36,12 @@ from redis.exceptions import RedisError
 from app.common import qr, signed_codes
 from app.errors import RETRY_AFTER_SECONDS
 from app.extensions import get_redis
-from app.wechat.client import WeChatCallFailed, WeChatTransient, WeChatUnavailable, get_wechat
+from app.wechat.client import (
+    WeChatCallFailed,
+    WeChatTransient,
+    WeChatUnavailable,
+    get_wechat,
+)
 
 log = logging.getLogger(__name__)
 

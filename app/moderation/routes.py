@@ -6,7 +6,12 @@ from app.common.blueprint import Blueprint
 from app.common.transitions import StateChanged
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.moderation import services
-from app.moderation.schemas import TextItemPageSchema, TextItemSchema, TextQueueArgsSchema, TextRejectSchema
+from app.moderation.schemas import (
+    TextItemPageSchema,
+    TextItemSchema,
+    TextQueueArgsSchema,
+    TextRejectSchema,
+)
 
 blp = Blueprint("moderation", __name__, description="Content security: the text moderation queue")
 STATE = (services.ModerationNotOpen, StateChanged)

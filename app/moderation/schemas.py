@@ -3,7 +3,13 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.common.schemas import AwareDateTime, Integer, PageArgsSchema, Schema, page_schema
+from app.common.schemas import (
+    AwareDateTime,
+    Integer,
+    PageArgsSchema,
+    Schema,
+    page_schema,
+)
 from app.moderation.models import CONTENT_STATES, ITEM_STATES
 from app.moderation.services import KINDS
 from app.orgs.schemas import OrgRefSchema

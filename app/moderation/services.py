@@ -71,7 +71,14 @@ from app.auth.permissions import authorize, can, scope_clause
 from app.common.db import utcnow
 from app.common.pagination import Page, keyset_page
 from app.common.transitions import Machine, Transition
-from app.errors import RETRY_AFTER_SECONDS, ApiError, Conflict, Forbidden, NotFound, ValidationFailed
+from app.errors import (
+    RETRY_AFTER_SECONDS,
+    ApiError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+)
 from app.extensions import db
 from app.moderation.models import HIDDEN, OPEN_ITEM_STATES, SHOWN, ModerationItem
 from app.notices.services import notify

@@ -10,8 +10,13 @@ from app.common.blueprint import Blueprint
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.tasks import certificates
 from app.tasks.certificate_schemas import (
-    CertificateListArgsSchema, CertificatePageSchema, CertificateRequestSchema, CertificateSchema,
-    CertificateVerificationSchema, RevokeSchema, VerifyArgsSchema,
+    CertificateListArgsSchema,
+    CertificatePageSchema,
+    CertificateRequestSchema,
+    CertificateSchema,
+    CertificateVerificationSchema,
+    RevokeSchema,
+    VerifyArgsSchema,
 )
 
 blp = Blueprint("certificates", __name__, description="Certificates of volunteer service (志愿服务证明)")

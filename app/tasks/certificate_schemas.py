@@ -4,7 +4,14 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.common.schemas import ID_RANGE, AwareDateTime, Integer, PageArgsSchema, Schema, page_schema
+from app.common.schemas import (
+    ID_RANGE,
+    AwareDateTime,
+    Integer,
+    PageArgsSchema,
+    Schema,
+    page_schema,
+)
 from app.orgs.schemas import OrgRefSchema
 
 

@@ -88,7 +88,7 @@ def issue(user: User, day_from: dt.date, day_to: dt.date, org_id: int | None) ->
     certificate = VolunteerCertificate(
         serial=_new_serial(), user_id=user.id, issuer_id=issuer.id, holder_name=name,
         period_from=day_from, period_to=day_to, services=services,
-        total_hours=sum((Decimal(s["hours"]) for s in services), Decimal("0")))
+        total_hours=sum((Decimal(s["hours"]) for s in services), Decimal(0)))
     db.session.add(certificate)
     db.session.commit()
     return certificate

@@ -7,12 +7,21 @@ import datetime as dt
 import re
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.common import code_images, signed_codes
 from app.extensions import get_redis
 from app.wechat.client import WeChatClient
-from tests.badges.helpers import PLATES, POSTS, SCAN, apply_plate, business_zone, decode_png, make_post
+from tests.badges.helpers import (
+    PLATES,
+    POSTS,
+    SCAN,
+    apply_plate,
+    business_zone,
+    decode_png,
+    make_post,
+)
 from tests.codes.conftest import HERE
 from tests.common.test_poster_pdf import page_of
 from tests.conftest import assert_error

@@ -11,7 +11,14 @@ import pytest
 from app.uploads.storage import get_storage
 from tests.conftest import assert_error
 from tests.grid.helpers import EVENTS, report, reported, upload_id
-from tests.uploads.helpers import PUSH, PUSH_TOKEN, check_result, media_event, push, upload_row
+from tests.uploads.helpers import (
+    PUSH,
+    PUSH_TOKEN,
+    check_result,
+    media_event,
+    push,
+    upload_row,
+)
 
 MEDIA_CHECK = "/wxa/media_check_async"
 QUEUE = "/api/v1/moderation/photos"
