@@ -159,7 +159,8 @@ def verify_url(certificate: VolunteerCertificate) -> str:
 def verify(serial: str, sig: str) -> VolunteerCertificate:
     """The certificate a verification URL names; a wrong signature is the
     same 404 as an unknown serial, so neither can be probed."""
-    if not hmac.compare_digest(signature(serial), sig or ""):
+    # as bytes: compare_digest refuses str with non-ASCII characters (a 500)
+    if not hmac.compare_digest(signature(serial).encode(), (sig or "").encode()):
         raise NotFound()
     certificate = _by_serial(serial)
     if certificate is None:

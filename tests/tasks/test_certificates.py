@@ -137,6 +137,9 @@ def test_a_wrong_signature_or_serial_verifies_nothing(record, client):
     assert_error(client.get("/api/v1/certificates/ZY2026-AAAAAAAAAA/verify", query_string={"sig": "x"}),
                  404, "not_found")
     assert_error(client.get(f"/api/v1/certificates/{serial}/verify"), 422, "validation_failed")
+    # a signature that is not ASCII is just wrong, not a server error
+    assert_error(client.get(f"/api/v1/certificates/{serial}/verify", query_string={"sig": "äp\x9bÂ"}),
+                 404, "not_found")
     assert client.get(f"/certificates/{serial}?sig=forged").status_code == 404
 
 
