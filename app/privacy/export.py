@@ -151,8 +151,8 @@ def _secret(table: Table, name: str) -> bool:
 def _value(value):
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc).isoformat()
+            value = value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC).isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -185,7 +185,7 @@ def _row(table: Table, row, user_id: int, identity_id: int | None,
 
 def _rows(table: Table, where, order_column=None):
     order = order_column if order_column is not None else (
-        table.c.id if "id" in table.c else list(table.primary_key.columns)[0])
+        table.c.id if "id" in table.c else next(iter(table.primary_key.columns)))
     return db.session.execute(select(table).where(where).order_by(order)).all()
 
 

@@ -680,7 +680,7 @@ def test_me_checkin_attempts_lists_my_own_scans_newest_first(make_center, displa
     assert [a["id"] for a in page["items"]] == [a.id for a in stored] and page["next_cursor"] is None
     assert [a["result"] for a in page["items"]] == ["invalid_code", "out_of_range", "ok"]
     assert [a["center_name"] for a in page["items"]] == [None, "江城区党群服务中心", "丰泽社区党群服务中心"]
-    latest, far, ok = page["items"]
+    _, far, ok = page["items"]
     assert far["distance_m"] == pytest.approx(1000, abs=2) and far["purpose"] == "visit"
     assert ok["checkin_id"] is not None and ok["center_id"] == home.id
     assert parse(far["server_time"]) == T0 + dt.timedelta(minutes=1)
