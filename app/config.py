@@ -157,6 +157,8 @@ class Config:
             "BADGE_TTL": _int(env, "BADGE_TTL", 60),
             "BADGE_KEY": env.get("BADGE_KEY") or None,
             "RATELIMIT_VERIFY": env.get("RATELIMIT_VERIFY", "30/minute"),
+            # Exports of one's own data per user (each reads every table about them).
+            "RATELIMIT_EXPORT": env.get("RATELIMIT_EXPORT", "5/hour"),
             "WITHDRAW_CUTOFF": _int(env, "WITHDRAW_CUTOFF", 2 * 3600),
             "UPLOAD_DIR": env.get("UPLOAD_DIR") or str(instance / "uploads"),
             # Retention (app.privacy.retention): how long personal details are kept.

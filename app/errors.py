@@ -13,6 +13,7 @@ message may use ``{placeholders}`` filled from the error's ``details``.
 from __future__ import annotations
 
 import logging
+import traceback
 
 import redis.exceptions
 import sqlalchemy.exc
@@ -250,13 +251,28 @@ def _discard_database_session() -> None:
             pass
 
 
+def _log_database_error(error: sqlalchemy.exc.DBAPIError) -> None:
+    """An unexpected database error, logged with its statement and where it
+    was raised but without a value: the engine hides the parameters, and the
+    driver's message is cut to its first line (PostgreSQL's DETAIL names the
+    failing row's values: a phone's hash, a scan's IP or position)."""
+    cause = error.orig if error.orig is not None else error
+    first_line = (str(cause).strip().splitlines() or [""])[0][:300]
+    log.error("unhandled database error: %s: %s\n[SQL: %s]\n%s", type(cause).__name__, first_line,
+              error.statement, "".join(traceback.format_tb(error.__traceback__)),
+              extra={"request_id": getattr(g, "request_id", None)})
+
+
 def _handle_unexpected(error: Exception):
     if isinstance(error, HTTPException):
         return _handle_http_exception(error)
     dependency = dependency_of(error)
     if dependency:
         return _handle_dependency_down(error, dependency)
-    log.exception("unhandled error", extra={"request_id": getattr(g, "request_id", None)})
+    if isinstance(error, sqlalchemy.exc.DBAPIError):
+        _log_database_error(error)
+    else:
+        log.exception("unhandled error", extra={"request_id": getattr(g, "request_id", None)})
     _discard_database_session()  # a failed statement must not poison the next request
     return _handle_http_exception(_InternalError())
 

@@ -68,6 +68,7 @@ def init_api(app: Flask) -> None:
     from app.moderation.routes import blp as moderation_blp
     from app.notices.routes import blp as notices_blp
     from app.orgs.routes import blp as orgs_blp
+    from app.privacy.routes import blp as privacy_blp
     from app.scenes.routes import blp as scenes_blp
     from app.stats.routes import blp as stats_blp
     from app.subscriptions.routes import blp as subscriptions_blp
@@ -92,5 +93,6 @@ def init_api(app: Flask) -> None:
     app.register_blueprint(media_blp)  # /media/<signed link>: WeChat fetches photos to check
     for blueprint in (auth_blp, orgs_blp, members_blp, checkin_blp, badges_blp, tasks_blp,
                       notices_blp, subscriptions_blp, uploads_blp, photo_moderation_blp, grid_blp,
-                      stats_blp, scenes_blp, moderation_blp, certificates_blp, audit_blp):
+                      stats_blp, scenes_blp, moderation_blp, certificates_blp, audit_blp,
+                      privacy_blp):
         api.register_blueprint(blueprint, url_prefix="/api/v1" + (blueprint.url_prefix or ""))

@@ -128,6 +128,8 @@ class CheckinAttempt(db.Model):
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     distance_m: Mapped[float | None] = mapped_column(Float)
 
+    center: Mapped[ServiceCenter | None] = relationship(lazy="raise")
+
 
 class CheckinDailyCount(db.Model):
     """Check-ins per center, day and purpose, kept up to date on every check-in,

@@ -9,7 +9,7 @@ from app.checkin.schemas import (
     AttemptListArgsSchema, AttemptPageSchema, CenterCreateSchema, CenterInSchema,
     CenterListArgsSchema, CenterPageSchema, CenterSchema, CheckinCreateSchema, CheckinPageSchema,
     CheckinResultSchema, CheckinSchema, CheckinStatsSchema, DeviceArgsSchema, DeviceCreatedSchema,
-    DeviceCreateSchema, DeviceSchema, DisplayCodeSchema, OccupancySchema, StatsArgsSchema,
+    DeviceCreateSchema, DeviceSchema, DisplayCodeSchema, MyAttemptPageSchema, OccupancySchema, StatsArgsSchema,
 )
 from app.common import code_images, qr
 from app.common.blueprint import Blueprint
@@ -223,6 +223,17 @@ def get_checkin(checkin_id):
 def my_checkins(args):
     """Your check-ins, newest first."""
     return services.my_checkins(current_user(), args["limit"], args["cursor"])
+
+
+@blp.route("/me/checkin-attempts", methods=["GET"])
+@login_required
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, MyAttemptPageSchema)
+@blp.errors(ValidationFailed)
+def my_checkin_attempts(args):
+    """Your scans at centers, failed ones too, newest first: the result, the
+    center, the time, the distance and the purpose."""
+    return services.my_attempts(current_user(), args["limit"], args["cursor"])
 
 
 @blp.route("/centers/<int:center_id>/checkins", methods=["GET"])

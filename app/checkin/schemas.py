@@ -180,6 +180,23 @@ class AttemptSchema(Schema):
     accuracy_m = ma.fields.Float(allow_none=True)
 
 
+class MyAttemptSchema(Schema):
+    """One of your own scans: what happened, where and when (never the IP or
+    user agent, nor the position your phone reported)."""
+    id = Integer()
+    center_id = Integer(allow_none=True, validate=ID_RANGE)
+    center_name = ma.fields.Function(lambda a: a.center.name if a.center is not None else None,
+                                     metadata={"type": "string", "nullable": True})
+    checkin_id = Integer(allow_none=True, validate=ID_RANGE)
+    type = ma.fields.String()
+    purpose = ma.fields.String(allow_none=True)
+    result = ma.fields.String(metadata={"description": "ok, already_checked_in, checked_out, "
+                                                       "already_checked_out or why the scan failed"})
+    local_day = ma.fields.Date(allow_none=True)
+    server_time = AwareDateTime()
+    distance_m = ma.fields.Float(allow_none=True)
+
+
 class AttemptListArgsSchema(PageArgsSchema):
     day = ma.fields.Date()
     purpose = ma.fields.String(validate=validate.OneOf(PURPOSES))
@@ -227,3 +244,4 @@ class CheckinStatsSchema(Schema):
 CenterPageSchema = page_schema(CenterSchema, "CenterPageSchema")
 CheckinPageSchema = page_schema(CheckinSchema, "CheckinPageSchema")
 AttemptPageSchema = page_schema(AttemptSchema, "AttemptPageSchema")
+MyAttemptPageSchema = page_schema(MyAttemptSchema, "MyAttemptPageSchema")

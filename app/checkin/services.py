@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import and_, bindparam, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import selectinload
 
 from app.audit import log as audit
 from app.auth.models import User
@@ -604,6 +605,14 @@ def my_checkin(user: User, checkin_id: int) -> Checkin:
 def my_checkins(user: User, limit: int, cursor: str | None) -> Page:
     stmt = select(Checkin).where(Checkin.user_id == user.id)
     return keyset_page(stmt, (Checkin.id,), limit, cursor, descending=True)
+
+
+def my_attempts(user: User, limit: int, cursor: str | None) -> Page:
+    """The person's own scans, failed ones too, newest first, with their
+    centers (one query for the page, one for its centers)."""
+    stmt = (select(CheckinAttempt).where(CheckinAttempt.user_id == user.id)
+            .options(selectinload(CheckinAttempt.center)))
+    return keyset_page(stmt, (CheckinAttempt.id,), limit, cursor, descending=True)
 
 
 def occupancy(actor: User, center_id: int) -> dict:

@@ -141,18 +141,22 @@ def create_help_request(user: User, fields: dict) -> HelpRequest:
 
 def visible_help_request(user: User, request_id: int) -> HelpRequest:
     """The request if the user asked it, administers its community or accepted
-    its task; only the latter see the phone in full (``phone_visible``)."""
+    its task. Only a volunteer holding a place on one of its tasks sees the
+    phone in full (``phone_visible``), and only until that task ends: once it
+    is completed or cancelled, or its ``ends_at`` has passed, they see the
+    masked phone like everyone else (the help is over; the record stays)."""
     request = db.session.get(HelpRequest, request_id)
     if request is None:
         raise NotFound()
-    accepted = db.session.scalar(select(exists().where(
-        Participation.user_id == user.id, Participation.state.in_(HOLDING_PLACE),
-        Participation.task_id == Task.id, Task.help_request_id == request.id)))
+    holding = (Participation.user_id == user.id, Participation.state.in_(HOLDING_PLACE),
+               Participation.task_id == Task.id, Task.help_request_id == request.id)
+    accepted = db.session.scalar(select(exists().where(*holding)))
     if not (request.requester_id == user.id or accepted or can(user, "tasks.manage", request.community)):
         raise NotFound()
     if not moderation.may_see(user, request, request.requester_id, request.community):
         raise NotFound()  # held for review: only its author and the admins
-    if accepted:
+    if accepted and db.session.scalar(select(exists().where(
+            *holding, Task.state.notin_(("completed", "cancelled")), Task.ends_at > utcnow()))):
         request.phone_visible = phones.decrypt(request.phone_encrypted)
     return request
 

@@ -657,6 +657,76 @@ def test_me_checkins_query_count_does_not_grow_with_rows(center, new_member, cou
     assert few[1] == many[1]
 
 
+# ---- my scan attempts -------------------------------------------------------------------------------
+
+MY_ATTEMPTS = "/api/v1/me/checkin-attempts"
+
+
+def test_me_checkin_attempts_lists_my_own_scans_newest_first(make_center, display_code, scan, new_member,
+                                                             login, clock):
+    m, other = new_member(), new_member()
+    home, elsewhere = make_center(name="丰泽社区党群服务中心"), make_center(name="江城区党群服务中心")
+    assert scan(m, display_code(home.id)["qr_text"]).status_code == 201
+    clock.shift(dt.timedelta(minutes=1))
+    assert_error(scan(m, display_code(elsewhere.id)["qr_text"], location=near(1000)), 403, "out_of_range")
+    clock.shift(dt.timedelta(minutes=1))
+    assert_error(scan(m, "hello"), 400, "invalid_code")  # no center: still the person's attempt
+    theirs = scan(other, display_code(home.id)["qr_text"])
+    assert theirs.status_code == 201
+
+    page = m.get(MY_ATTEMPTS).json
+    stored = db.session.scalars(select(CheckinAttempt).where(CheckinAttempt.user_id == m.user_id)
+                                .order_by(CheckinAttempt.id.desc())).all()
+    assert [a["id"] for a in page["items"]] == [a.id for a in stored] and page["next_cursor"] is None
+    assert [a["result"] for a in page["items"]] == ["invalid_code", "out_of_range", "ok"]
+    assert [a["center_name"] for a in page["items"]] == [None, "江城区党群服务中心", "丰泽社区党群服务中心"]
+    _, far, ok = page["items"]
+    assert far["distance_m"] == pytest.approx(1000, abs=2) and far["purpose"] == "visit"
+    assert ok["checkin_id"] is not None and ok["center_id"] == home.id
+    assert parse(far["server_time"]) == T0 + dt.timedelta(minutes=1)
+    for attempt in page["items"]:
+        # neither the address, the phone's user agent nor its position
+        assert not {"ip", "device", "lat", "lng", "accuracy_m", "user_id"} & set(attempt)
+    # keyset pages
+    first = m.get(MY_ATTEMPTS, query_string={"limit": 2}).json
+    second = m.get(MY_ATTEMPTS, query_string={"limit": 2, "cursor": first["next_cursor"]}).json
+    assert first["items"] + second["items"] == page["items"] and second["next_cursor"] is None
+    assert_error(m.get(MY_ATTEMPTS, query_string={"cursor": "garbage"}), 422, "validation_failed")
+    # the other person's scan is theirs alone; someone who never scanned has none
+    assert [a["result"] for a in other.get(MY_ATTEMPTS).json["items"]] == ["ok"]
+    assert login("o-never-scanned").get(MY_ATTEMPTS).json == {"items": [], "next_cursor": None}
+
+
+def test_me_checkin_attempts_needs_a_login(client):
+    assert_error(client.get(MY_ATTEMPTS), 401, "unauthorized")
+
+
+def test_me_checkin_attempts_query_count_does_not_grow_with_rows(make_center, new_member, count_queries):
+    m = new_member()
+    centers = [make_center(name=f"中心{i}") for i in range(15)]
+
+    def add(which):
+        for i in which:
+            db.session.add(CheckinAttempt(center_id=centers[i].id, user_id=m.user_id, type="entry",
+                                          purpose="visit", result="out_of_range", distance_m=300.0,
+                                          local_day=dt.date(2026, 11, 26), server_time=T0))
+        db.session.commit()
+
+    def counted():
+        with count_queries() as q:
+            response = m.get(MY_ATTEMPTS, query_string={"limit": 100})
+        assert response.status_code == 200
+        assert all(a["center_name"] for a in response.json["items"])
+        return len(response.json["items"]), q.count
+
+    add(range(3))
+    few = counted()
+    add(range(3, 15))
+    many = counted()
+    assert (few[0], many[0]) == (3, 15)
+    assert few[1] == many[1]
+
+
 # ---- identity changes --------------------------------------------------------------------------------
 
 def test_a_revoked_identity_is_refused_at_once(admin, center, make_center, display_code, scan, new_member):

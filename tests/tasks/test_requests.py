@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.tasks.models import HelpRequest, Task
 from tests.conftest import assert_error
-from tests.tasks.conftest import END, HERE, START, iso
+from tests.tasks.conftest import END, HERE, START, T0, iso
 
 URL = "/api/v1/help-requests"
 PHONE = "13900001111"
@@ -147,6 +147,31 @@ def test_the_phone_is_masked_for_everyone_but_volunteers_who_accepted(
     assert helper.post(f"/api/v1/tasks/{task['id']}/withdraw").status_code == 200
     assert_error(helper.get(url), 404, "not_found")
     assert waiting.get(url).json["contact_phone"] == PHONE
+
+
+@pytest.mark.parametrize("ending", ["time", "complete"])
+def test_the_phone_is_masked_again_once_the_task_ends(ask, admin, volunteer, clock, ending):
+    """An accepted volunteer sees the phone while the help is on, not after:
+    the task's end time passed, or the organizer completed it early."""
+    # soon, so that the access tokens are still valid when it ends
+    starts, ends = T0 + dt.timedelta(minutes=2), T0 + dt.timedelta(minutes=5)
+    request = ask(window_start=iso(starts), window_end=iso(ends))
+    url = f"{URL}/{request['id']}"
+    task = admin.post("/api/v1/tasks", json={"help_request_id": request["id"], "title": "陪诊",
+                                             "starts_at": iso(starts), "ends_at": iso(ends),
+                                             "places": 1}).json
+    admin.post(f"/api/v1/tasks/{task['id']}/publish", json={})
+    helper = volunteer()
+    assert helper.post(f"/api/v1/tasks/{task['id']}/accept", json={}).status_code == 201
+    clock.move_to(ends - dt.timedelta(seconds=1))
+    assert helper.get(url).json["contact_phone"] == PHONE
+    if ending == "time":
+        clock.move_to(ends)
+    else:
+        assert admin.post(f"/api/v1/tasks/{task['id']}/complete", json={}).status_code == 200
+    response = helper.get(url)
+    assert response.status_code == 200  # the volunteer still sees the request they served
+    assert response.json["contact_phone"] == MASKED
 
 
 def test_unknown_request_is_404(resident):
