@@ -17,7 +17,7 @@ class ConfigError(RuntimeError):
 
 
 ROOT = Path(__file__).resolve().parent.parent  # the checkout: node_modules/ lives here
-DEV_SECRET = "dev-secret-not-for-production"  # noqa: S105 - the embedded default, refused in production
+DEV_SECRET = "dev-secret-not-for-production"
 
 
 def _int(env, name, default):

@@ -12,6 +12,7 @@ message may use ``{placeholders}`` filled from the error's ``details``.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import traceback
 
@@ -243,12 +244,10 @@ def _discard_database_session() -> None:
     pre-ping replaces the other dead ones when they are next checked out."""
     try:
         db.session.rollback()
-    except Exception:  # noqa: BLE001 - the connection is gone; drop the session
+    except Exception:
         log.warning("rollback after a database error failed", exc_info=True)
-        try:
+        with contextlib.suppress(Exception):
             db.session.close()
-        except Exception:  # noqa: BLE001
-            pass
 
 
 def _log_database_error(error: sqlalchemy.exc.DBAPIError) -> None:

@@ -13,10 +13,12 @@ def table(rows: list[dict]) -> str:
         total = sum(r["status"].values()) or 1
         expected = sum(v for k, v in r["status"].items() if k in r["expect"]) / total
         ratio = f"{r['rps'] / bare['rps']:.0%}" if bare and not r.get("rate") else "—"
+        statuses = ", ".join(f"{k}: {v}" for k, v in sorted(r["status"].items()))
         lines.append(f"| {r['name']} | {r['rps']:.0f} | {ratio} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | "
-                     f"{r['p99_ms']:.1f} | {expected:.1%} ({', '.join(f'{k}: {v}' for k, v in sorted(r['status'].items()))}) |")
+                     f"{r['p99_ms']:.1f} | {expected:.1%} ({statuses}) |")
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
-    print(table([json.loads(line) for line in open(sys.argv[1]) if line.strip()]))
+    with open(sys.argv[1]) as results:
+        print(table([json.loads(line) for line in results if line.strip()]))

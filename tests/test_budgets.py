@@ -17,7 +17,7 @@ CHECKIN_PG_CACHED_SQL_BUDGET = 2
 # An Idempotency-Key adds the durable copy of the answer (one INSERT).
 IDEMPOTENT_ANSWER_SQL = 1
 ACCEPT_SQL_BUDGET = 8
-T0 = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)
 HERE = {"lat": 21.8580, "lng": 111.9620, "accuracy": 20}
 
 
@@ -60,7 +60,7 @@ def test_a_checkin_stays_within_its_sql_and_redis_budget(clock, login_as, member
     center = admin.post("/api/v1/centers", json={"org_id": tree.a, "name": "中心", "location": HERE}).json
     code = admin.get(f"/api/v1/centers/{center['id']}/display-code").json["qr_text"]
     scanners = [member(phone=f"1380000{i:04d}", openid=f"budget-{i}") for i in range(3)]
-    for i, (scanner, keyed) in enumerate(zip(scanners, (True, False, True))):
+    for i, (scanner, keyed) in enumerate(zip(scanners, (True, False, True), strict=False)):
         db.session.expunge_all()  # a fresh request: nothing cached from the set-up
         counting_redis.calls.clear()
         with count_queries() as queries:

@@ -76,7 +76,8 @@ def init_api(app: Flask) -> None:
     from app.tasks.certificate_routes import pages as certificate_pages
     from app.tasks.routes import blp as tasks_blp
     from app.uploads.routes import blp as uploads_blp
-    from app.uploads.routes import media_blp, moderation_blp as photo_moderation_blp
+    from app.uploads.routes import media_blp
+    from app.uploads.routes import moderation_blp as photo_moderation_blp
     from app.wechat.push import blp as wechat_push_blp
 
     if app.config.get("BENCH_ENDPOINT"):

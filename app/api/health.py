@@ -32,14 +32,14 @@ def readyz():
     try:
         db.session.execute(text("SELECT 1"))
         checks["database"] = "ok"
-    except Exception:  # noqa: BLE001 - any failure means not ready
+    except Exception:
         log.exception("readiness: database check failed")
         db.session.rollback()
         checks["database"] = "failed"
     try:
         get_redis().ping()
         checks["redis"] = "ok"
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.exception("readiness: redis check failed")
         checks["redis"] = "failed"
     failed = sorted(name for name, state in checks.items() if state != "ok")

@@ -7,8 +7,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.common.db import UtcDateTime, utcnow
 from app.extensions import db
-from app.moderation.models import Moderated
 from app.members.models import MemberIdentity
+from app.moderation.models import Moderated
 from app.orgs.models import OrgNode
 
 

@@ -6,12 +6,34 @@ from flask import Response, current_app, url_for
 from app.auth.current import current_user, login_required
 from app.badges import keys, services
 from app.badges.schemas import (
-    AssignmentSchema, AssignSchema, BadgeSchema, BadgeStatsArgsSchema, BadgeStatsSchema,
-    CodeSchema, DecisionSchema, DutyResultSchema, FeedbackInSchema, FeedbackPageSchema,
-    FeedbackSchema, KeySetSchema, MerchantPlateSchema, PlateApplySchema, PlateListArgsSchema,
-    PlatePageSchema, PlateViewSchema, PostCreateSchema, PostInSchema, PostListArgsSchema,
-    PostPageSchema, PostSchema, RatingInSchema, RatingPageSchema, RatingSchema, ShownPageSchema,
-    VerificationSchema, VerifySchema,
+    AssignmentSchema,
+    AssignSchema,
+    BadgeSchema,
+    BadgeStatsArgsSchema,
+    BadgeStatsSchema,
+    CodeSchema,
+    DecisionSchema,
+    DutyResultSchema,
+    FeedbackInSchema,
+    FeedbackPageSchema,
+    FeedbackSchema,
+    KeySetSchema,
+    MerchantPlateSchema,
+    PlateApplySchema,
+    PlateListArgsSchema,
+    PlatePageSchema,
+    PlateViewSchema,
+    PostCreateSchema,
+    PostInSchema,
+    PostListArgsSchema,
+    PostPageSchema,
+    PostSchema,
+    RatingInSchema,
+    RatingPageSchema,
+    RatingSchema,
+    ShownPageSchema,
+    VerificationSchema,
+    VerifySchema,
 )
 from app.common import code_images, qr
 from app.common.blueprint import Blueprint
@@ -25,8 +47,10 @@ from app.moderation.services import CHECK_ERRORS
 
 blp = Blueprint("badges", __name__, description="Member badges, service posts and merchant plates")
 
-PNG = {"200": {"description": "A QR image", "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}}
-PDF = {"200": {"description": "An A4 page at 300 dpi", "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}
+PNG = {"200": {"description": "A QR image",
+               "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}}
+PDF = {"200": {"description": "An A4 page at 300 dpi",
+               "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}
 
 
 def _png(token: str, title: str, subtitle: str | None) -> Response:

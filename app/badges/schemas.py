@@ -15,8 +15,8 @@ from app.common.schemas import (
     Schema,
     page_schema,
 )
-from app.orgs.schemas import OrgRefSchema
 from app.moderation.schemas import content_state_field
+from app.orgs.schemas import OrgRefSchema
 
 VERIFY_REASONS = ["expired", "bad_signature", "identity_revoked", "identity_suspended",
                   "unknown_key", "not_a_badge", "malformed"]

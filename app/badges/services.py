@@ -22,11 +22,17 @@ from sqlalchemy.exc import IntegrityError
 
 from app.audit import log as audit
 from app.auth.models import User
-from app.auth.permissions import DISTRICT_ADMIN, authorize, grants_of, subtree_clause
+from app.auth.permissions import authorize, subtree_clause
 from app.badges import keys
 from app.badges.models import (
-    BadgeShown, DutySession, MerchantFeedback, MerchantPlate, PlateScan, PostAssignment,
-    PostRating, ServicePost,
+    BadgeShown,
+    DutySession,
+    MerchantFeedback,
+    MerchantPlate,
+    PlateScan,
+    PostAssignment,
+    PostRating,
+    ServicePost,
 )
 from app.common import code_images, signed_codes
 from app.common.db import utcnow
@@ -302,7 +308,7 @@ def merchant_plate_code(actor: User, plate_id: int) -> tuple[MerchantPlate, str]
 def _parse_plate(code: str) -> signed_codes.SignedCode:
     text = code.strip()
     base = current_app.config["QR_BASE_URL"]
-    if text.startswith(base + "/b/") or text.startswith(keys.PREFIX + "."):
+    if text.startswith((base + "/b/", keys.PREFIX + ".")):
         raise BadgeNotPlate({"why": "badge"})
     try:
         parsed = signed_codes.parse(signed_codes.token_from_qr_text(text, base))

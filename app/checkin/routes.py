@@ -6,10 +6,26 @@ from flask import Response, request, url_for
 from app.auth.current import authenticate, current_user, login_required
 from app.checkin import codes, services
 from app.checkin.schemas import (
-    AttemptListArgsSchema, AttemptPageSchema, CenterCreateSchema, CenterInSchema,
-    CenterListArgsSchema, CenterPageSchema, CenterSchema, CheckinCreateSchema, CheckinPageSchema,
-    CheckinResultSchema, CheckinSchema, CheckinStatsSchema, DeviceArgsSchema, DeviceCreatedSchema,
-    DeviceCreateSchema, DeviceSchema, DisplayCodeSchema, MyAttemptPageSchema, OccupancySchema, StatsArgsSchema,
+    AttemptListArgsSchema,
+    AttemptPageSchema,
+    CenterCreateSchema,
+    CenterInSchema,
+    CenterListArgsSchema,
+    CenterPageSchema,
+    CenterSchema,
+    CheckinCreateSchema,
+    CheckinPageSchema,
+    CheckinResultSchema,
+    CheckinSchema,
+    CheckinStatsSchema,
+    DeviceArgsSchema,
+    DeviceCreatedSchema,
+    DeviceCreateSchema,
+    DeviceSchema,
+    DisplayCodeSchema,
+    MyAttemptPageSchema,
+    OccupancySchema,
+    StatsArgsSchema,
 )
 from app.common import code_images, qr
 from app.common.blueprint import Blueprint
@@ -19,8 +35,10 @@ from app.errors import Forbidden, NotFound, ValidationFailed
 
 blp = Blueprint("checkin", __name__, description="Service centers and QR check-in")
 
-PNG = {"200": {"description": "A QR image", "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}}
-PDF = {"200": {"description": "An A4 page at 300 dpi", "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}
+PNG = {"200": {"description": "A QR image",
+               "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}}
+PDF = {"200": {"description": "An A4 page at 300 dpi",
+               "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}
 SVG = {"200": {"description": "A QR image", "content": {"image/svg+xml": {"schema": {"type": "string"}}}}}
 
 

@@ -7,7 +7,16 @@ import marshmallow as ma
 from marshmallow import ValidationError, validate, validates, validates_schema
 
 from app.checkin.models import CODE_MODES, PURPOSES, WEEKDAYS
-from app.common.schemas import Integer, LatLng, ID_RANGE, AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
+from app.common.schemas import (
+    ID_RANGE,
+    AwareDateTime,
+    CoordinateSchema,
+    Integer,
+    LatLng,
+    PageArgsSchema,
+    Schema,
+    page_schema,
+)
 from app.orgs.schemas import OrgRefSchema
 
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")

@@ -34,11 +34,16 @@ from app.audit import log as audit
 from app.auth.models import User
 from app.auth.permissions import authorize, subtree_clause
 from app.checkin import codes
-from app.common import code_images, signed_codes
 from app.checkin.codes import CheckinRejected
 from app.checkin.models import (
-    WEEKDAYS, Checkin, CheckinAttempt, CheckinDailyCount, DisplayDevice, ServiceCenter,
+    WEEKDAYS,
+    Checkin,
+    CheckinAttempt,
+    CheckinDailyCount,
+    DisplayDevice,
+    ServiceCenter,
 )
+from app.common import code_images, signed_codes
 from app.common.db import utcnow
 from app.common.geo import Point, bounding_box, distance_m, to_gcj02
 from app.common.pagination import Page, keyset_page
@@ -47,7 +52,6 @@ from app.extensions import db
 from app.members.services import IdentityInactive, NotAMember, require_active_member
 from app.orgs.models import OrgNode
 from app.orgs.services import visible_node
-
 
 # ---- rejections (codes are the reasons the front end switches on) ----------------
 

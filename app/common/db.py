@@ -6,7 +6,7 @@ import datetime as dt
 from sqlalchemy import DateTime, String
 from sqlalchemy.types import TypeDecorator
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def utcnow() -> dt.datetime:

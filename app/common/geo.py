@@ -6,6 +6,7 @@ China. Everything is stored and compared in GCJ-02.
 """
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -101,7 +102,7 @@ def contains(ring: list[tuple[float, float]], point: Point) -> bool:
     """Ray casting: is ``point`` inside the ring (GeoJSON order, lng/lat)?"""
     inside = False
     x, y = point.lng, point.lat
-    for (x1, y1), (x2, y2) in zip(ring, ring[1:]):
+    for (x1, y1), (x2, y2) in itertools.pairwise(ring):
         if (y1 > y) != (y2 > y) and x < (x2 - x1) * (y - y1) / (y2 - y1) + x1:
             inside = not inside
     return inside

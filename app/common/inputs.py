@@ -134,11 +134,11 @@ def check_json(document, problems: _Problems) -> None:
                 for key, item in value.items():
                     why = text_problem(key)
                     if why:
-                        problems.add(path + (_printable(key),), why)
+                        problems.add((*path, _printable(key)), why)
                     else:
-                        stack.append((item, path + (key,), depth + 1))
+                        stack.append((item, (*path, key), depth + 1))
             else:
-                stack.extend((item, path + (i,), depth + 1) for i, item in enumerate(value))
+                stack.extend((item, (*path, i), depth + 1) for i, item in enumerate(value))
         elif isinstance(value, str):
             why = text_problem(value)
             if why:

@@ -41,7 +41,7 @@ def _decode(cursor: str, columns) -> list:
         if not isinstance(values, list) or len(values) != len(columns):
             raise ValueError
         decoded = []
-        for column, value in zip(columns, values):
+        for column, value in zip(columns, values, strict=False):
             python_type = column.type.python_type
             if value is None or isinstance(value, bool):
                 raise ValueError  # sort keys are never null, and never booleans

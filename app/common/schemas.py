@@ -4,11 +4,12 @@ from __future__ import annotations
 import datetime as dt
 import numbers
 import re
+from typing import ClassVar
 
 import marshmallow as ma
 from marshmallow import validate
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 MAX_ID = 2**31 - 1  # ids are INTEGER columns: a larger one names nothing
 ID_RANGE = validate.Range(1, MAX_ID)
 
@@ -26,7 +27,7 @@ class Integer(ma.fields.Integer):
     every integer field, in and out (``ID_RANGE`` narrows it for ids).
     """
 
-    default_error_messages = {"too_large": "Number out of range."}
+    default_error_messages: ClassVar[dict[str, str]] = {"too_large": "Number out of range."}
 
     def _validated(self, value):
         if isinstance(value, bool):

@@ -9,13 +9,31 @@ from app.common.idempotency import idempotent
 from app.common.transitions import StateChanged
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.grid import services
-from app.moderation.services import CHECK_ERRORS
 from app.grid.schemas import (
-    CategorySchema, CommentInSchema, CommentSchema, EventInSchema, EventListArgsSchema,
-    EventPageSchema, EventSchema, FollowSchema, GridCreateSchema, GridInSchema, GridListArgsSchema,
-    GridPageSchema, GridSchema, GridStatsArgsSchema, GridStatsSchema, LeaderInSchema, LeaderSchema,
-    ReportedSchema, TimelineSchema, TimeLimitInSchema, TimeLimitSchema, TransitionInSchema,
+    CategorySchema,
+    CommentInSchema,
+    CommentSchema,
+    EventInSchema,
+    EventListArgsSchema,
+    EventPageSchema,
+    EventSchema,
+    FollowSchema,
+    GridCreateSchema,
+    GridInSchema,
+    GridListArgsSchema,
+    GridPageSchema,
+    GridSchema,
+    GridStatsArgsSchema,
+    GridStatsSchema,
+    LeaderInSchema,
+    LeaderSchema,
+    ReportedSchema,
+    TimeLimitInSchema,
+    TimeLimitSchema,
+    TimelineSchema,
+    TransitionInSchema,
 )
+from app.moderation.services import CHECK_ERRORS
 from app.orgs.services import RoleNotGrantable, UserNotFound
 from app.uploads.services import UploadNotUsable
 

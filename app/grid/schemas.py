@@ -3,10 +3,19 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.common.schemas import Integer, LatLng, ID_RANGE, AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
+from app.common.schemas import (
+    ID_RANGE,
+    AwareDateTime,
+    CoordinateSchema,
+    Integer,
+    LatLng,
+    PageArgsSchema,
+    Schema,
+    page_schema,
+)
 from app.grid.models import FINAL_STATES, LEADER_ROLES, LEVELS, OPEN_STATES, URGENCIES
-from app.orgs.schemas import OrgRefSchema
 from app.moderation.schemas import content_state_field
+from app.orgs.schemas import OrgRefSchema
 
 ACTIONS = ["confirm", "accept", "reject", "duplicate", "handle_self", "dispatch", "take", "return",
            "extend", "approve_extension", "resolve", "verify_ok", "verify_fail", "reopen", "escalate"]

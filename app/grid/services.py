@@ -44,15 +44,31 @@ from app.auth.models import RoleGrant, User
 from app.auth.permissions import PERMISSIONS, can, grants_of, roles_over, scope_clause, subtree_clause
 from app.common.db import utcnow
 from app.common.geo import (
-    EARTH_RADIUS_M, Point, bounding_box, contains, distance_m, polygon_ring, to_gcj02,
+    EARTH_RADIUS_M,
+    Point,
+    bounding_box,
+    contains,
+    distance_m,
+    polygon_ring,
+    to_gcj02,
 )
 from app.common.pagination import Page, keyset_page
 from app.common.transitions import Machine, Transition
 from app.errors import ApiError, Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from app.extensions import db
 from app.grid.models import (
-    FINAL_STATES, LEADER_ROLES, OPEN_STATES, EventCategory, EventComment, EventFollower, EventPhoto,
-    EventTransition, Grid, GridEvent, GridLeader, TimeLimit,
+    FINAL_STATES,
+    LEADER_ROLES,
+    OPEN_STATES,
+    EventCategory,
+    EventComment,
+    EventFollower,
+    EventPhoto,
+    EventTransition,
+    Grid,
+    GridEvent,
+    GridLeader,
+    TimeLimit,
 )
 from app.moderation import services as moderation
 from app.orgs.models import OrgNode
@@ -390,7 +406,7 @@ def _start_step(event: GridEvent, step: str | None, now: dt.datetime, hours: flo
     if step is None:
         event.deadline_at = None
         return
-    limits = dict(zip(("accept", "handle", "verify"), limits_for(event.category, event.urgency)))
+    limits = dict(zip(("accept", "handle", "verify"), limits_for(event.category, event.urgency), strict=False))
     event.deadline_at = now + dt.timedelta(hours=hours if hours is not None else limits[step])
 
 

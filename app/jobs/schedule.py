@@ -19,7 +19,11 @@ from dataclasses import dataclass
 from rq import cron
 
 from app.jobs import (
-    close_forgotten_checkouts, prune_sessions, purge_personal_data, recheck_texts, remind_overdue_events,
+    close_forgotten_checkouts,
+    prune_sessions,
+    purge_personal_data,
+    recheck_texts,
+    remind_overdue_events,
 )
 from app.jobs.queue import PERIODIC_QUEUE
 

@@ -61,7 +61,7 @@ def _read_table(content: bytes) -> list[list]:
         try:
             sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).worksheets[0]
             return [list(row) for row in sheet.iter_rows(values_only=True, max_row=MAX_ROWS + 2)]
-        except Exception as error:  # noqa: BLE001 - openpyxl raises many kinds
+        except Exception as error:
             raise RosterUnreadable(f"not a readable XLSX file ({type(error).__name__})") from None
     for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
         try:
@@ -73,7 +73,7 @@ def _read_table(content: bytes) -> list[list]:
         raise RosterUnreadable("not a CSV text file")
     if "\x00" in text:
         raise RosterUnreadable("not a CSV text file")
-    return [row for row in csv.reader(io.StringIO(text))]
+    return list(csv.reader(io.StringIO(text)))
 
 
 def _date(value) -> dt.date | None:

@@ -13,10 +13,21 @@ from app.common.transitions import StateChanged
 from app.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, ValidationFailed, field_error
 from app.members import services
 from app.members.schemas import (
-    ApproveSchema, BindingCreateSchema, BindingListArgsSchema, BindingRequestPageSchema,
-    BindingRequestSchema, BindingResultSchema, IdentitySchema, MemberAdminSchema,
-    MemberListArgsSchema, MemberPageSchema, RejectSchema, RosterFileSchema,
-    RosterImportResultSchema, RosterPageSchema, StatusChangeSchema,
+    ApproveSchema,
+    BindingCreateSchema,
+    BindingListArgsSchema,
+    BindingRequestPageSchema,
+    BindingRequestSchema,
+    BindingResultSchema,
+    IdentitySchema,
+    MemberAdminSchema,
+    MemberListArgsSchema,
+    MemberPageSchema,
+    RejectSchema,
+    RosterFileSchema,
+    RosterImportResultSchema,
+    RosterPageSchema,
+    StatusChangeSchema,
 )
 from app.wechat.client import WeChatCodeInvalid, WeChatUnavailable
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.common.schemas import Integer, AwareDateTime, PageArgsSchema, Schema, page_schema
+from app.common.schemas import AwareDateTime, Integer, PageArgsSchema, Schema, page_schema
 from app.members.models import IDENTITY_STATUSES, MEMBER_STATUSES
 from app.orgs.schemas import ID_RANGE, OrgRefSchema
 

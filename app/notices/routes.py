@@ -5,7 +5,7 @@ import marshmallow as ma
 
 from app.auth.current import current_user, login_required
 from app.common.blueprint import Blueprint
-from app.common.schemas import Integer, AwareDateTime, PageArgsSchema, Schema, page_schema
+from app.common.schemas import AwareDateTime, Integer, PageArgsSchema, Schema, page_schema
 from app.errors import ValidationFailed
 from app.notices import services
 

@@ -12,10 +12,24 @@ from app.errors import Forbidden, NotFound, ValidationFailed
 from app.members.services import IdentityInactive, NotAMember
 from app.orgs import reports, services
 from app.orgs.schemas import (
-    CommunityReportCreateSchema, DecideSchema, DirectoryArgsSchema, DirectoryPageSchema, GrantCreateSchema, GrantPageSchema, GrantSchema,
-    MemberReportPageSchema, MemberReportSchema, OrgCreateSchema, OrgListArgsSchema,
-    OrgMoveSchema, OrgPageSchema, OrgRenameSchema, OrgReportPageSchema, OrgReportSchema,
-    OrgSchema, ReportListArgsSchema,
+    CommunityReportCreateSchema,
+    DecideSchema,
+    DirectoryArgsSchema,
+    DirectoryPageSchema,
+    GrantCreateSchema,
+    GrantPageSchema,
+    GrantSchema,
+    MemberReportPageSchema,
+    MemberReportSchema,
+    OrgCreateSchema,
+    OrgListArgsSchema,
+    OrgMoveSchema,
+    OrgPageSchema,
+    OrgRenameSchema,
+    OrgReportPageSchema,
+    OrgReportSchema,
+    OrgSchema,
+    ReportListArgsSchema,
 )
 
 blp = Blueprint("orgs", __name__, description="Organization tree, roles and dual report")

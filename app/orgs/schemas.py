@@ -4,7 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.auth.permissions import ROLES
-from app.common.schemas import Integer, ID_RANGE, AwareDateTime, PageArgsSchema, Schema, page_schema
+from app.common.schemas import ID_RANGE, AwareDateTime, Integer, PageArgsSchema, Schema, page_schema
 from app.orgs.models import ORG_KINDS
 
 Name = ma.fields.String(required=True, validate=validate.Length(1, 100))

@@ -9,7 +9,12 @@ from sqlalchemy.exc import IntegrityError
 from app.audit import log as audit
 from app.auth.models import RoleGrant, User
 from app.auth.permissions import (
-    GRANTABLE_BY, authorize, forget_grants, roles_over, scope_clause, subtree_clause,
+    GRANTABLE_BY,
+    authorize,
+    forget_grants,
+    roles_over,
+    scope_clause,
+    subtree_clause,
 )
 from app.common.pagination import Page, keyset_page
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -24,8 +29,8 @@ ALLOWED_PARENTS: dict[str, tuple[str, ...]] = {
     "linkage_center": ("district",),
     "street": ("district", "linkage_center"),
     "community": ("street",),
-    **{kind: UNIT_PARENTS for kind in ("business_zone", "office_building", "school",
-                                       "two_new_org", "housing_estate", "property_company")},
+    **dict.fromkeys(("business_zone", "office_building", "school", "two_new_org", "housing_estate",
+                     "property_company"), UNIT_PARENTS),
     "party_branch": BRANCH_PARENTS,
     "temporary_branch": BRANCH_PARENTS,
     "party_group": ("community", "party_branch", "temporary_branch"),

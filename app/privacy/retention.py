@@ -2,14 +2,14 @@
 their time is up, by the daily ``purge-personal-data`` job; the rows that
 count something stay, so every figure is the same before and after.
 
-==============================  ==========================================  ====================
-what                            removed                                     after (setting)
-==============================  ==========================================  ====================
-a scan attempt's details        position, accuracy, IP, user agent          90 days (``RETENTION_ATTEMPT_DETAILS_DAYS``)
-a check-in's position           position                                    90 days (``RETENTION_CHECKIN_POSITION_DAYS``)
-a badge check's position        the checker's position                      30 days (``RETENTION_BADGE_POSITION_DAYS``)
-an upload nothing took          the row and the file                        24 hours (``RETENTION_ORPHAN_UPLOAD_HOURS``)
-==============================  ==========================================  ====================
+===========================  ==================================  ===========  ===================================
+what                         removed                             after        setting
+===========================  ==================================  ===========  ===================================
+a scan attempt's details     position, accuracy, IP, user agent  90 days      ``RETENTION_ATTEMPT_DETAILS_DAYS``
+a check-in's position        position                            90 days      ``RETENTION_CHECKIN_POSITION_DAYS``
+a badge check's position     the checker's position              30 days      ``RETENTION_BADGE_POSITION_DAYS``
+an upload nothing took       the row and the file                24 hours     ``RETENTION_ORPHAN_UPLOAD_HOURS``
+===========================  ==================================  ===========  ===================================
 
 A check-in's result, center, day and purpose, an attempt's result and
 distance, and a badge check's branch and time are what the statistics read:

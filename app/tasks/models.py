@@ -4,8 +4,19 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import (
-    JSON, Boolean, CheckConstraint, Date, Float, ForeignKey, Index, Integer, Numeric, String, Text,
-    UniqueConstraint, select,
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
 )
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 

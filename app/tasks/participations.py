@@ -316,7 +316,7 @@ def task_code(actor: User, task_id: int) -> dict:
     next_step_at = (step + 1) * CODE_STEP_SECONDS
     return {"qr_text": signed_codes.qr_text(token, current_app.config["QR_BASE_URL"]),
             "token": token,
-            "expires_at": dt.datetime.fromtimestamp(next_step_at + CODE_GRACE_SECONDS, dt.timezone.utc),
+            "expires_at": dt.datetime.fromtimestamp(next_step_at + CODE_GRACE_SECONDS, dt.UTC),
             "refresh_in": round(next_step_at - now.timestamp(), 3)}
 
 

@@ -16,18 +16,40 @@ from app.moderation.services import CHECK_ERRORS
 from app.tasks import participations as p
 from app.tasks import services
 from app.tasks.schemas import (
-    AcceptSchema, ConfirmSchema, CorrectionRequestInSchema, CorrectionRequestSchema,
-    CorrectionSchema, HelpRequestInSchema, HelpRequestListArgsSchema, HelpRequestPageSchema,
-    HelpRequestSchema, HoursEntrySchema, MyTasksArgsSchema, OptionalReasonSchema,
-    ParticipationPageSchema, ParticipationSchema, PresenceSchema, ReasonSchema,
-    ServedParticipationPageSchema, SetTimesSchema,
-    TaskCodeSchema, TaskCreateSchema, TaskInSchema, TaskListArgsSchema, TaskPageSchema, TaskSchema,
-    VolunteerInSchema, VolunteerRecordSchema, VolunteerSchema, VolunteerStatsArgsSchema,
+    AcceptSchema,
+    ConfirmSchema,
+    CorrectionRequestInSchema,
+    CorrectionRequestSchema,
+    CorrectionSchema,
+    HelpRequestInSchema,
+    HelpRequestListArgsSchema,
+    HelpRequestPageSchema,
+    HelpRequestSchema,
+    HoursEntrySchema,
+    MyTasksArgsSchema,
+    OptionalReasonSchema,
+    ParticipationPageSchema,
+    ParticipationSchema,
+    PresenceSchema,
+    ReasonSchema,
+    ServedParticipationPageSchema,
+    SetTimesSchema,
+    TaskCodeSchema,
+    TaskCreateSchema,
+    TaskInSchema,
+    TaskListArgsSchema,
+    TaskPageSchema,
+    TaskSchema,
+    VolunteerInSchema,
+    VolunteerRecordSchema,
+    VolunteerSchema,
+    VolunteerStatsArgsSchema,
     VolunteerStatsSchema,
 )
 
 blp = Blueprint("tasks", __name__, description="Volunteer service (点单、派单、接单、评单)")
-PNG = {"200": {"description": "A QR image", "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}}
+PNG = {"200": {"description": "A QR image",
+               "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}}
 STATE = (services.InvalidState, StateChanged)
 
 

@@ -3,10 +3,19 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.common.schemas import Integer, LatLng, ID_RANGE, AwareDateTime, CoordinateSchema, PageArgsSchema, Schema, page_schema
+from app.common.schemas import (
+    ID_RANGE,
+    AwareDateTime,
+    CoordinateSchema,
+    Integer,
+    LatLng,
+    PageArgsSchema,
+    Schema,
+    page_schema,
+)
+from app.moderation.schemas import content_state_field
 from app.orgs.schemas import OrgRefSchema
 from app.tasks.models import HELP_CATEGORIES, PARTICIPATION_STATES, REQUEST_STATES, TASK_STATES
-from app.moderation.schemas import content_state_field
 
 Skill = ma.fields.String(validate=validate.Length(1, 30))
 
@@ -81,7 +90,7 @@ class OptionalReasonSchema(Schema):
 class TaskInSchema(Schema):
     title = ma.fields.String(validate=validate.Length(1, 100))
     description = ma.fields.String(validate=validate.Length(max=2000))
-    category = ma.fields.String(validate=validate.OneOf(HELP_CATEGORIES + ("community_service",)))
+    category = ma.fields.String(validate=validate.OneOf((*HELP_CATEGORIES, "community_service")))
     address = ma.fields.String(validate=validate.Length(max=200))
     location = ma.fields.Nested(CoordinateSchema, allow_none=True)
     radius_m = Integer(validate=validate.Range(20, 5000))

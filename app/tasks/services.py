@@ -42,7 +42,11 @@ from app.orgs.models import OrgNode
 from app.orgs.services import get_node, visible_node
 from app.subscriptions.services import announce
 from app.tasks.machines import (  # noqa: F401 (InvalidState, OPEN_TASK_STATES: named here by views)
-    HELP_REQUEST, OPEN_TASK_STATES, PARTICIPATION, TASK, InvalidState,
+    HELP_REQUEST,
+    OPEN_TASK_STATES,
+    PARTICIPATION,
+    TASK,
+    InvalidState,
 )
 from app.tasks.models import HelpRequest, Participation, Task, Volunteer
 

@@ -33,6 +33,7 @@ Rules:
 """
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import hashlib
 import hmac
@@ -237,10 +238,8 @@ class _DeadlineAdapter(requests.adapters.HTTPAdapter):
 def _cut(sockets: list) -> None:
     """The deadline passed: wake whatever read waits on these sockets."""
     for sock in sockets:
-        try:
+        with contextlib.suppress(OSError):  # already closed
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass  # already closed
 
 
 class WeChatClient:

@@ -1,13 +1,12 @@
 """foundation
 
 Revision ID: 13f02d92c4e6
-Revises: 
+Revises:
 Create Date: 2026-11-26 02:52:11.050570
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '13f02d92c4e6'

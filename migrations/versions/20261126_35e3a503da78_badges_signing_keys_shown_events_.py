@@ -5,9 +5,8 @@ Revises: c1cb154f01b7
 Create Date: 2026-11-26 03:02:10.577842
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '35e3a503da78'

@@ -5,9 +5,8 @@ Revises: 35e3a503da78
 Create Date: 2026-11-26 03:06:20.947867
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '5f18f3c01019'

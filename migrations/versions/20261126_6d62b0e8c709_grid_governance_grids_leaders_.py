@@ -5,9 +5,8 @@ Revises: 5f18f3c01019
 Create Date: 2026-11-26 03:09:57.921326
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '6d62b0e8c709'

@@ -5,9 +5,8 @@ Revises: 13f02d92c4e6
 Create Date: 2026-11-26 02:58:18.067643
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'c1cb154f01b7'

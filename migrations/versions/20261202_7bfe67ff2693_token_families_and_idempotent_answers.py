@@ -10,9 +10,8 @@ Revises: 6d62b0e8c709
 Create Date: 2026-12-02 15:47:37.298513
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '7bfe67ff2693'

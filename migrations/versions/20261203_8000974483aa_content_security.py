@@ -7,9 +7,8 @@ Revises: ea2b233b92b4
 Create Date: 2026-12-03 05:54:00.097933
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '8000974483aa'
 down_revision = 'ea2b233b92b4'

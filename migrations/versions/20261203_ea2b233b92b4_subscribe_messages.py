@@ -8,9 +8,8 @@ Revises: 633ccf844eee
 Create Date: 2026-12-03 05:50:31.199922
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'ea2b233b92b4'

@@ -70,6 +70,7 @@ Time is read from ``time.time()`` on every use, so tests can move the clock.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import re
@@ -751,10 +752,9 @@ def _schedule_auto_push(state: MockState, response: Response) -> None:
         return
 
     def push() -> None:
-        try:
+        # the app was down: WeChat would retry, the demo just loses it
+        with contextlib.suppress(requests.RequestException, DoorInputError):
             _push_media_result(state, trace_id, None, None)
-        except (requests.RequestException, DoorInputError):
-            pass  # the app was down: WeChat would retry, the demo just loses it
 
     timer = threading.Timer(delay, push)
     timer.daemon = True

@@ -47,7 +47,7 @@ def test_nesting_within_the_limit_reaches_the_schema(admin):
 
 @pytest.mark.parametrize("digits", ["9" * 5000, "-" + "9" * 4301, "1" + "0" * 30])
 def test_an_integer_literal_of_thousands_of_digits_is_422(admin, tree, digits):
-    body = '{"parent_id": %s, "kind": "party_branch", "name": "x"}' % digits
+    body = f'{{"parent_id": {digits}, "kind": "party_branch", "name": "x"}}'
     error = assert_error(post_raw(admin, ORGS, body), 422, "validation_failed")
     assert list(error["details"]["fields"]) == ["parent_id"]
 
@@ -60,7 +60,7 @@ def test_a_float_literal_that_overflows_is_422(admin, tree):
 
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
 def test_nan_and_infinity_are_not_json(admin, constant):
-    assert_error(post_raw(admin, READ, '{"up_to_id": %s}' % constant), 400, "malformed_json")
+    assert_error(post_raw(admin, READ, f'{{"up_to_id": {constant}}}'), 400, "malformed_json")
 
 
 @pytest.mark.parametrize("value", [2**70, -(2**70), 2**40, 2**31, -(2**31) - 1])

@@ -121,7 +121,7 @@ def test_the_session_is_recorded_with_its_rotations_and_revocation(client, login
     assert family.user_id == api.user_id and family.generation == 2
     assert family.refresh_jti == jwt.decode(fresh["refresh_token"], SECRET, algorithms=["HS256"])["jti"]
     assert family.revoked_reason == "logout"
-    assert family.revoked_at <= dt.datetime.now(dt.timezone.utc)
+    assert family.revoked_at <= dt.datetime.now(dt.UTC)
 
 
 def test_pruning_drops_only_sessions_that_can_no_longer_be_used(app, client, login, clock):

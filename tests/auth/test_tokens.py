@@ -105,7 +105,7 @@ def test_missing_claims_are_refused(client, login):
 
 
 def test_expired_access_token_is_refused(client, wx):
-    with time_machine.travel(dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.timezone.utc), tick=False) as t:
+    with time_machine.travel(dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC), tick=False) as t:
         tokens = client.post("/api/v1/auth/wechat/login", json={"code": wx.code("o-exp")}).json
         t.shift(14 * 60)
         assert client.get(ME, headers=bearer(tokens["access_token"])).status_code == 200

@@ -41,7 +41,7 @@ def test_offline_verification_with_only_the_published_key(client, member):
     assert "13800138000" not in badge["qr_text"]
     # a tampered payload fails offline too
     token = badge["qr_text"].rsplit("/b/", 1)[-1]
-    prefix, payload_b64, signature = token.split(".")
+    prefix, _payload_b64, signature = token.split(".")
     forged = dict(payload, n="王*五")
     forged_b64 = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode().rstrip("=")
     assert offline_verify(f"{prefix}.{forged_b64}.{signature}", jwks) is None

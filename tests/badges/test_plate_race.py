@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import pytest
 import time_machine
-
-from app.badges import services
 from sqlalchemy import select
 
+from app.badges import services
 from app.badges.models import DutySession, MerchantPlate
 from app.extensions import db
-from tests.badges.helpers import DUTY, PLATES, T0, apply_plate, assign, business_zone, make_post, \
-    post_plate_code
+from tests.badges.helpers import DUTY, PLATES, T0, apply_plate, assign, business_zone, make_post, post_plate_code
 from tests.members.races import all_read_first, fire, one_winner
 
 
@@ -49,7 +47,7 @@ def test_two_off_duty_scans_at_once_end_the_session_once(live_url, member, admin
     # both scans have found the open session before either ends it
     all_read_first(monkeypatch, services, "utcnow", 2)
     responses = fire([(f"{live_url}{DUTY}", {"code": code}, on_duty.headers)] * 2)
-    won, lost = one_winner(responses)
+    won, _lost = one_winner(responses)
     assert won.json()["on_duty"] is False
     monkeypatch.undo()
     db.session.expire_all()

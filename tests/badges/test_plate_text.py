@@ -12,8 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 from app.badges.models import MerchantPlate, ServicePost
 from app.common import qr
 from app.extensions import db
-from tests.badges.helpers import PLATES, POSTS, T0, approved_plate, business_zone, \
-    decode_png, make_post
+from tests.badges.helpers import PLATES, POSTS, T0, approved_plate, business_zone, decode_png, make_post
 from tests.conftest import assert_error
 
 # What made Pillow's complex layout fail with "raqm_layout() failed" (a 500):

@@ -169,7 +169,7 @@ def test_list_is_scoped_to_the_subtree_and_paginated(admin, admin_b, login_as, t
 
     assert ids(admin, tree.a) == (in_a, None)
     assert ids(admin, tree.a1) == ([in_a[1]], None)
-    assert ids(login_as("org_admin", tree.street), tree.street) == (in_a + [in_b], None)
+    assert ids(login_as("org_admin", tree.street), tree.street) == ([*in_a, in_b], None)
     assert_error(admin.get(POSTS, query_string={"org_id": tree.b}), 404, "not_found")
     assert_error(admin.get(POSTS, query_string={"org_id": tree.street}), 404, "not_found")
     assert_error(admin.get(POSTS), 422, "validation_failed")

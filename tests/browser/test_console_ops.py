@@ -363,7 +363,8 @@ def test_the_dashboard_exports_its_tables_to_xlsx(pages, shot, admin, volunteers
     sheet = [list(r) for r in book["按日"].iter_rows(values_only=True)]
     assert sheet[0] == ["日期", "签到人次"]
     shown = [[day.date().isoformat() if isinstance(day, dt.datetime) else day, str(n)] for day, n in sheet[1:]]
-    assert shown == days == [[(today - dt.timedelta(days=2)).isoformat(), "4"], [today.isoformat(), "7"], ["合计", "11"]]
+    assert shown == days == [[(today - dt.timedelta(days=2)).isoformat(), "4"], [today.isoformat(), "7"],
+                             ["合计", "11"]]
     assert [list(r) for r in book["按阵地"].iter_rows(values_only=True)] == [
         ["阵地", "签到人次"], ["丰泽社区党群服务中心", 11]]
 

@@ -81,7 +81,7 @@ def test_help_asked_dispatched_served_rated_and_counted(pages, shot, admin, memb
     # 接单: two members accept on their phones, check in and out on site.
     # (The first check-in starts the task: both accept before either arrives.)
     phones = [pages.phone(api=api, openid=openid, path=f"/mp/#/volunteer/task?id={task_id}")
-              for api, openid in zip(volunteers, ("journey-vol-1", "journey-vol-2"))]
+              for api, openid in zip(volunteers, ("journey-vol-1", "journey-vol-2"), strict=False)]
     for mine in phones:
         expect(mine.locator("#view")).to_contain_text("帮张阿姨买药买菜")
         mine.click("[data-accept=place]")

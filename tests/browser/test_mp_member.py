@@ -447,7 +447,8 @@ def test_report_to_the_residence_community_declined_then_confirmed(pages, shot, 
     shot(page, "mp-member-report-pending")
 
     report = user.get("/api/v1/me/community-report").json
-    assert admin.post(f"/api/v1/member-reports/{report['id']}/decline", json={"reason": "不在本社区居住"}).status_code == 200
+    declined = admin.post(f"/api/v1/member-reports/{report['id']}/decline", json={"reason": "不在本社区居住"})
+    assert declined.status_code == 200
     page.reload()
     expect(page.locator("[data-report=declined]")).to_contain_text("未通过")
     shot(page, "mp-member-report-declined")

@@ -11,7 +11,7 @@ import time_machine
 CENTER_LAT, CENTER_LNG = 21.8580, 111.9620  # 丰泽社区党群服务中心 (GCJ-02)
 HERE = {"lat": CENTER_LAT, "lng": CENTER_LNG, "coord_system": "gcj02", "accuracy": 20}
 # A Thursday morning in Yangjiang, 10:00 +08:00.
-T0 = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)
 
 
 def near(metres_north: float) -> dict:

@@ -204,7 +204,7 @@ def test_a_task_code_image_is_kept_only_while_the_code_is_valid(admin, tree, wec
     url = f"/api/v1/tasks/{task['id']}/code.png"
     first = admin.get(url)
     assert admin.get(url).data == first.data and wechat.calls() == 1  # same step: the cache
-    keys = [key for key in get_redis().scan_iter("wxacode:task:*")]
+    keys = list(get_redis().scan_iter("wxacode:task:*"))
     assert len(keys) == 1 and 0 < get_redis().ttl(keys[0]) <= 60
 
 

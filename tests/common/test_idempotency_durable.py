@@ -99,7 +99,7 @@ def test_a_request_that_crashed_midway_does_not_block_its_key(resident, tree, mo
 
 def test_a_claim_left_by_a_dead_process_only_blocks_until_it_lapses(resident, tree):
     raw = json.dumps(body(tree)).encode()
-    send = dict(data=raw, content_type="application/json", headers={"Idempotency-Key": "help-dead"})
+    send = {"data": raw, "content_type": "application/json", "headers": {"Idempotency-Key": "help-dead"}}
     redis_key = f"idem:user:{resident.user_id}:tasks.create_help_request:help-dead"
     get_redis().set(redis_key, json.dumps({"state": "pending", "fp": hashlib.sha256(raw).hexdigest()}),
                     ex=idempotency.PENDING_SECONDS)

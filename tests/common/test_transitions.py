@@ -23,7 +23,7 @@ def request_row(app, tree):
     user = User(openid="resident-1")
     db.session.add(user)
     db.session.flush()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     row = HelpRequest(requester_id=user.id, community_id=tree.a, category="errand",
                       description="买菜", window_start=now, window_end=now + dt.timedelta(hours=1),
                       phone_encrypted="x", phone_masked="138****0000")

@@ -178,7 +178,7 @@ def test_the_same_new_time_limit_put_at_once(live_url, login_as, tree, resident)
     admins = [login_as("district_admin", tree.district) for _ in range(6)]
     url = f"{live_url}/api/v1/grid-time-limits/safety/urgent"
     bodies = [{"accept_hours": 1 + i, "handle_hours": 48, "verify_hours": 12} for i in range(len(admins))]
-    responses = fire([(url, body, api.headers) for body, api in zip(bodies, admins)], "put")
+    responses = fire([(url, body, api.headers) for body, api in zip(bodies, admins, strict=False)], "put")
     assert [r.status_code for r in responses] == [200] * len(admins), [r.text for r in responses]
     rows = [r for r in resident.get("/api/v1/grid-time-limits").json
             if (r["category"], r["urgency"]) == ("safety", "urgent")]

@@ -38,7 +38,7 @@ def cron(app, monkeypatch):
 def test_the_schedule_lists_the_periodic_jobs(cron):
     jobs = {job.name: job for job in cron.get_jobs()}
     assert {name: job.func_name for name, job in jobs.items()} == PERIODIC
-    for name, job in jobs.items():
+    for job in jobs.values():
         assert job.queue_name == PERIODIC_QUEUE
         if job.name in EVERY_TEN_MINUTES:
             assert job.cron == EVERY_TEN_MINUTES[job.name]

@@ -286,7 +286,8 @@ def _identity_approved(world):
                         json={"name": "陈晓文", "phone_code": world.wx.phone_code("13812345678")})
     assert pending.status_code == 202, pending.json
     request_id = pending.json["request"]["id"]
-    approve = lambda: world.admin.post(f"/api/v1/binding-requests/{request_id}/approve", json={})
+    def approve():
+        return world.admin.post(f"/api/v1/binding-requests/{request_id}/approve", json={})
     return user, None, approve
 
 

@@ -168,7 +168,8 @@ def test_times_are_beijing_time():
     assert tpl.format_value("date3", when) == "2026-11-27"
 
 
-@pytest.mark.parametrize("value", ["x" * 100, "台风预警，活动取消。请大家注意安全，关好门窗！" * 3, "😀" * 30, "a\tb\nc"])
+@pytest.mark.parametrize("value", ["x" * 100, "台风预警，活动取消。请大家注意安全，关好门窗！" * 3, "😀" * 30,
+                                   "a\tb\nc"])
 def test_long_and_odd_texts_pass_the_mock_field_rules(value):
     from mini_program_mock.wechat.server import _field_ok
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 import time_machine
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 # A Thursday, 09:00 in Yangjiang (+08:00).
 T0 = dt.datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
 LAT, LNG = 21.8580, 111.9620  # 丰泽社区 (GCJ-02)

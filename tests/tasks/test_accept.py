@@ -182,7 +182,8 @@ def test_registration_marks_member_volunteers(volunteer, member_volunteer, tree)
     plain, m = volunteer(), member_volunteer()
     assert plain.volunteer["is_member"] is False and m.volunteer["is_member"] is True
     assert m.volunteer["community"]["id"] == tree.a
-    again = plain.put("/api/v1/me/volunteer", json={"community_id": tree.b, "skills": ["repairs", "first_aid", "repairs"],
+    again = plain.put("/api/v1/me/volunteer", json={"community_id": tree.b,
+                                                    "skills": ["repairs", "first_aid", "repairs"],
                                                     "availability": "周末上午"})
     assert again.status_code == 200, again.json
     assert (again.json["id"], again.json["community"]["id"]) == (plain.volunteer["id"], tree.b)
@@ -340,7 +341,8 @@ def test_my_tasks_newest_first_filtered_and_paged(make_task, volunteer):
     withdraw(v, tasks[0].id)
     items = v.get("/api/v1/me/tasks").json["items"]
     assert [i["task_id"] for i in items] == [t.id for t in reversed(tasks)]
-    assert [i["task_id"] for i in v.get("/api/v1/me/tasks", query_string={"state": "withdrawn"}).json["items"]] == [tasks[0].id]
+    withdrawn = v.get("/api/v1/me/tasks", query_string={"state": "withdrawn"}).json["items"]
+    assert [i["task_id"] for i in withdrawn] == [tasks[0].id]
     seen, cursor = [], None
     while True:
         page = v.get("/api/v1/me/tasks", query_string={"limit": 2, **({"cursor": cursor} if cursor else {})}).json

@@ -6,7 +6,7 @@ import datetime as dt
 import time_machine
 
 HERE = {"lat": 21.8580, "lng": 111.9620}
-T0 = dt.datetime(2026, 11, 26, 1, 0, tzinfo=dt.timezone.utc)  # 09:00 in Yangjiang
+T0 = dt.datetime(2026, 11, 26, 1, 0, tzinfo=dt.UTC)  # 09:00 in Yangjiang
 
 
 def iso(t):

@@ -11,9 +11,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.tasks.models import CorrectionRequest, HoursEntry, Participation, Task
-from tests.conftest import assert_error
+from tests.conftest import assert_error, fire_at_once
 from tests.tasks.conftest import END, HERE, START, iso, serve
-from tests.conftest import fire_at_once
 
 URL = "/api/v1/tasks"
 P = "/api/v1/participations"

@@ -19,8 +19,8 @@ from app.tasks.models import (
     Participation,
     Task,
 )
-from tests.tasks.conftest import END, HERE, START, iso
 from tests.conftest import fire
+from tests.tasks.conftest import END, HERE, START, iso
 
 API = "/api/v1"
 HOLDING = ("accepted", "checked_in", "checked_out", "confirmed")
@@ -130,7 +130,7 @@ def test_a_waitlisted_withdrawal_is_never_undone_by_the_promotion(live_url, make
     assert {r.status_code for r in responses} <= {200, 409}
     assert codes(responses) <= {"state_changed"}
     now = states(task.id)
-    for v, response in zip((*holders, *leaving), responses):
+    for v, response in zip((*holders, *leaving), responses, strict=False):
         if response.status_code == 200:
             assert now[v.user_id] == "withdrawn", (v.user_id, now)  # the answer is what is stored
         else:  # promoted before their withdrawal: they hold the place, and were told
@@ -154,12 +154,12 @@ def test_a_promotion_and_an_overlapping_accept_at_once_hold_one_place(live_url, 
         assert waiter.post(f"{API}/tasks/{waited.id}/accept", json={"waitlist": True}).status_code == 201
         pairs.append((waited, other, holder, waiter))
     calls = []
-    for waited, other, holder, waiter in pairs:
+    for waited, other, _holder, waiter in pairs:
         calls += [(f"{live_url}{API}/tasks/{waited.id}/withdraw", None, holder.headers),
                   (f"{live_url}{API}/tasks/{other.id}/accept", {}, waiter.headers)]
     responses = fire(calls)
     no_500(responses)
-    for waited, other, holder, waiter in pairs:
+    for waited, other, _holder, waiter in pairs:
         held = [t.id for t in (waited, other) if states(t.id).get(waiter.user_id) in HOLDING]
         assert len(held) == 1, (held, states(waited.id), states(other.id))
         assert_places_add_up(waited.id)
@@ -175,8 +175,8 @@ def test_lowering_places_while_accepts_run_is_never_a_500(live_url, make_task, v
         calls.insert(places * 2 - 3, (url, {"places": places}, admin.headers, "PATCH"))
     responses = fire(calls)
     no_500(responses)
-    patches = [r for call, r in zip(calls, responses) if call[-1] == "PATCH"]
-    accepts = [r for call, r in zip(calls, responses) if call[-1] != "PATCH"]
+    patches = [r for call, r in zip(calls, responses, strict=False) if call[-1] == "PATCH"]
+    accepts = [r for call, r in zip(calls, responses, strict=False) if call[-1] != "PATCH"]
     assert {r.status_code for r in patches} <= {200, 409}, [r.json() for r in patches]
     assert codes(patches) <= {"places_below_taken", "state_changed"}
     for r in patches:

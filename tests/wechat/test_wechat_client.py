@@ -161,9 +161,8 @@ def test_a_high_risk_user_is_refused(client, base_url):
 def test_a_system_error_is_unavailable_and_passes(client, base_url, caplog):
     door(base_url, "fail", path="/sns/jscode2session", errcode=-1, times=1)
     code = login_code(base_url, "o-alice")
-    with caplog.at_level(logging.WARNING, logger="app.wechat.client"):
-        with pytest.raises(WeChatUnavailable) as caught:
-            client.code2session(code)
+    with caplog.at_level(logging.WARNING, logger="app.wechat.client"), pytest.raises(WeChatUnavailable) as caught:
+        client.code2session(code)
     assert (caught.value.status, caught.value.code) == (503, "wechat_unavailable")
     assert "errcode -1" in client_log_text(caplog)
     assert client.code2session(code).openid == "o-alice"  # the failure used nothing up
@@ -171,9 +170,8 @@ def test_a_system_error_is_unavailable_and_passes(client, base_url, caplog):
 
 def test_an_unexpected_errcode_is_unavailable_and_logged(client, base_url, caplog):
     door(base_url, "fail", path="/sns/jscode2session", errcode=40999)
-    with caplog.at_level(logging.WARNING, logger="app.wechat.client"):
-        with pytest.raises(WeChatUnavailable):
-            client.code2session(login_code(base_url, "o-alice"))
+    with caplog.at_level(logging.WARNING, logger="app.wechat.client"), pytest.raises(WeChatUnavailable):
+        client.code2session(login_code(base_url, "o-alice"))
     assert [r.levelno for r in client_logs(caplog)] == [logging.WARNING]
     assert "40999" in client_log_text(caplog)
 
@@ -183,9 +181,8 @@ def test_an_unreachable_wechat_is_unavailable_and_logs_no_secret(redis, caplog):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     client = WeChatClient(f"http://127.0.0.1:{port}", APPID, SECRET, 1.0, redis)
-    with caplog.at_level(logging.DEBUG, logger="app.wechat.client"):
-        with pytest.raises(WeChatUnavailable) as caught:
-            client.code2session("some-code")
+    with caplog.at_level(logging.DEBUG, logger="app.wechat.client"), pytest.raises(WeChatUnavailable) as caught:
+        client.code2session("some-code")
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
     assert "unreachable" in client_log_text(caplog)
     assert SECRET not in client_log_text(caplog)
@@ -193,9 +190,8 @@ def test_an_unreachable_wechat_is_unavailable_and_logs_no_secret(redis, caplog):
 
 def test_a_wrong_secret_is_unavailable_and_logged_as_an_error(base_url, redis, mock, caplog):
     client = WeChatClient(base_url, APPID, "wrong-secret", 2.0, redis)
-    with caplog.at_level(logging.WARNING, logger="app.wechat.client"):
-        with pytest.raises(WeChatUnavailable):
-            client.code2session(login_code(base_url, "o-alice"))
+    with caplog.at_level(logging.WARNING, logger="app.wechat.client"), pytest.raises(WeChatUnavailable):
+        client.code2session(login_code(base_url, "o-alice"))
     assert [r.levelno for r in client_logs(caplog)] == [logging.ERROR]
     assert "40125" in client_log_text(caplog)
     assert "wrong-secret" not in client_log_text(caplog)
@@ -220,9 +216,8 @@ def test_a_dripping_answer_is_cut_at_the_deadline(base_url, redis, mock, caplog)
     client = WeChatClient(base_url, APPID, SECRET, 1.0, redis)
     code = login_code(base_url, "o-alice")
     started = time.monotonic()
-    with caplog.at_level(logging.WARNING, logger="app.wechat.client"):
-        with pytest.raises(WeChatUnavailable):
-            client.code2session(code)
+    with caplog.at_level(logging.WARNING, logger="app.wechat.client"), pytest.raises(WeChatUnavailable):
+        client.code2session(code)
     assert time.monotonic() - started < 5  # a correctness bound, not a speed test
     assert "deadline" in client_log_text(caplog)
     assert SECRET not in client_log_text(caplog)
@@ -238,9 +233,8 @@ def test_a_slow_answer_within_the_deadline_is_read(base_url, redis, mock):
 
 def test_an_answer_too_big_to_be_wechat_is_unavailable(client, base_url, caplog):
     door(base_url, "slow", path="/sns/jscode2session", interval_ms=0, bytes=MAX_BODY_BYTES + 1)
-    with caplog.at_level(logging.WARNING, logger="app.wechat.client"):
-        with pytest.raises(WeChatUnavailable):
-            client.code2session(login_code(base_url, "o-alice"))
+    with caplog.at_level(logging.WARNING, logger="app.wechat.client"), pytest.raises(WeChatUnavailable):
+        client.code2session(login_code(base_url, "o-alice"))
     assert "more than" in client_log_text(caplog)
 
 
