@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from app.audit import log as audit
 from app.auth.models import User
-from app.auth.permissions import authorize
+from app.auth.permissions import authorize, subtree_clause
 from app.common import qr
 from app.common.db import utcnow
 from app.common.pagination import Page, keyset_page
@@ -105,7 +105,7 @@ def _services(user_id: int, day_from: dt.date, day_to: dt.date, org: OrgNode | N
                       HoursEntry.service_started_at < end)
                .order_by(HoursEntry.service_started_at, HoursEntry.id))
     if org is not None:
-        credits = credits.where(OrgNode.path.startswith(org.path))
+        credits = credits.where(subtree_clause(OrgNode.path, org.path))
     rows = db.session.execute(credits).all()
     totals = dict(db.session.execute(
         select(HoursEntry.participation_id, func.sum(HoursEntry.hours))
