@@ -83,6 +83,13 @@ class NotFound(ApiError):
     en = "Not found."
 
 
+class Gone(ApiError):
+    status = 410
+    code = "gone"
+    zh = "该资源已失效。"
+    en = "This is no longer available."
+
+
 class Conflict(ApiError):
     status = 409
     code = "conflict"
