@@ -39,6 +39,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "stats.read": ADMINS | {CENTER_ADMIN},
     "audit.read": ADMINS,  # the audit trail of a subtree (app.audit)
     "content.moderate": ADMINS,  # the text moderation queue (app.moderation)
+    # District-wide settings (grid-event categories and time limits, badge keys):
+    # held on the district node, they apply to every subtree at once.
+    "district.configure": frozenset({DISTRICT_ADMIN}),
 }
 
 # Who may hand out which role (always inside their own subtree).
@@ -98,6 +101,21 @@ def authorize(user, action: str, org) -> None:
         raise NotFound()
     if not roles & PERMISSIONS[action]:
         raise Forbidden()
+
+
+def paths_for(user, action: str) -> list[str]:
+    """The org paths (shortest first) on which ``user`` holds a role allowing ``action``."""
+    allowed = PERMISSIONS[action]
+    return sorted({path for role, path in grants_of(user) if role in allowed}, key=lambda p: (len(p), p))
+
+
+def authorize_somewhere(user, action: str) -> str:
+    """For actions not tied to one node (district-wide settings): the path of
+    the highest node where ``user`` may take ``action``, else 403."""
+    paths = paths_for(user, action)
+    if not paths:
+        raise Forbidden()
+    return paths[0]
 
 
 def scope_clause(user, action: str, path_column) -> ColumnElement[bool]:
