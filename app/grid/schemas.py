@@ -91,7 +91,7 @@ class EventInSchema(Schema):
     description = ma.fields.String(load_default="", validate=validate.Length(max=2000))
     location = ma.fields.Nested(CoordinateSchema, required=True)
     urgency = ma.fields.String(load_default="normal", validate=validate.OneOf(URGENCIES))
-    photo_ids = ma.fields.List(Integer(validate=validate.Range(1, 2**31 - 1)), load_default=list)
+    photo_ids = ma.fields.List(Integer(validate=ID_RANGE), load_default=list)
 
 
 class EventSchema(Schema):
@@ -138,11 +138,11 @@ class TransitionInSchema(Schema):
     action = ma.fields.String(required=True, validate=validate.OneOf(ACTIONS))
     note = ma.fields.String(load_default="", validate=validate.Length(max=1000))
     reason = ma.fields.String(validate=validate.Length(1, 500))
-    duplicate_of = Integer(validate=validate.Range(1, 2**31 - 1))
-    to_org_id = Integer(validate=validate.Range(1, 2**31 - 1))
-    to_user_id = Integer(validate=validate.Range(1, 2**31 - 1))
+    duplicate_of = Integer(validate=ID_RANGE)
+    to_org_id = Integer(validate=ID_RANGE)
+    to_user_id = Integer(validate=ID_RANGE)
     hours = ma.fields.Float(validate=validate.Range(0.5, 24 * 60))
-    photo_ids = ma.fields.List(Integer(validate=validate.Range(1, 2**31 - 1)))
+    photo_ids = ma.fields.List(Integer(validate=ID_RANGE))
 
 
 class TransitionSchema(Schema):
@@ -184,8 +184,8 @@ class TimelineSchema(Schema):
 class EventListArgsSchema(PageArgsSchema):
     state = ma.fields.String(validate=validate.OneOf(OPEN_STATES + FINAL_STATES))
     category = ma.fields.String(validate=validate.Length(max=32))
-    grid_id = Integer(validate=validate.Range(1, 2**31 - 1))
-    community_id = Integer(validate=validate.Range(1, 2**31 - 1))
+    grid_id = Integer(validate=ID_RANGE)
+    community_id = Integer(validate=ID_RANGE)
     overdue = ma.fields.Boolean(load_default=False)
     mine = ma.fields.Boolean(load_default=False)
     assigned = ma.fields.Boolean(load_default=False, metadata={"description": "assigned to me"})
