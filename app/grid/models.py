@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.common.db import UtcDateTime, utcnow
-from app.extensions import db
+from app.extensions import Base, db
 from app.moderation.models import Moderated
 from app.orgs.models import OrgNode
 
@@ -16,8 +17,16 @@ OPEN_STATES = ("unverified", "reported", "accepted", "dispatched", "in_progress"
 FINAL_STATES = ("rejected", "duplicate", "closed")
 LEADER_ROLES = ("grid_leader", "building_leader", "lane_leader")
 
+# db.Model is made at run time (Flask-SQLAlchemy's declarative base over
+# app.extensions.Base), which mypy cannot follow as a base class: it checks
+# the models against Base, whose mapping they share.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 
-class Grid(db.Model):
+
+class Grid(Model):
     """A grid (网格) of a community, with its grid Party group (an org node).
     The bounding box columns make "which grid holds this point" an index scan."""
 
@@ -43,7 +52,7 @@ class Grid(db.Model):
     party_group: Mapped[OrgNode] = relationship(lazy="joined", foreign_keys=[party_group_id])
 
 
-class GridLeader(db.Model):
+class GridLeader(Model):
     """A grid, building or lane leader of a grid (their role is granted on the
     grid's Party group, so the one permission check covers them)."""
 
@@ -60,7 +69,7 @@ class GridLeader(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
-class EventCategory(db.Model):
+class EventCategory(Model):
     """A kind of grid event and the level that normally handles it."""
 
     __tablename__ = "event_categories"
@@ -71,7 +80,7 @@ class EventCategory(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
-class TimeLimit(db.Model):
+class TimeLimit(Model):
     """Hours allowed for each step, per category and urgency (data, editable)."""
 
     __tablename__ = "event_time_limits"
@@ -84,7 +93,7 @@ class TimeLimit(db.Model):
     verify_hours: Mapped[float] = mapped_column(Float)
 
 
-class GridEvent(Moderated, db.Model):
+class GridEvent(Moderated, Model):
     """A grid event (网格事件) and where it stands: its state, who owns it
     (the level it is escalated to), who handles it, and the current step's
     deadline."""
@@ -138,8 +147,13 @@ class GridEvent(Moderated, db.Model):
     community: Mapped[OrgNode] = relationship(lazy="joined", foreign_keys=[community_id])
     owner: Mapped[OrgNode] = relationship(lazy="joined", foreign_keys=[owner_org_id])
 
+    if TYPE_CHECKING:  # not mapped: what an answer shows beside the row (app.grid.reading.present)
+        light: str | None
+        photos: list[dict]
+        allowed_actions: list[str]
 
-class EventTransition(db.Model):
+
+class EventTransition(Model):
     """One step of an event's life: who, in which role, did what, when, why."""
 
     __tablename__ = "grid_event_transitions"
@@ -160,7 +174,7 @@ class EventTransition(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
-class EventComment(Moderated, db.Model):
+class EventComment(Moderated, Model):
     __tablename__ = "grid_event_comments"
     __table_args__ = (Index("ix_grid_event_comments_event_id_id", "event_id", "id"),)
 
@@ -171,7 +185,7 @@ class EventComment(Moderated, db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
-class EventFollower(db.Model):
+class EventFollower(Model):
     """Someone who added their voice to an event instead of filing a duplicate."""
 
     __tablename__ = "grid_event_followers"
@@ -184,7 +198,7 @@ class EventFollower(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
-class EventPhoto(db.Model):
+class EventPhoto(Model):
     __tablename__ = "grid_event_photos"
     __table_args__ = (Index("ix_grid_event_photos_event_id", "event_id"),)
 
