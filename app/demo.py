@@ -196,8 +196,8 @@ def _seed_services(nodes: dict, users: dict, identity: MemberIdentity) -> list[s
     from app.checkin.models import ServiceCenter
     from app.common import signed_codes
     from app.common.db import utcnow
+    from app.grid.categories import ensure_default_categories
     from app.grid.models import Grid, GridLeader
-    from app.grid.services import ensure_default_categories
     from app.tasks.models import Task, Volunteer
 
     lat, lng = FENGZE

@@ -23,13 +23,16 @@ remind-overdue-events``):
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 
 from app.extensions import db
+from app.grid.access import admins_of, handlers_of
+from app.grid.escalation import next_level
 from app.grid.models import GridEvent
-from app.grid.services import _next_level, admins_of, handlers_of
 from app.subscriptions.services import announce
 
 BATCH = 100
@@ -46,7 +49,7 @@ def remind_overdue_events(now: dt.datetime) -> tuple[int, int]:
     return overdue, escalated
 
 
-def _sweep(column, passed_before: dt.datetime, tell) -> int:
+def _sweep(column, passed_before: dt.datetime, tell: Callable[[GridEvent, dt.datetime], None]) -> int:
     told, after_id = 0, 0
     while True:
         events = db.session.scalars(
@@ -58,8 +61,9 @@ def _sweep(column, passed_before: dt.datetime, tell) -> int:
             return told
         for event in events:
             after_id = event.id
-            if _claim(event, column):
-                tell(event)
+            deadline = event.deadline_at  # passed, so there is one
+            if deadline is not None and _claim(event, column):
+                tell(event, deadline)
                 told += 1
             db.session.commit()  # one event at a time: its claim, notices and messages together
 
@@ -67,32 +71,33 @@ def _sweep(column, passed_before: dt.datetime, tell) -> int:
 def _claim(event: GridEvent, column) -> bool:
     """Mark the deadline as read told; False when another run told it first
     or the event moved on meanwhile."""
-    return bool(db.session.execute(
+    result = cast(CursorResult[Any], db.session.execute(
         update(GridEvent).where(GridEvent.id == event.id, GridEvent.deadline_at == event.deadline_at,
                                 GridEvent.is_open.is_(True),
                                 or_(column.is_(None), column != GridEvent.deadline_at))
         .values({column.key: GridEvent.deadline_at})
-        .execution_options(synchronize_session=False)).rowcount)
+        .execution_options(synchronize_session=False)))
+    return bool(result.rowcount)
 
 
-def _tell_overdue(event: GridEvent) -> None:
+def _tell_overdue(event: GridEvent, deadline: dt.datetime) -> None:
     if event.step == "handle":
         who = handlers_of(event) or admins_of(event.owner_org_id)
     else:
         who = admins_of(event.owner_org_id)
-    step = STEP_NAMES.get(event.step, "办理")
+    step = STEP_NAMES.get(event.step or "", "办理")
     announce(who, "grid_event_overdue", event.id,
-             {"title": event.title, "status": "已超时", "time": event.deadline_at, "note": f"{step}已超时"},
-             version=int(event.deadline_at.timestamp()), event_id=event.id, title=event.title,
-             step=event.step, deadline_at=event.deadline_at.isoformat())
+             {"title": event.title, "status": "已超时", "time": deadline, "note": f"{step}已超时"},
+             version=int(deadline.timestamp()), event_id=event.id, title=event.title,
+             step=event.step, deadline_at=deadline.isoformat())
 
 
-def _remind_above(event: GridEvent) -> None:
-    higher = _next_level(event)
+def _remind_above(event: GridEvent, deadline: dt.datetime) -> None:
+    higher = next_level(event)
     if higher is None:
         return
     announce(admins_of(higher.id), "grid_event_escalation", event.id,
-             {"title": event.title, "status": "请督办", "time": event.deadline_at,
+             {"title": event.title, "status": "请督办", "time": deadline,
               "note": f"{event.owner.name}超时未办结"},
-             version=int(event.deadline_at.timestamp()), event_id=event.id, title=event.title,
-             owner_org_id=event.owner_org_id, deadline_at=event.deadline_at.isoformat())
+             version=int(deadline.timestamp()), event_id=event.id, title=event.title,
+             owner_org_id=event.owner_org_id, deadline_at=deadline.isoformat())

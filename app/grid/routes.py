@@ -8,7 +8,19 @@ from app.common.blueprint import Blueprint
 from app.common.idempotency import idempotent
 from app.common.transitions import StateChanged
 from app.errors import Forbidden, NotFound, ValidationFailed
-from app.grid import services
+from app.grid import categories, follows, grids, lifecycle, photos, reading, reporting, stats
+from app.grid.access import visible_event
+from app.grid.errors import (
+    ActionNotAllowed,
+    InvalidBoundary,
+    InvalidDuplicate,
+    NoGrid,
+    NoHigherLevel,
+    NoPendingExtension,
+    ReopenExpired,
+    TooManyPhotos,
+    UnknownCategory,
+)
 from app.grid.schemas import (
     CategorySchema,
     CommentInSchema,
@@ -44,10 +56,10 @@ blp = Blueprint("grid", __name__, description="Grid governance and grid events")
 @login_required
 @blp.arguments(GridCreateSchema)
 @blp.response(201, GridSchema)
-@blp.errors(NotFound, Forbidden, services.InvalidBoundary, ValidationFailed)
+@blp.errors(NotFound, Forbidden, InvalidBoundary, ValidationFailed)
 def create_grid(body):
     """A grid of a community (its grid Party group is created with it)."""
-    grid = services.create_grid(current_user(), body["community_id"], body["name"],
+    grid = grids.create_grid(current_user(), body["community_id"], body["name"],
                                 body["households"], body["boundary"])
     return grid, 201, {"Location": url_for("grid.get_grid", grid_id=grid.id)}
 
@@ -62,7 +74,7 @@ def list_grids(args):
     that contains the point (one you lead or administer, of the community you
     reported your residence to, or that you reported an event in); another
     community's grid is never shown."""
-    return services.list_grids(current_user(), args.get("community_id"), args["at"], args["limit"],
+    return grids.list_grids(current_user(), args.get("community_id"), args["at"], args["limit"],
                                args["cursor"])
 
 
@@ -72,17 +84,17 @@ def list_grids(args):
 @blp.errors(NotFound)
 def get_grid(grid_id):
     """One grid (its community's admins and above, and its leaders)."""
-    return services.visible_grid(current_user(), grid_id)
+    return grids.visible_grid(current_user(), grid_id)
 
 
 @blp.route("/grids/<int:grid_id>", methods=["PATCH"])
 @login_required
 @blp.arguments(GridInSchema)
 @blp.response(200, GridSchema)
-@blp.errors(NotFound, Forbidden, services.InvalidBoundary, ValidationFailed)
+@blp.errors(NotFound, Forbidden, InvalidBoundary, ValidationFailed)
 def update_grid(body, grid_id):
     """Change a grid's name, households or boundary."""
-    return services.update_grid(current_user(), grid_id, body)
+    return grids.update_grid(current_user(), grid_id, body)
 
 
 @blp.route("/grids/<int:grid_id>/leaders", methods=["POST"])
@@ -92,7 +104,7 @@ def update_grid(body, grid_id):
 @blp.errors(NotFound, Forbidden, RoleNotGrantable, UserNotFound, ValidationFailed)
 def assign_leader(body, grid_id):
     """Make a user a grid, building (with buildings) or lane (with lanes) leader."""
-    leader = services.assign_leader(current_user(), grid_id, body["user_id"], body["role"],
+    leader = grids.assign_leader(current_user(), grid_id, body["user_id"], body["role"],
                                     body["buildings"], body["lanes"])
     return leader, 201, {"Location": url_for("grid.list_leaders", grid_id=grid_id)}
 
@@ -103,7 +115,7 @@ def assign_leader(body, grid_id):
 @blp.errors(NotFound, Forbidden)
 def list_leaders(grid_id):
     """The grid's leaders."""
-    return services.list_leaders(current_user(), grid_id)
+    return grids.list_leaders(current_user(), grid_id)
 
 
 @blp.route("/grid-event-categories", methods=["GET"])
@@ -112,7 +124,7 @@ def list_leaders(grid_id):
 @blp.errors()
 def list_categories():
     """Event categories and the level that handles each."""
-    return services.list_categories()
+    return categories.list_categories()
 
 
 @blp.route("/grid-event-categories/<code>", methods=["PUT"])
@@ -122,7 +134,7 @@ def list_categories():
 @blp.errors(Forbidden, ValidationFailed)
 def put_category(body, code):
     """Add or change a category (district admins)."""
-    return services.upsert_category(current_user(), code, body["name"], body["level"], body["active"])
+    return categories.upsert_category(current_user(), code, body["name"], body["level"], body["active"])
 
 
 @blp.route("/grid-time-limits", methods=["GET"])
@@ -131,17 +143,17 @@ def put_category(body, code):
 @blp.errors()
 def list_time_limits():
     """Hours for each step, per category and urgency (``default``: not overridden)."""
-    return services.time_limits()
+    return categories.time_limits()
 
 
 @blp.route("/grid-time-limits/<category>/<any(normal, urgent):urgency>", methods=["PUT"])
 @login_required
 @blp.arguments(TimeLimitInSchema)
 @blp.response(200, TimeLimitSchema)
-@blp.errors(Forbidden, services.UnknownCategory, ValidationFailed)
+@blp.errors(Forbidden, UnknownCategory, ValidationFailed)
 def put_time_limit(body, category, urgency):
     """Set the limits of one category and urgency (district admins)."""
-    return services.set_limits(current_user(), category, urgency,
+    return categories.set_limits(current_user(), category, urgency,
                                (body["accept_hours"], body["handle_hours"], body["verify_hours"]))
 
 
@@ -150,15 +162,15 @@ def put_time_limit(body, category, urgency):
 @idempotent
 @blp.arguments(EventInSchema)
 @blp.response(201, ReportedSchema)
-@blp.errors(services.UnknownCategory, services.NoGrid, services.TooManyPhotos, UploadNotUsable,
+@blp.errors(UnknownCategory, NoGrid, TooManyPhotos, UploadNotUsable,
             ValidationFailed, *CHECK_ERRORS, idempotent=True)
 def report_event(body):
     """Report an event. Leaders of the grid report it as ``reported``; members
     and residents as ``unverified``. ``possible_duplicates`` lists open events
     of the same category within 100 m in the last 7 days that you can see."""
     user = current_user()
-    reported = services.report_event(user, body)
-    services.present(user, [reported.event, *reported.possible_duplicates])
+    reported = reporting.report_event(user, body)
+    reading.present(user, [reported.event, *reported.possible_duplicates])
     return reported, 201, {"Location": url_for("grid.get_event", event_id=reported.event.id)}
 
 
@@ -172,8 +184,8 @@ def list_events(args):
     you), newest first, by state, category, grid, community, overdue, mine,
     assigned, near."""
     user = current_user()
-    page = services.list_events(user, args, args["limit"], args["cursor"])
-    services.present(user, page.items)
+    page = reading.list_events(user, args, args["limit"], args["cursor"])
+    reading.present(user, page.items)
     return page
 
 
@@ -184,7 +196,7 @@ def list_events(args):
 def get_event(event_id):
     """One event, with its deadline, traffic light and the actions you may take."""
     user = current_user()
-    return services.present(user, [services.visible_event(user, event_id)], with_actions=True)[0]
+    return reading.present(user, [visible_event(user, event_id)], with_actions=True)[0]
 
 
 @blp.route("/grid-events/<int:event_id>/transitions", methods=["POST"])
@@ -192,17 +204,17 @@ def get_event(event_id):
 @idempotent
 @blp.arguments(TransitionInSchema)
 @blp.response(200, EventSchema)
-@blp.errors(NotFound, Forbidden, services.ActionNotAllowed, StateChanged, services.ReopenExpired,
-            services.InvalidDuplicate, services.NoHigherLevel, services.NoPendingExtension,
-            services.TooManyPhotos, UploadNotUsable, ValidationFailed, idempotent=True)
+@blp.errors(NotFound, Forbidden, ActionNotAllowed, StateChanged, ReopenExpired,
+            InvalidDuplicate, NoHigherLevel, NoPendingExtension,
+            TooManyPhotos, UploadNotUsable, ValidationFailed, idempotent=True)
 def transition(body, event_id):
     """Move the event through its lifecycle (see the action list); 409
     ``action_not_allowed`` lists the actions the state allows, 409
     ``state_changed`` when another request changed the event first, 403 when
     you may not take this one."""
     user = current_user()
-    event = services.transition(user, event_id, body.pop("action"), body)
-    return services.present(user, [event], with_actions=True)[0]
+    event = lifecycle.transition(user, event_id, body.pop("action"), body)
+    return reading.present(user, [event], with_actions=True)[0]
 
 
 @blp.route("/grid-events/<int:event_id>/timeline", methods=["GET"])
@@ -211,7 +223,7 @@ def transition(body, event_id):
 @blp.errors(NotFound)
 def timeline(event_id):
     """Every step (who, role, action, from, to, note, when, in time?) and comments."""
-    return services.timeline(current_user(), event_id)
+    return reading.timeline(current_user(), event_id)
 
 
 @blp.route("/grid-events/<int:event_id>/comments", methods=["POST"])
@@ -222,7 +234,7 @@ def timeline(event_id):
 @blp.errors(NotFound, ValidationFailed, *CHECK_ERRORS, idempotent=True)
 def comment(body, event_id):
     """Comment on an event you can see."""
-    entry = services.comment(current_user(), event_id, body["body"])
+    entry = follows.comment(current_user(), event_id, body["body"])
     return entry, 201, {"Location": url_for("grid.timeline", event_id=event_id)}
 
 
@@ -234,7 +246,7 @@ def comment(body, event_id):
 def follow(body, event_id):
     """Add your voice to an open event you can see instead of filing a duplicate."""
     user = current_user()
-    return services.present(user, [services.follow(user, event_id, body["note"])])[0]
+    return reading.present(user, [follows.follow(user, event_id, body["note"])])[0]
 
 
 @blp.route("/grid-events/<int:event_id>/photos/<int:upload_id>", methods=["GET"])
@@ -244,7 +256,7 @@ def follow(body, event_id):
 @blp.errors(NotFound)
 def event_photo(event_id, upload_id):
     """A photo of an event you can see."""
-    upload, data = services.event_photo(current_user(), event_id, upload_id)
+    upload, data = photos.event_photo(current_user(), event_id, upload_id)
     return Response(data, mimetype=upload.content_type)
 
 
@@ -255,4 +267,4 @@ def event_photo(event_id, upload_id):
 @blp.errors(NotFound, Forbidden, ValidationFailed)
 def grid_stats(args):
     """Grid figures for the subtree of ``org_id`` and a period."""
-    return services.grid_stats(current_user(), args["org_id"], args["from_"], args["to"])
+    return stats.grid_stats(current_user(), args["org_id"], args["from_"], args["to"])

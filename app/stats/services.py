@@ -120,7 +120,8 @@ def volunteers_export(actor: User, org_id: int, start: dt.datetime, end: dt.date
 
 def grid_export(actor: User, org_id: int, start: dt.datetime, end: dt.datetime) -> Export:
     """Events by state and category, closed in time, grids (as GET /stats/grid)."""
-    from app.grid.services import grid_stats, list_categories
+    from app.grid.categories import list_categories
+    from app.grid.stats import grid_stats
 
     stats = grid_stats(actor, org_id, start, end)
     if end <= start:  # (the JSON answer counts nothing for such a period; a sheet would name it wrong)

@@ -92,7 +92,7 @@ def test_decimals_are_answered_as_json_numbers(admin, tree):
 
 
 def test_allowed_actions_is_always_an_array_as_documented(spec, login_as, tree):
-    from app.grid.services import ensure_default_categories
+    from app.grid.categories import ensure_default_categories
 
     event = spec["components"]["schemas"]["Event"]["properties"]["allowed_actions"]
     assert event["type"] == "array" and not event.get("nullable")

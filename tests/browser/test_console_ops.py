@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from app.checkin.models import CheckinDailyCount
 from app.extensions import db
-from app.grid.services import ensure_default_categories
+from app.grid.categories import ensure_default_categories
 
 HERE = {"lat": 21.858, "lng": 111.962}  # inside SQUARE (丰泽社区, GCJ-02)
 SQUARE = {"type": "Polygon", "coordinates": [[[111.959, 21.855], [111.965, 21.855], [111.965, 21.861],

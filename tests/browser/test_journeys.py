@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from app.grid.services import ensure_default_categories
+from app.grid.categories import ensure_default_categories
 from tests.browser.conftest import HERE
 
 AT = {"lat": HERE["latitude"], "lng": HERE["longitude"]}

@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from app.grid.services import ensure_default_categories
+from app.grid.categories import ensure_default_categories
 from tests.browser.conftest import HERE
 from tests.grid.conftest import square
 from tests.grid.helpers import acted, image_bytes

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 import time_machine
 
-from app.grid.services import ensure_default_categories
+from app.grid.categories import ensure_default_categories
 
 # A Thursday morning in Yangjiang, 10:00 +08:00.
 T0 = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)

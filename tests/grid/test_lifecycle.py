@@ -555,7 +555,7 @@ def test_the_dispatcher_approves_an_extension(admin, leader, grid, login, tree):
 def test_possible_duplicates_never_show_another_communitys_events(leader_b, grid_b, tree):
     from app.common.db import utcnow
     from app.common.geo import Point
-    from app.grid.services import possible_duplicates
+    from app.grid.reporting import possible_duplicates
 
     theirs = reported(leader_b, location=INSIDE_B)
     here = Point(INSIDE_B["lat"] + 0.0002, INSIDE_B["lng"])  # about 22 m away

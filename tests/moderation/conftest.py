@@ -33,7 +33,7 @@ def clock():
 
 @pytest.fixture(autouse=True)
 def categories(app):
-    from app.grid.services import ensure_default_categories
+    from app.grid.categories import ensure_default_categories
 
     ensure_default_categories()
 

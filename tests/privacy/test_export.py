@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.auth.models import TokenFamily
 from app.extensions import db
-from app.grid.services import ensure_default_categories
+from app.grid.categories import ensure_default_categories
 from app.members.models import RosterEntry
 from app.privacy import export
 from app.tasks.models import HelpRequest, Participation

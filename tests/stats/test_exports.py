@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from app.checkin.models import CheckinDailyCount
 from app.extensions import db
-from app.grid.services import ensure_default_categories
+from app.grid.categories import ensure_default_categories
 from tests.conftest import assert_error
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

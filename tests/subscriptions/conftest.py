@@ -11,7 +11,7 @@ import time_machine
 from sqlalchemy import select
 
 from app.extensions import db
-from app.grid.services import ensure_default_categories
+from app.grid.categories import ensure_default_categories
 from app.notices.models import Notice
 from app.subscriptions import templates as tpl
 from app.subscriptions.models import SubscribeDelivery
