@@ -23,7 +23,7 @@ from app.auth.tokens import RefreshTokenReused
 from app.common.blueprint import Blueprint
 from app.errors import RateLimited, ValidationFailed
 from app.extensions import limiter
-from app.wechat.client import (
+from app.wechat.errors import (
     WeChatCodeInvalid,
     WeChatRateLimited,
     WeChatUnavailable,

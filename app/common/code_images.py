@@ -36,12 +36,8 @@ from redis.exceptions import RedisError
 from app.common import qr, signed_codes
 from app.errors import RETRY_AFTER_SECONDS
 from app.extensions import get_redis
-from app.wechat.client import (
-    WeChatCallFailed,
-    WeChatTransient,
-    WeChatUnavailable,
-    get_wechat,
-)
+from app.wechat.client import get_wechat
+from app.wechat.errors import WeChatCallFailed, WeChatTransient, WeChatUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from app.members.schemas import (
     RosterPageSchema,
     StatusChangeSchema,
 )
-from app.wechat.client import WeChatCodeInvalid, WeChatUnavailable
+from app.wechat.errors import WeChatCodeInvalid, WeChatUnavailable
 
 blp = Blueprint("members", __name__, description="Member identities")
 

@@ -83,7 +83,8 @@ from app.extensions import db
 from app.moderation.models import HIDDEN, OPEN_ITEM_STATES, SHOWN, ModerationItem
 from app.notices.services import notify
 from app.orgs.models import OrgNode
-from app.wechat.client import WeChatRejected, WeChatUnavailable, get_wechat
+from app.wechat.client import get_wechat
+from app.wechat.errors import WeChatRejected, WeChatUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -184,12 +184,8 @@ def _after_rollback(session: Session, previous_transaction) -> None:
 def deliver(key: str, event_name: str, object_id: int, user_id: int, values: dict) -> str:
     """Send one subscribe message (a job); what became of it (a delivery status)."""
     from app.jobs.queue import once
-    from app.wechat.client import (
-        WeChatNoQuota,
-        WeChatRejected,
-        WeChatTransient,
-        get_wechat,
-    )
+    from app.wechat.client import get_wechat
+    from app.wechat.errors import WeChatNoQuota, WeChatRejected, WeChatTransient
 
     template = tpl.templates()[event_name]
     delivery = _claim(key, event_name, user_id, template.template_id)

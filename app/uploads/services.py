@@ -221,7 +221,8 @@ def check_photo(upload_id: int) -> None:
     asking twice once a trace_id was had). WeChat refusing the call itself
     (the user unknown to it, say) cannot be retried: the photo goes to
     ``review``, for a person to judge."""
-    from app.wechat.client import WeChatRejected, get_wechat
+    from app.wechat.client import get_wechat
+    from app.wechat.errors import WeChatRejected
 
     upload = db.session.get(Upload, upload_id)
     if upload is None or upload.check_state != "pending" or upload.trace_id:

@@ -33,29 +33,33 @@ Rules:
 """
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import hashlib
 import hmac
-import json
 import logging
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
 
 import requests
-import requests.adapters
-import urllib3
-import urllib3.connection
 from flask import current_app
 
-from app.errors import (
-    ApiError,
-    Forbidden,
-    RateLimited,
-    ServiceUnavailable,
-    Unauthorized,
+from app.wechat.errors import (
+    ERRCODES,
+    REJECTED_ERRCODES,
+    UNEXPECTED,
+    WeChatCallFailed,
+    WeChatCodeInvalid,
+    WeChatNoQuota,
+    WeChatTransient,
+    WeChatUnavailable,
+)
+from app.wechat.transport import (
+    MAX_BODY_BYTES,
+    DeadlineAdapter,
+    call_sockets,
+    cut,
+    json_object,
+    read_body,
 )
 
 log = logging.getLogger(__name__)
@@ -65,9 +69,6 @@ ACCESS_TOKEN_KEY = "wechat:access_token"
 # that expires on the way.
 ACCESS_TOKEN_MARGIN = 300
 MAX_CODE_LENGTH = 256
-# WeChat's answers are a few hundred bytes; anything this big is not one.
-MAX_BODY_BYTES = 64 * 1024
-_READ_CHUNK = 8192
 
 JSCODE2SESSION = "/sns/jscode2session"
 STABLE_TOKEN = "/cgi-bin/stable_token"
@@ -82,78 +83,6 @@ SUGGESTIONS = ("pass", "review", "risky")
 MEDIA_TYPE_IMAGE = 2
 
 
-class WeChatCodeInvalid(Unauthorized):
-    code = "wechat_code_invalid"
-    zh = "微信授权码无效、已使用或已过期，请重试。"
-    en = "The WeChat code is invalid, used or expired; please try again."
-
-
-class WeChatRateLimited(RateLimited):
-    code = "wechat_rate_limited"
-    zh = "微信登录过于频繁，请一分钟后再试。"
-    en = "Too many WeChat logins; please try again in a minute."
-
-    def __init__(self, details: dict | None = None, *, headers: dict | None = None):
-        # WeChat's quota is per minute, so a minute is always enough.
-        super().__init__(details, headers=headers or {"Retry-After": "60"})
-
-
-class WeChatUserRisky(Forbidden):
-    code = "wechat_user_risky"
-    zh = "微信判定该账号存在安全风险，暂时无法登录。"
-    en = "WeChat flagged this account as risky; it cannot log in for now."
-
-
-class WeChatUnavailable(ServiceUnavailable):
-    code = "wechat_unavailable"
-    zh = "微信服务暂时不可用，请稍后再试。"
-    en = "WeChat is temporarily unavailable; please try again later."
-
-
-class WeChatCallFailed(WeChatUnavailable):
-    """A platform call failed; ``retryable`` says whether trying later may help."""
-
-    retryable = False
-
-    def __init__(self, errcode: int | None = None, errmsg: str | None = None):
-        super().__init__()
-        self.errcode = errcode
-        self.errmsg = errmsg
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(errcode={self.errcode!r}, errmsg={self.errmsg!r})"
-
-
-class WeChatRejected(WeChatCallFailed):
-    """WeChat refused the call for what it carries: the same call fails again."""
-
-
-class WeChatNoQuota(WeChatRejected):
-    """43101: the user has no subscription left for the template (or refused it)."""
-
-
-class WeChatTransient(WeChatCallFailed):
-    """WeChat was busy, rate-limited or unreachable: a later retry may work."""
-
-    retryable = True
-
-
-# Platform errcodes whose retry is useless; any other errcode is transient.
-REJECTED_ERRCODES = {
-    40003: WeChatRejected,   # invalid openid
-    40037: WeChatRejected,   # invalid template_id
-    40097: WeChatRejected,   # invalid args
-    40169: WeChatRejected,   # invalid scene
-    41030: WeChatRejected,   # invalid page
-    43101: WeChatNoQuota,    # user refused / no subscription left
-    47001: WeChatRejected,   # data format error
-    47003: WeChatRejected,   # template data invalid
-    61010: WeChatRejected,   # the user has not used the mini-program lately
-    # Our own configuration is wrong: no retry helps until someone fixes it.
-    40013: WeChatRejected, 40125: WeChatRejected, 40164: WeChatRejected,
-}
-
-
 @dataclass(frozen=True)
 class SecResult:
     suggest: str   # pass | review | risky
@@ -161,24 +90,6 @@ class SecResult:
     trace_id: str
 
 
-# errcode -> (the error to raise, the level to log it at, or None for the
-# user's own mistakes that need no log). Codes not listed are unexpected:
-# WeChatUnavailable, logged at WARNING.
-ERRCODES: dict[int, tuple[type[ApiError], int | None]] = {
-    40029: (WeChatCodeInvalid, None),   # invalid code (unknown, used or expired)
-    40163: (WeChatCodeInvalid, None),   # code been used
-    41008: (WeChatCodeInvalid, None),   # missing code
-    45011: (WeChatRateLimited, logging.INFO),
-    40226: (WeChatUserRisky, logging.INFO),
-    -1: (WeChatUnavailable, logging.WARNING),  # system error, WeChat is busy
-    # Our own configuration is wrong: someone has to fix it.
-    40013: (WeChatUnavailable, logging.ERROR),  # invalid appid
-    40125: (WeChatUnavailable, logging.ERROR),  # invalid appsecret
-    41002: (WeChatUnavailable, logging.ERROR),  # appid missing
-    41004: (WeChatUnavailable, logging.ERROR),  # appsecret missing
-    40164: (WeChatUnavailable, logging.ERROR),  # caller IP not in the whitelist
-}
-_UNEXPECTED = (WeChatUnavailable, logging.WARNING)
 # The access token was refused: refresh it and try once more.
 _TOKEN_REFUSED = {40001, 42001}
 
@@ -197,51 +108,6 @@ class PhoneInfo:
     country_code: str
 
 
-# The sockets of the WeChat call running in this context, for its watchdog.
-_call_sockets: contextvars.ContextVar[list | None] = contextvars.ContextVar(
-    "wechat_call_sockets", default=None)
-
-
-class _WatchedConnection:
-    """urllib3 connections that list their socket once a request is sent, so
-    that the call's watchdog can cut it while it waits for the headers."""
-
-    def request(self, *args, **kwargs):
-        super().request(*args, **kwargs)
-        sockets = _call_sockets.get()
-        if sockets is not None and self.sock is not None:
-            sockets.append(self.sock)
-
-
-class _HTTPConnection(_WatchedConnection, urllib3.connection.HTTPConnection):
-    pass
-
-
-class _HTTPSConnection(_WatchedConnection, urllib3.connection.HTTPSConnection):
-    pass
-
-
-class _HTTPPool(urllib3.HTTPConnectionPool):
-    ConnectionCls = _HTTPConnection
-
-
-class _HTTPSPool(urllib3.HTTPSConnectionPool):
-    ConnectionCls = _HTTPSConnection
-
-
-class _DeadlineAdapter(requests.adapters.HTTPAdapter):
-    def init_poolmanager(self, *args, **kwargs):
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
-
-
-def _cut(sockets: list) -> None:
-    """The deadline passed: wake whatever read waits on these sockets."""
-    for sock in sockets:
-        with contextlib.suppress(OSError):  # already closed
-            sock.shutdown(socket.SHUT_RDWR)
-
-
 class WeChatClient:
     """Talks to WeChat (or the mock) at ``base_url`` for one mini-program."""
 
@@ -252,7 +118,7 @@ class WeChatClient:
         self.timeout = timeout
         self._redis = redis
         self._http = requests.Session()
-        adapter = _DeadlineAdapter()
+        adapter = DeadlineAdapter()
         self._http.mount("http://", adapter)
         self._http.mount("https://", adapter)
 
@@ -284,7 +150,7 @@ class WeChatClient:
             self._redis.delete(ACCESS_TOKEN_KEY)
             body = self._phone_number_call(self._access_token(force_refresh=True), code)
         _raise_for_errcode(GET_PHONE_NUMBER, body)
-        info = body.get("phone_info")
+        info = body.get("phone_info", {})
         try:
             return PhoneInfo(phone_number=str(info["phoneNumber"]),
                              pure_phone_number=str(info["purePhoneNumber"]),
@@ -381,7 +247,7 @@ class WeChatClient:
                                            params={"access_token": access_token}, **kwargs)
         if content_type.startswith("image/"):
             return raw
-        return _json_object(raw, path)
+        return json_object(raw, path)
 
     def _phone_number_call(self, access_token: str, code: str) -> dict:
         return self._call("POST", GET_PHONE_NUMBER, params={"access_token": access_token},
@@ -425,84 +291,41 @@ class WeChatClient:
                 log.warning("wechat %s answered HTTP %s", path, response.status_code)
                 raise WeChatUnavailable()
             return (response.headers.get("Content-Type", ""),
-                    _read_body(response, deadline, path, max_bytes))
+                    read_body(response, deadline, path, max_bytes))
         finally:
             response.close()
 
     def _call(self, method: str, path: str, **kwargs) -> dict:
         """One HTTP call within ``timeout`` seconds in all; the JSON object
         WeChat answered, or WeChatUnavailable."""
-        return _json_object(self._call_raw(method, path, MAX_BODY_BYTES, **kwargs)[1], path)
+        return json_object(self._call_raw(method, path, MAX_BODY_BYTES, **kwargs)[1], path)
 
     def _call_raw(self, method: str, path: str, max_bytes: int, **kwargs) -> tuple[str, bytes]:
         """One HTTP call within ``timeout`` seconds in all: the content type and
         body WeChat answered, or WeChatUnavailable."""
         deadline = time.monotonic() + self.timeout
         sockets: list = []
-        context = _call_sockets.set(sockets)
-        watchdog = threading.Timer(self.timeout, _cut, args=(sockets,))
+        context = call_sockets.set(sockets)
+        watchdog = threading.Timer(self.timeout, cut, args=(sockets,))
         watchdog.daemon = True
         watchdog.start()
         try:
             return self._fetch(method, path, deadline, max_bytes, **kwargs)
         finally:
             watchdog.cancel()
-            _call_sockets.reset(context)
-
-
-def _json_object(raw: bytes, path: str) -> dict:
-    try:
-        body = json.loads(raw)  # WeChat does not always say application/json
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        log.warning("wechat %s answered something that is not a JSON object", path)
-        raise WeChatUnavailable()
-    return body
+            call_sockets.reset(context)
 
 
 def verify_push_signature(token: str, signature: str | None, timestamp: str | None,
                           nonce: str | None) -> bool:
     """Whether a message push (or WeChat's URL check) carries WeChat's signature:
     sha1 of the sorted, joined ``token``, ``timestamp`` and ``nonce``."""
-    if not all(isinstance(v, str) and v for v in (token, signature, timestamp, nonce)):
+    if not (isinstance(token, str) and isinstance(signature, str) and isinstance(timestamp, str)
+            and isinstance(nonce, str) and token and signature and timestamp and nonce):
         return False
     expected = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
     # as bytes: compare_digest refuses str with characters beyond ASCII (a forged query may have them)
     return hmac.compare_digest(expected.encode(), signature.lower().encode())
-
-
-def _read_body(response: requests.Response, deadline: float, path: str,
-               max_bytes: int = MAX_BODY_BYTES) -> bytes:
-    """The whole body, read as it comes, before ``deadline`` and within
-    ``max_bytes``; WeChatUnavailable otherwise."""
-    raw, chunks, size = response.raw, [], 0
-    connection = getattr(raw, "connection", None)
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                log.warning("wechat %s did not answer within the deadline", path)
-                raise WeChatUnavailable()
-            sock = getattr(connection, "sock", None)
-            if sock is not None:
-                sock.settimeout(left)  # no single read may outlive the deadline
-            chunk = raw.read1(_READ_CHUNK, decode_content=True)  # whatever has arrived
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > max_bytes:
-                log.warning("wechat %s answered more than %s bytes", path, max_bytes)
-                raise WeChatUnavailable()
-            chunks.append(chunk)
-    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
-        if time.monotonic() >= deadline:  # the watchdog cut the socket
-            log.warning("wechat %s did not answer within the deadline", path)
-        else:
-            log.warning("wechat %s failed while answering: %s", path, type(error).__name__)
-        raise WeChatUnavailable() from None
-    raw.release_conn()  # read to the end: the connection may serve the next call
-    return b"".join(chunks)
 
 
 def _check_code(code) -> None:
@@ -515,7 +338,7 @@ def _raise_for_errcode(path: str, body: dict) -> None:
     errcode = body.get("errcode", 0)
     if errcode == 0:
         return
-    error, level = ERRCODES.get(errcode, _UNEXPECTED)
+    error, level = ERRCODES.get(errcode, UNEXPECTED)
     if level is not None:
         log.log(level, "wechat %s answered errcode %s: %s", path, errcode, body.get("errmsg"))
     raise error()

@@ -80,7 +80,7 @@ def push():
     event = request.get_json(silent=True)
     if not isinstance(event, dict):
         raise MalformedJson()
-    handler = HANDLERS.get(event.get("Event"))
+    handler = HANDLERS.get(str(event.get("Event")))
     if handler is None:
         log.info("message push of event %r ignored", event.get("Event"))
     else:

@@ -320,7 +320,7 @@ def test_the_warming_job_raises_what_a_retry_can_fix_and_logs_the_rest(app, admi
     from app.checkin.codes import poster_token
     from app.checkin.models import ServiceCenter
     from app.extensions import db
-    from app.wechat.client import WeChatTransient
+    from app.wechat.errors import WeChatTransient
 
     center = make_center()
     get_redis().flushdb()

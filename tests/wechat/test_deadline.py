@@ -70,7 +70,8 @@ def dripping_headers():
 
 def test_headers_dripped_a_byte_at_a_time_end_at_the_deadline(app, dripping_headers):
     from app.extensions import get_redis
-    from app.wechat.client import WeChatClient, WeChatUnavailable
+    from app.wechat.client import WeChatClient
+    from app.wechat.errors import WeChatUnavailable
 
     client = WeChatClient(dripping_headers, "wx-appid", "secret", timeout=1.0, redis=get_redis())
     started = time.monotonic()

@@ -19,16 +19,13 @@ from flask import Flask, request
 from PIL import Image
 from werkzeug.serving import make_server
 
-from app.wechat.client import (
-    ACCESS_TOKEN_KEY,
-    SecResult,
+from app.wechat.client import ACCESS_TOKEN_KEY, SecResult, WeChatClient, verify_push_signature
+from app.wechat.errors import (
     WeChatCallFailed,
-    WeChatClient,
     WeChatNoQuota,
     WeChatRejected,
     WeChatTransient,
     WeChatUnavailable,
-    verify_push_signature,
 )
 from mini_program_mock.wechat import create_mock_app
 from tests.wechat.conftest import APPID, SECRET, client_for

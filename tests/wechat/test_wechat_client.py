@@ -15,17 +15,9 @@ import requests
 import time_machine
 from werkzeug.serving import make_server
 
-from app.wechat.client import (
-    ACCESS_TOKEN_KEY,
-    MAX_BODY_BYTES,
-    PhoneInfo,
-    WeChatClient,
-    WeChatCodeInvalid,
-    WeChatRateLimited,
-    WeChatSession,
-    WeChatUnavailable,
-    WeChatUserRisky,
-)
+from app.wechat.client import ACCESS_TOKEN_KEY, PhoneInfo, WeChatClient, WeChatSession
+from app.wechat.errors import WeChatCodeInvalid, WeChatRateLimited, WeChatUnavailable, WeChatUserRisky
+from app.wechat.transport import MAX_BODY_BYTES
 from mini_program_mock.wechat import create_mock_app
 from tests.wechat.conftest import APPID, SECRET, client_for
 
