@@ -17,23 +17,26 @@ from flask import current_app
 from app.checkin.models import ServiceCenter
 from app.common import signed_codes
 from app.common.db import UTC
-from app.errors import ApiError
+from app.errors import BadRequest
 from app.extensions import db
 
 
-class CheckinRejected(ApiError):
-    """A scan that does not count; its ``code`` is recorded as the attempt's reason."""
+class CheckinRejected(Exception):
+    """A mixin for the errors of a scan that does not count; its ``code`` is
+    recorded as the attempt's reason (the status comes from the other base)."""
+
+    code: str
+    details: dict
+    center: CenterSnapshot | None = None
 
 
-class InvalidCode(CheckinRejected):
-    status = 400
+class InvalidCode(CheckinRejected, BadRequest):
     code = "invalid_code"
     zh = "无法识别的签到码（{why_zh}），请扫描服务中心现场的二维码。"
     en = "This is not a valid check-in code ({why}); scan the code shown at the center."
 
 
-class ExpiredCode(CheckinRejected):
-    status = 400
+class ExpiredCode(CheckinRejected, BadRequest):
     code = "expired_code"
     zh = "签到码已过期，请扫描屏幕上最新的二维码。"
     en = "This check-in code has expired; scan the current code on the screen."

@@ -39,7 +39,7 @@ from app.common.db import utcnow
 from app.common.geo import Point, distance_m, to_gcj02
 from app.common.pagination import keyset_page
 from app.common.transitions import StateChanged
-from app.errors import ApiError, Conflict, Forbidden, NotFound, ValidationFailed
+from app.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
 from app.members.models import MemberIdentity
 from app.members.services import identity_of
@@ -112,8 +112,7 @@ class OutOfRange(Forbidden):
     en = "You are {distance_m} m from the task; it needs {radius_m} m or less."
 
 
-class InvalidTaskCode(ApiError):
-    status = 400
+class InvalidTaskCode(BadRequest):
     code = "invalid_code"
     zh = "该二维码不是本任务的有效签到码。"
     en = "This is not a valid code for this task."
