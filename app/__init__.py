@@ -62,6 +62,11 @@ def create_app(config: str | dict | None = None) -> Flask:
 
     init_cli(app)
 
+    if app.config["ENV_NAME"] == "production":
+        from app.common import poster_font
+
+        poster_font.log_if_missing()  # now, not when someone first prints a poster
+
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
         logging.getLogger(__name__).warning(

@@ -199,7 +199,7 @@ def unassign_member(post_id, identity_id):
 @blp.route("/posts/<int:post_id>/plate.png", methods=["GET"])
 @login_required
 @blp.doc(responses=PNG)
-@blp.errors(NotFound, Forbidden, code_images.CodeImageUnavailable)
+@blp.errors(NotFound, Forbidden, *code_images.POSTER_ERRORS)
 def post_plate(post_id):
     """The post's printable plate with its QR code."""
     post, token = services.post_plate_code(current_user(), post_id)
@@ -209,7 +209,7 @@ def post_plate(post_id):
 @blp.route("/posts/<int:post_id>/plate.pdf", methods=["GET"])
 @login_required
 @blp.doc(responses=PDF)
-@blp.errors(NotFound, Forbidden, code_images.CodeImageUnavailable)
+@blp.errors(NotFound, Forbidden, *code_images.POSTER_ERRORS)
 def post_plate_pdf(post_id):
     """The post's plate on an A4 page (300 dpi), ready to print."""
     post, token = services.post_plate_code(current_user(), post_id)
@@ -314,7 +314,7 @@ for action, doc in (("approve", "Approve a pending application (the zone's admin
 @blp.route("/merchant-plates/<int:plate_id>/plate.png", methods=["GET"])
 @login_required
 @blp.doc(responses=PNG)
-@blp.errors(NotFound, Forbidden, services.PlateNotApproved, code_images.CodeImageUnavailable)
+@blp.errors(NotFound, Forbidden, services.PlateNotApproved, *code_images.POSTER_ERRORS)
 def merchant_plate_png(plate_id):
     """The approved plate, printable (its owner or the zone's admins)."""
     plate, token = services.merchant_plate_code(current_user(), plate_id)
@@ -324,7 +324,7 @@ def merchant_plate_png(plate_id):
 @blp.route("/merchant-plates/<int:plate_id>/plate.pdf", methods=["GET"])
 @login_required
 @blp.doc(responses=PDF)
-@blp.errors(NotFound, Forbidden, services.PlateNotApproved, code_images.CodeImageUnavailable)
+@blp.errors(NotFound, Forbidden, services.PlateNotApproved, *code_images.POSTER_ERRORS)
 def merchant_plate_pdf(plate_id):
     """The approved plate on an A4 page (300 dpi), ready to print."""
     plate, token = services.merchant_plate_code(current_user(), plate_id)

@@ -178,7 +178,7 @@ def display_code_svg(args, center_id):
 @blp.route("/centers/<int:center_id>/poster.png", methods=["GET"])
 @login_required
 @blp.doc(responses=PNG)
-@blp.errors(NotFound, Forbidden, services.StaticModeRequired, code_images.CodeImageUnavailable)
+@blp.errors(NotFound, Forbidden, services.StaticModeRequired, *code_images.POSTER_ERRORS)
 def poster(center_id):
     """A printable poster with the center's static code."""
     center, token = services.poster(current_user(), center_id)
@@ -188,7 +188,7 @@ def poster(center_id):
 @blp.route("/centers/<int:center_id>/poster.pdf", methods=["GET"])
 @login_required
 @blp.doc(responses=PDF)
-@blp.errors(NotFound, Forbidden, services.StaticModeRequired, code_images.CodeImageUnavailable)
+@blp.errors(NotFound, Forbidden, services.StaticModeRequired, *code_images.POSTER_ERRORS)
 def poster_pdf(center_id):
     """The poster on an A4 page (300 dpi), ready to print."""
     center, token = services.poster(current_user(), center_id)

@@ -30,10 +30,11 @@ import io
 import logging
 import re
 
-from flask import current_app
+from flask import Response, current_app
 from redis.exceptions import RedisError
 
-from app.common import qr, signed_codes
+from app.common import poster_pages, qr, signed_codes
+from app.common.poster_font import PosterFontMissing
 from app.errors import RETRY_AFTER_SECONDS
 from app.extensions import get_redis
 from app.wechat.client import get_wechat
@@ -57,6 +58,10 @@ class CodeImageUnavailable(WeChatUnavailable):
         # A refusal (a page the mini-program lacks) needs a fix, not a retry.
         super().__init__({"dependency": "wechat"},
                          headers={"Retry-After": str(RETRY_AFTER_SECONDS)} if retryable else None)
+
+
+# What a poster or plate endpoint may answer besides its own errors (both 503).
+POSTER_ERRORS = (CodeImageUnavailable, PosterFontMissing)
 
 
 def wxacode_mode() -> bool:
@@ -89,9 +94,14 @@ def poster_png(token: str, title: str, subtitle: str | None) -> bytes:
     return qr.image_poster_png(wxacode_png(token), title, subtitle or WXACODE_CAPTION)
 
 
-def poster_pdf(token: str, title: str, subtitle: str | None, filename: str):
-    """The poster on an A4 page, as a download."""
-    return qr.pdf_response(qr.a4_pdf(poster_png(token, title, subtitle)), filename)
+def poster_pdf(token: str, title: str, subtitle: str | None, filename: str) -> Response:
+    """The poster on an A4 page, as a download (same code and text as the PNG)."""
+    if not wxacode_mode():
+        text = url_text(token)
+        pdf = poster_pages.url_poster(text, title, subtitle or text)
+    else:
+        pdf = poster_pages.image_poster(wxacode_png(token), title, subtitle or WXACODE_CAPTION)
+    return qr.pdf_response(pdf, filename)
 
 
 # ---- mini-program codes ------------------------------------------------------
