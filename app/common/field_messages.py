@@ -122,12 +122,14 @@ TEMPLATES: dict[str, str] = {
 }
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_NUMBERS = {"min", "max", "equal"}  # a bound is one token: "1 and less than 10" is not one
+_NUMBER = r"\S+"
 _OBJ_TYPES = {"datetime": "日期时间", "date": "日期", "time": "时间"}
 
 
 def _pattern(template: str) -> re.Pattern[str]:
     parts = _PLACEHOLDER.split(template)  # literal, name, literal, name, ...
-    regex = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)"
+    regex = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>{_NUMBER if part in _NUMBERS else '.+?'})"
                     for i, part in enumerate(parts))
     return re.compile(regex + r"\Z", re.DOTALL)
 
