@@ -223,8 +223,9 @@ def _handle_http_exception(error: HTTPException):
         details = {"fields": fields}
     elif status == 400 and data.get("messages", {}).get("json") == ["Invalid JSON body."]:
         return _handle_api_error(MalformedJson())
-    if status == 405 and error.valid_methods:
-        headers["Allow"] = ", ".join(error.valid_methods)
+    valid_methods = getattr(error, "valid_methods", None)  # werkzeug's MethodNotAllowed only
+    if status == 405 and valid_methods:
+        headers["Allow"] = ", ".join(valid_methods)
     if status == 429:
         limit = getattr(error, "limit", None)
         retry = getattr(getattr(limit, "limit", None), "get_expiry", lambda: 60)()
