@@ -21,6 +21,7 @@ import sqlalchemy.exc
 from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from app.common.field_messages import translate_tree
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -45,12 +46,13 @@ class ApiError(Exception):
             return template
 
 
-# Generic errors, one per status the conventions name.
+# The status classes: the only classes that set ``status``. Every other
+# error subclasses one of them (tests/api/test_error_catalog.py checks it).
 class BadRequest(ApiError):
-    pass
+    status = 400
 
 
-class MalformedJson(ApiError):
+class MalformedJson(BadRequest):
     code = "malformed_json"
     zh = "请求体不是合法的 JSON。"
     en = "The request body is not valid JSON."
@@ -111,6 +113,13 @@ class PayloadTooLarge(ApiError):
     en = "The request body is too large (the limit is {limit} bytes)."
 
 
+class UriTooLong(ApiError):
+    status = 414
+    code = "uri_too_long"
+    zh = "请求地址过长（上限 {limit} 个字符）。"
+    en = "The request URL is too long (the limit is {limit} characters)."
+
+
 class RateLimited(ApiError):
     status = 429
     code = "rate_limited"
@@ -147,7 +156,7 @@ def field_error(field: str, why: str) -> ValidationFailed:
 
 
 # werkzeug's own errors (404 route, 405, 413, ...) get a code and a sentence too.
-_HTTP_CODES = {
+HTTP_CODES = {
     400: ("bad_request", "请求有误。", "The request is not valid."),
     401: ("unauthorized", "请先登录。", "You need to log in."),
     403: ("forbidden", "您没有执行此操作的权限。", "You are not allowed to do this."),
@@ -183,14 +192,23 @@ def envelope(status: int, code: str, message: str, details: dict | None = None, 
     return response
 
 
+def localized_details(details: dict, lang: str) -> dict:
+    """``details`` with its per-field messages (``details.fields``) in ``lang``:
+    Chinese unless the client asked for English, like the envelope's message."""
+    if lang == "en" or "fields" not in details:
+        return details
+    return {**details, "fields": translate_tree(details["fields"])}
+
+
 def _handle_api_error(error: ApiError):
-    return envelope(error.status, error.code, error.message(request_language()),
-                    error.details, error.headers)
+    lang = request_language()
+    return envelope(error.status, error.code, error.message(lang),
+                    localized_details(error.details, lang), error.headers)
 
 
 def _handle_http_exception(error: HTTPException):
     status = error.code or 500
-    code, zh, en = _HTTP_CODES.get(status, (f"http_{status}", error.name, error.name))
+    code, zh, en = HTTP_CODES.get(status, (f"http_{status}", error.name, error.name))
     details: dict = {}
     headers: dict = {}
     data = getattr(error, "data", None) or {}
@@ -205,14 +223,15 @@ def _handle_http_exception(error: HTTPException):
         details = {"fields": fields}
     elif status == 400 and data.get("messages", {}).get("json") == ["Invalid JSON body."]:
         return _handle_api_error(MalformedJson())
-    if status == 405 and error.valid_methods:
-        headers["Allow"] = ", ".join(error.valid_methods)
+    valid_methods = getattr(error, "valid_methods", None)  # werkzeug's MethodNotAllowed only
+    if status == 405 and valid_methods:
+        headers["Allow"] = ", ".join(valid_methods)
     if status == 429:
         limit = getattr(error, "limit", None)
         retry = getattr(getattr(limit, "limit", None), "get_expiry", lambda: 60)()
         headers["Retry-After"] = str(retry)
     lang = request_language()
-    return envelope(status, code, en if lang == "en" else zh, details, headers)
+    return envelope(status, code, en if lang == "en" else zh, localized_details(details, lang), headers)
 
 
 def dependency_of(error: BaseException) -> str | None:

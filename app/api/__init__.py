@@ -4,6 +4,7 @@ from __future__ import annotations
 import flask_smorest
 from flask import Flask, request
 
+from app.api import error_catalog
 from app.common import headers, inputs
 from app.common.blueprint import ErrorSchema
 from app.errors import NotFound, PayloadTooLarge
@@ -97,3 +98,4 @@ def init_api(app: Flask) -> None:
                       stats_blp, scenes_blp, moderation_blp, certificates_blp, audit_blp,
                       privacy_blp):
         api.register_blueprint(blueprint, url_prefix="/api/v1" + (blueprint.url_prefix or ""))
+    error_catalog.publish(api.spec)  # after every feature's errors are imported

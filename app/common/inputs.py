@@ -25,19 +25,12 @@ from urllib.parse import quote
 
 from flask import Flask, current_app, request
 
-from app.errors import ApiError, MalformedJson, ValidationFailed
+from app.errors import MalformedJson, UriTooLong, ValidationFailed
 
 MAX_JSON_DEPTH = 32  # our schemas nest three levels; nothing legitimate nears this
 MAX_INT_DIGITS = 19  # 2**63 has 19 digits: anything longer overflows every column
 INT64 = 2**63
 MAX_FIELD_ERRORS = 20  # name the first few bad fields, not all of a 256 KB body
-
-
-class UriTooLong(ApiError):
-    status = 414
-    code = "uri_too_long"
-    zh = "请求地址过长（上限 {limit} 个字符）。"
-    en = "The request URL is too long (the limit is {limit} characters)."
 
 
 class _Unreadable:

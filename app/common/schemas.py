@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import numbers
 import re
-from typing import ClassVar
+from typing import Any
 
 import marshmallow as ma
 from marshmallow import validate
@@ -27,7 +27,8 @@ class Integer(ma.fields.Integer):
     every integer field, in and out (``ID_RANGE`` narrows it for ids).
     """
 
-    default_error_messages: ClassVar[dict[str, str]] = {"too_large": "Number out of range."}
+    default_error_messages: dict[str, str | list[Any] | dict[Any, Any]] = {  # noqa: RUF012 (marshmallow types it per instance)
+        "too_large": "Number out of range."}
 
     def _validated(self, value):
         if isinstance(value, bool):

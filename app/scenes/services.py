@@ -20,7 +20,7 @@ from app.badges.models import MerchantPlate, ServicePost
 from app.checkin.models import ServiceCenter
 from app.common import signed_codes
 from app.common.schemas import MAX_ID
-from app.errors import ApiError, NotFound
+from app.errors import Gone, NotFound
 from app.extensions import db
 from app.tasks.models import Task
 from app.tasks.participations import task_code_fresh
@@ -32,15 +32,13 @@ class SceneNotFound(NotFound):
     en = "This mini-program code is not one of ours; scan a code this system printed."
 
 
-class SceneRevoked(ApiError):
-    status = 410
+class SceneRevoked(Gone):
     code = "scene_revoked"
     zh = "该码已作废，请扫描现场最新的码。"
     en = "This code has been replaced; scan the current one on site."
 
 
-class SceneExpired(ApiError):
-    status = 410
+class SceneExpired(Gone):
     code = "scene_expired"
     zh = "该码已过期，请扫描组织者最新出示的码。"
     en = "This code has expired; scan the one the organizer shows now."

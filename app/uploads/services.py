@@ -38,7 +38,7 @@ from app.audit import log as audit
 from app.auth.models import User
 from app.common import signed_codes
 from app.common.db import utcnow
-from app.errors import ApiError, Forbidden, NotFound, PayloadTooLarge, ValidationFailed
+from app.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, ValidationFailed
 from app.extensions import db
 from app.jobs.queue import enqueue, once
 from app.notices.services import notify
@@ -71,15 +71,13 @@ class MediaLinkInvalid(Forbidden):
     en = "This photo link is invalid or has expired."
 
 
-class NotUndecided(ApiError):
-    status = 409
+class NotUndecided(Conflict):
     code = "photo_already_decided"
     zh = "这张照片已审核（{check_state}），不能再放行或驳回。"
     en = "This photo was already decided ({check_state}); it cannot be released or rejected now."
 
 
-class UploadNotUsable(ApiError):
-    status = 422
+class UploadNotUsable(ValidationFailed):
     code = "upload_not_usable"
     zh = "照片 {upload_id} 不存在、不属于您或已被使用。"
     en = "Photo {upload_id} does not exist, is not yours, or is already used."

@@ -55,7 +55,7 @@ def test_an_integer_literal_of_thousands_of_digits_is_422(admin, tree, digits):
 def test_a_float_literal_that_overflows_is_422(admin, tree):
     body = '{"parent_id": %d, "kind": "party_branch", "name": "x", "extra": 1e400}' % tree.a
     error = assert_error(post_raw(admin, ORGS, body), 422, "validation_failed")
-    assert error["details"]["fields"] == {"extra": ["Number out of range."]}  # before the schema
+    assert error["details"]["fields"] == {"extra": ["数值超出范围。"]}  # before the schema
 
 
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
@@ -149,7 +149,7 @@ def test_every_integer_field_is_the_strict_shared_one(app):
 def test_a_nul_in_a_json_string_is_422_naming_the_field(admin, tree, text):
     body = {"parent_id": tree.a, "kind": "party_branch", "name": text}
     error = assert_error(admin.post(ORGS, json=body), 422, "validation_failed")
-    assert error["details"]["fields"] == {"name": ["NUL characters are not allowed."]}
+    assert error["details"]["fields"] == {"name": ["不允许包含 NUL 字符。"]}
 
 
 @pytest.mark.parametrize("escape", ["\\ud800", "\\udfff", "x\\udbff", "\\udc00\\ud800"])
@@ -170,8 +170,8 @@ def test_bad_text_is_refused_before_authentication_and_nested_fields_are_named(c
     body = '{"code": "x\\ud800", "extra": {"deep": ["ok", "a\\u0000"]}}'
     error = assert_error(client.post(LOGIN, data=body, headers=JSON), 422, "validation_failed")
     assert error["details"]["fields"] == {
-        "code": ["Not valid Unicode text (a lone surrogate)."],
-        "extra": {"deep": {"1": ["NUL characters are not allowed."]}},
+        "code": ["不是有效的 Unicode 文本（含孤立代理字符）。"],
+        "extra": {"deep": {"1": ["不允许包含 NUL 字符。"]}},
     }
 
 
@@ -184,13 +184,13 @@ def test_bad_text_in_a_key_is_named_printably(client):
 @pytest.mark.parametrize("query", ["kind=%00", "cursor=ab%00cd", "kind=street&x%00y=1"])
 def test_a_nul_in_a_query_string_is_422(admin, query):
     error = assert_error(admin.get(f"{ORGS}?{query}"), 422, "validation_failed")
-    assert "NUL characters are not allowed." in str(error["details"]["fields"])
+    assert "不允许包含 NUL 字符。" in str(error["details"]["fields"])
 
 
 def test_a_nul_in_a_path_segment_is_422(district_admin):
     response = district_admin.put("/api/v1/grid-event-categories/a%00b", json={"name": "测试"})
     error = assert_error(response, 422, "validation_failed")
-    assert error["details"]["fields"] == {"code": ["NUL characters are not allowed."]}
+    assert error["details"]["fields"] == {"code": ["不允许包含 NUL 字符。"]}
 
 
 def test_a_nul_in_a_display_token_is_422(client):
@@ -203,7 +203,7 @@ def test_a_nul_in_a_form_field_is_422(login):
     response = api.post("/api/v1/uploads", data={"file": (b"\x89PNG", "a.png"), "note": "a\x00"},
                         content_type="multipart/form-data")
     error = assert_error(response, 422, "validation_failed")
-    assert error["details"]["fields"] == {"note": ["NUL characters are not allowed."]}
+    assert error["details"]["fields"] == {"note": ["不允许包含 NUL 字符。"]}
 
 
 # --- URLs longer than the server's limit ------------------------------------------------------
