@@ -24,10 +24,7 @@ from flask import Response
 from PIL import Image, ImageDraw, ImageFont
 from qrcode.constants import ERROR_CORRECT_M
 
-from app.common.poster_font import (
-    font_path,  # noqa: F401 (app/tasks/certificates.py reads qr.font_path, until it asks poster_font)
-    require_font,
-)
+from app.common.poster_font import require_font
 
 log = logging.getLogger(__name__)
 BORDER = 4  # modules of quiet zone around the code, as the standard asks

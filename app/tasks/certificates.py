@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from app.audit import log as audit
 from app.auth.models import User
 from app.auth.permissions import authorize, subtree_clause
-from app.common import qr
+from app.common import poster_font, qr
 from app.common.db import utcnow
 from app.common.pagination import Page, keyset_page
 from app.errors import ApiError, Conflict, NotFound, ValidationFailed
@@ -216,10 +216,7 @@ def pdf(certificate: VolunteerCertificate) -> bytes:
     (embedded, subset), the services as a table, and the verification QR."""
     from fpdf import FPDF
 
-    found = qr.font_path()
-    if found is None:
-        raise RuntimeError("no font that draws Chinese is installed (./dev install: fonts-noto-cjk)")
-    path, index = found
+    path, index = poster_font.require_font()  # 503 poster_font_missing, never boxes
     page = FPDF(format="A4", unit="mm")
     page.set_auto_page_break(auto=True, margin=20)
     page.add_font("cjk", fname=path, collection_font_number=index)
