@@ -39,7 +39,7 @@ from app.auth.services import AccountDisabled, LoginResult
 from app.common import qr
 from app.common.db import utcnow
 from app.common.transitions import Machine, StateChanged, Transition
-from app.errors import ApiError, Conflict, Forbidden, NotFound
+from app.errors import Conflict, Forbidden, Gone, NotFound
 from app.extensions import db
 
 CONSOLE_ROLES = frozenset({DISTRICT_ADMIN, ORG_ADMIN, CENTER_ADMIN})
@@ -55,8 +55,7 @@ class TicketNotFound(NotFound):
     en = "This login code is not valid; refresh the code in the console and scan again."
 
 
-class TicketExpired(ApiError):
-    status = 410
+class TicketExpired(Gone):
     code = "console_ticket_expired"
     zh = "登录二维码已过期，请在管理后台刷新二维码后重新扫描。"
     en = "This login code has expired; refresh it in the console and scan again."

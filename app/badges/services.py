@@ -39,7 +39,7 @@ from app.common.db import utcnow
 from app.common.geo import to_gcj02
 from app.common.pagination import Page, keyset_page
 from app.common.transitions import Machine, StateChanged, Transition
-from app.errors import ApiError, Conflict, Forbidden, NotFound, ValidationFailed
+from app.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
 from app.members import phones
 from app.members.models import MemberIdentity
@@ -51,8 +51,7 @@ from app.orgs.services import visible_node
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
-class InvalidPlateCode(ApiError):
-    status = 400
+class InvalidPlateCode(BadRequest):
     code = "invalid_plate_code"
     zh = "这不是有效的党员示范岗或党员商户牌二维码（{why}）。"
     en = "This is not a valid post or merchant plate code ({why})."

@@ -12,13 +12,6 @@ import pytest
 import app
 from app.api.error_catalog import error_catalog, error_classes
 
-# Features whose `status =` lines other issue-14 branches remove. Once those
-# are merged this set must be empty: delete it and the xfail below.
-PENDING_ON_OTHER_BRANCHES = {
-    "app.auth.console_login", "app.badges.services", "app.checkin.codes",
-    "app.checkin.services", "app.grid.services", "app.tasks.participations",
-}
-
 
 def _every_error_class():
     for module in pkgutil.walk_packages(app.__path__, "app."):
@@ -37,13 +30,6 @@ def _setting_status_outside_errors(classes):
 
 
 def test_status_is_set_only_by_the_classes_in_app_errors(classes):
-    offenders = _setting_status_outside_errors(classes)
-    assert set(offenders) - PENDING_ON_OTHER_BRANCHES == set(), offenders
-
-
-@pytest.mark.xfail(strict=True, reason="other branches remove these status lines; "
-                                       "after the merge this passes: drop PENDING_ON_OTHER_BRANCHES and this mark")
-def test_no_feature_is_left_setting_a_status(classes):
     assert _setting_status_outside_errors(classes) == {}
 
 
