@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,7 +69,12 @@ def _after(columns, values, descending: bool):
 
 
 def keyset_page(stmt: Select, columns: tuple, limit: int, cursor: str | None,
-                descending: bool = False, scalars: bool = True) -> Page:
+                descending: bool = False, scalars: bool = True,
+                values: Callable[[Any], list] | None = None) -> Page:
+    """One page of ``stmt`` in ``columns`` order, after ``cursor``.
+
+    ``values(row)`` gives the sort key of a row when it is not the row's
+    attributes named like the columns (an ordering by an expression)."""
     if cursor:
         stmt = stmt.where(_after(columns, _decode(cursor, columns), descending))
     order = [c.desc() if descending else c.asc() for c in columns]
@@ -80,7 +86,7 @@ def keyset_page(stmt: Select, columns: tuple, limit: int, cursor: str | None,
     next_cursor = None
     if more and rows:
         last = rows[-1]
-        next_cursor = _encode([_value(last, c) for c in columns])
+        next_cursor = _encode(values(last) if values else [_value(last, c) for c in columns])
     return Page(rows, next_cursor)
 
 
