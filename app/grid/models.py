@@ -105,6 +105,7 @@ class GridEvent(Moderated, Model):
         Index("ix_grid_events_owner_org_id_id", "owner_org_id", "id"),
         Index("ix_grid_events_reporter_id_id", "reporter_id", "id"),
         Index("ix_grid_events_assignee_user_id_id", "assignee_user_id", "id"),
+        Index("ix_grid_events_assignee_org_id_id", "assignee_org_id", "id"),
         Index("ix_grid_events_category_lat_lng", "category", "lat", "lng"),
         Index("ix_grid_events_open_deadline", "is_open", "deadline_at"),
     )
