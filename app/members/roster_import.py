@@ -9,7 +9,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.audit import log as audit
+from app.audit import log
 from app.auth.models import User
 from app.auth.permissions import subtree_clause
 from app.errors import Conflict, ValidationFailed
@@ -51,9 +51,9 @@ def import_roster(actor: User, org_id: int, content: bytes, today: dt.date) -> d
     existing: dict[str, RosterEntry] = {}
     values = [h for row_hashes in hashes.values() for h in row_hashes]
     for start in range(0, len(values), 500):
-        for entry in db.session.scalars(select(RosterEntry).where(
+        for found in db.session.scalars(select(RosterEntry).where(
                 RosterEntry.phone_hash.in_(values[start:start + 500]))):
-            existing[entry.phone_hash] = entry
+            existing[found.phone_hash] = found
 
     branch_of: dict[int, OrgNode] = {}
     for number, name in parsed.branches.items():  # bad rows too: report every problem
@@ -95,20 +95,21 @@ def import_roster(actor: User, org_id: int, content: bytes, today: dt.date) -> d
         if all(getattr(entry, k) == v for k, v in new.items()):
             counts["unchanged"] += 1
             continue
-        before = audit.snapshot(entry, *new)
+        before = log.snapshot(entry, *new)
         for key, value in new.items():
             setattr(entry, key, value)
-        overwritten.append({"entry_id": entry.id, **dict(zip(("before", "after"), audit.changed(
-            before, audit.snapshot(entry, *new)), strict=True))})
+        overwritten.append({"entry_id": entry.id, **dict(zip(("before", "after"), log.changed(
+            before, log.snapshot(entry, *new)), strict=True))})
         counts["updated"] += 1
     # A member who moved branch on the roster moves with it.
     moved = {e.id: b.id for _, b, e in resolved if e is not None}
     if moved:
         for identity in db.session.scalars(select(MemberIdentity).where(
                 MemberIdentity.roster_entry_id.in_(list(moved)))):
-            identity.branch_id = moved[identity.roster_entry_id]
-    audit.record(actor, "roster.import", org, org_id=org.id,
-                 after={**counts, "overwritten": overwritten})
+            if identity.roster_entry_id is not None:  # always, by the WHERE
+                identity.branch_id = moved[identity.roster_entry_id]
+    log.record(actor, "roster.import", org, org_id=org.id,
+               after={**counts, "overwritten": overwritten})
     try:
         db.session.commit()
     except IntegrityError:  # a concurrent import added the same phone

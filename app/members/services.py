@@ -22,11 +22,12 @@ from contextlib import contextmanager
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.audit import log as audit
+from app.audit import log
 from app.auth.models import User
 from app.auth.permissions import authorize, subtree_clause
 from app.common.db import utcnow
 from app.common.pagination import Page, keyset_page
+from app.common.rows import get_or_404, get_row
 from app.common.transitions import Machine, Transition
 from app.errors import ApiError, Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from app.extensions import db
@@ -118,18 +119,6 @@ BINDING = Machine(BindingRequest, [
 ], not_allowed=RequestNotPending)
 
 
-# Ids are 32-bit integers on PostgreSQL: a larger one names no row, and must
-# answer 404 rather than fail in the database.
-MAX_ID = 2**31 - 1
-
-
-def _get_or_404(model, row_id: int):
-    row = db.session.get(model, row_id) if 0 < row_id <= MAX_ID else None
-    if row is None:
-        raise NotFound()
-    return row
-
-
 # ---- roster ---------------------------------------------------------------
 
 def list_roster(actor: User, org_id: int, limit: int, cursor: str | None) -> Page:
@@ -209,9 +198,10 @@ def bind_member(user: User, name: str, phone_code: str, branch_id: int | None):
     else:
         if branch_id is None:
             raise BranchRequired()
-        org = db.session.get(OrgNode, branch_id)
-        if org is None or org.kind not in BRANCH_KINDS:
+        branch = get_row(OrgNode, branch_id)
+        if branch is None or branch.kind not in BRANCH_KINDS:
             raise field_error("branch_id", "Not a Party branch.")
+        org = branch
         mismatch = "previously_revoked" if previous is not None else "not_in_roster"
     with _one_commit():
         _withdraw_pending(user.id)
@@ -261,7 +251,7 @@ def list_binding_requests(actor: User, org_id: int, state: str | None, limit: in
 
 
 def _pending_request(actor: User, request_id: int, action: str) -> BindingRequest:
-    request = _get_or_404(BindingRequest, request_id)
+    request = get_or_404(BindingRequest, request_id)
     authorize(actor, "members.manage", request.org)
     BINDING.check(request, action)  # 409 request_not_pending before any write
     return request
@@ -299,8 +289,8 @@ def approve_binding(actor: User, request_id: int, join_date: dt.date | None,
         announce([request.user_id], "identity_approved", identity.id,
                  {"title": "党员身份认证", "status": "已通过", "time": utcnow(), "note": entry.branch.name},
                  version=request.id, identity_id=identity.id, branch=entry.branch.name)
-        audit.record(actor, "binding.approve", request, org_id=request.org_id, before={"state": "pending"},
-                     after={"state": "approved", "identity_id": identity.id, "roster_entry_id": entry.id})
+        log.record(actor, "binding.approve", request, org_id=request.org_id, before={"state": "pending"},
+                   after={"state": "approved", "identity_id": identity.id, "roster_entry_id": entry.id})
         db.session.commit()
     except (ApiError, IntegrityError) as error:
         db.session.rollback()
@@ -316,8 +306,8 @@ def reject_binding(actor: User, request_id: int, reason: str) -> BindingRequest:
     try:
         BINDING.apply(request, "reject", reject_reason=reason, decided_at=utcnow(),
                       decided_by_id=actor.id)
-        audit.record(actor, "binding.reject", request, org_id=request.org_id, before={"state": "pending"},
-                     after={"state": "rejected", "reason": reason})
+        log.record(actor, "binding.reject", request, org_id=request.org_id, before={"state": "pending"},
+                   after={"state": "rejected", "reason": reason})
         db.session.commit()
     except ApiError:
         db.session.rollback()
@@ -341,16 +331,16 @@ def change_identity_status(actor: User, identity_id: int, action: str,
     Revocation is final and takes effect on the member's very next request.
     Of two changes at once (a suspend and a revoke), exactly one wins; the
     other is 409 ``state_changed`` naming the status now stored."""
-    identity = _get_or_404(MemberIdentity, identity_id)
+    identity = get_or_404(MemberIdentity, identity_id)
     authorize(actor, "members.manage", identity.branch)
     if identity.status == "revoked":
         raise IdentityRevoked({"status": "revoked", "state": "revoked", "action": action})
     try:
         now = utcnow()
-        before = audit.snapshot(identity, "status", "status_reason")
+        before = log.snapshot(identity, "status", "status_reason")
         IDENTITY.apply(identity, action, status_reason=reason, status_changed_at=now)
-        audit.record(actor, f"identity.{action}", identity, org_id=identity.branch_id, before=before,
-                     after=audit.snapshot(identity, "status", "status_reason"))
+        log.record(actor, f"identity.{action}", identity, org_id=identity.branch_id, before=before,
+                   after=log.snapshot(identity, "status", "status_reason"))
         if action == "revoke":
             announce([identity.user_id], "identity_revoked", identity.id,
                      {"title": "党员身份", "status": "已撤销", "time": now, "note": reason},
