@@ -41,6 +41,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "stats.read": ADMINS | {CENTER_ADMIN},
     "audit.read": ADMINS,  # the audit trail of a subtree (app.audit)
     "content.moderate": ADMINS,  # the text moderation queue (app.moderation)
+    "console.login": ADMINS | {CENTER_ADMIN},  # the admin console's QR login (app.auth.console_login)
     # District-wide settings (grid-event categories and time limits, badge keys):
     # held on the district node, they apply to every subtree at once.
     "district.configure": frozenset({DISTRICT_ADMIN}),

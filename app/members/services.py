@@ -1,9 +1,7 @@
-"""Member identities: roster import, binding a user to the roster, and status.
+"""Member identities: binding a user to the roster, and status (importing
+the roster itself is :mod:`app.members.roster_import`).
 
 Rules:
-* A roster import is all or nothing: one bad row and nothing is written;
-  re-importing the same roster updates entries (keyed by phone), never
-  duplicates them.
 * Binding issues an active identity only when the WeChat-verified phone and
   the given name match one roster entry that nobody holds yet; every other
   case becomes a pending request for a branch admin.
