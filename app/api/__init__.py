@@ -7,6 +7,7 @@ from flask import Flask, request
 from app.api import error_catalog
 from app.common import headers, inputs
 from app.common.blueprint import ErrorSchema
+from app.common.schemas import MAX_ID
 from app.errors import NotFound, PayloadTooLarge
 
 
@@ -55,7 +56,7 @@ def init_api(app: Flask) -> None:
     def _ids_a_column_can_hold(endpoint, values):
         # An id beyond a 32-bit INTEGER names nothing: 404 here, not an
         # overflow inside a query.
-        if values and any(isinstance(v, int) and not 0 < v < 2**31 for v in values.values()):
+        if values and any(isinstance(v, int) and not 0 < v <= MAX_ID for v in values.values()):
             raise NotFound()
 
     from app.api.health import blp as health_blp

@@ -19,14 +19,10 @@ import datetime as dt
 from decimal import Decimal
 
 from flask import g, has_request_context
-from sqlalchemy import select
 
 from app.audit.models import AuditEntry
-from app.auth.permissions import subtree_clause
-from app.common.pagination import Page, keyset_page
+from app.auth.permissions import paths_for
 from app.extensions import db
-from app.orgs.models import OrgNode
-from app.orgs.services import visible_node
 
 
 def record(actor, action: str, obj=None, *, org_id: int | None, before: dict | None = None,
@@ -64,11 +60,10 @@ def record_change(actor, action: str, obj, before: dict, *, org_id: int | None) 
 
 
 def district_of(actor) -> int | None:
-    """The organization of the actor's district-admin role: where district-wide
-    settings (categories, time limits, badge keys) are recorded."""
-    from app.auth.permissions import DISTRICT_ADMIN, grants_of
-
-    paths = sorted(path for role, path in grants_of(actor) if role == DISTRICT_ADMIN)
+    """The organization where the actor's district-wide settings (categories,
+    time limits, badge keys) are recorded: the highest node on which the
+    permission table lets them ``district.configure``; None if none does."""
+    paths = paths_for(actor, "district.configure")
     return int(paths[0].strip("/").split("/")[-1]) if paths else None
 
 
@@ -92,18 +87,3 @@ def changed(before: dict, after: dict) -> tuple[dict, dict]:
     """Only the fields whose value changed, before and after."""
     keys = [key for key in after if before.get(key) != after[key]]
     return {key: before.get(key) for key in keys}, {key: after[key] for key in keys}
-
-
-def entries(actor, org_id: int, filters: dict, limit: int, cursor: str | None) -> Page:
-    """The audit rows of ``org_id``'s subtree an admin may read, newest first."""
-    org = visible_node(actor, org_id, "audit.read")
-    stmt = (select(AuditEntry).join(OrgNode, OrgNode.id == AuditEntry.org_id)
-            .where(subtree_clause(OrgNode.path, org.path)))
-    for name in ("action", "object_type", "object_id", "actor_id"):
-        if filters.get(name) is not None:
-            stmt = stmt.where(getattr(AuditEntry, name) == filters[name])
-    if filters.get("from"):
-        stmt = stmt.where(AuditEntry.at >= filters["from"])
-    if filters.get("to"):
-        stmt = stmt.where(AuditEntry.at < filters["to"])
-    return keyset_page(stmt, (AuditEntry.id,), limit, cursor, descending=True)

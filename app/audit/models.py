@@ -6,10 +6,10 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.common.db import UtcDateTime, append_only, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """Who did what, when, to which object, in which organization, what it was
     before and after, from which request. Written only by
     :func:`app.audit.log.record`, in the action's own transaction; never

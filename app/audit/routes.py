@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.audit import log
+from app.audit import services
 from app.auth.current import current_user, login_required
 from app.common.blueprint import Blueprint
 from app.common.schemas import (
@@ -57,4 +57,4 @@ def audit(args):
     first. Filter by action, object (``object_type`` + ``object_id``: an
     identity's whole status history), actor and time."""
     filters = {**args, "from": args.pop("from_", None)}
-    return log.entries(current_user(), args["org_id"], filters, args["limit"], args["cursor"])
+    return services.entries(current_user(), args["org_id"], filters, args["limit"], args["cursor"])

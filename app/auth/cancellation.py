@@ -43,12 +43,24 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import Column, delete, select, update
 
-from app.audit import log as audit
+from app.audit import log
 from app.auth import tokens
 from app.auth.models import User
+from app.badges.models import DutySession, MerchantPlate, PostAssignment
+from app.badges.services import PLATES
 from app.common.db import utcnow
 from app.errors import ApiError, ValidationFailed
 from app.extensions import db
+from app.grid.models import GridEvent
+from app.members.models import MemberIdentity
+from app.members.services import IDENTITY
+from app.moderation.models import ModerationItem
+from app.orgs.models import MemberCommunityReport
+from app.tasks.machines import HELP_REQUEST
+from app.tasks.models import HelpRequest, Participation
+from app.tasks.participations import release_place
+from app.uploads.models import Upload
+from app.uploads.services import delete_unattached, remove_files
 
 CONFIRMATION_SECONDS = 600
 CLOSED_REASON = "账号已注销"
@@ -87,8 +99,8 @@ def cancel_account(user: User, confirmation: str) -> User:
             action(user.id, db.metadata.tables[table].c[column], after_commit)
         db.session.execute(update(User).where(User.id == user.id).values(
             openid=f"closed:{user.id}", unionid=None, last_login_at=None, deleted_at=utcnow()))
-        audit.record(user, "account.close", user, org_id=None, before={"deleted_at": None},
-                     after={"deleted_at": audit.jsonable(utcnow())})
+        log.record(user, "account.close", user, org_id=None, before={"deleted_at": None},
+                   after={"deleted_at": log.jsonable(utcnow())})
         db.session.commit()
     except ApiError:
         db.session.rollback()
@@ -119,11 +131,6 @@ def _clear(**values) -> Action:
 
 
 def _close_identity(user_id: int, column: Column, after_commit: list) -> None:
-    from app.badges.models import DutySession, MerchantPlate, PostAssignment
-    from app.badges.services import PLATES
-    from app.members.models import MemberIdentity
-    from app.members.services import IDENTITY
-
     identity = db.session.scalar(select(MemberIdentity).where(MemberIdentity.user_id == user_id))
     if identity is None:
         return
@@ -135,18 +142,15 @@ def _close_identity(user_id: int, column: Column, after_commit: list) -> None:
     PLATES.apply_all("reject", owned, reason=CLOSED_REASON, decided_at=now)
     PLATES.apply_all("revoke", owned, reason=CLOSED_REASON, decided_at=now)
     # unlinked from the roster entry (the branch's list), which a new account may bind again
-    before = audit.snapshot(identity, "status", "status_reason")
+    before = log.snapshot(identity, "status", "status_reason")
     IDENTITY.apply(identity, "close", status_reason=CLOSED_REASON, status_changed_at=now,
                    roster_entry_id=None)
-    audit.record(user_id, "identity.close", identity, org_id=identity.branch_id, before=before,
-                 after=audit.snapshot(identity, "status", "status_reason"))
+    log.record(user_id, "identity.close", identity, org_id=identity.branch_id, before=before,
+               after=log.snapshot(identity, "status", "status_reason"))
 
 
 def _end_participations(user_id: int, column: Column, after_commit: list) -> None:
     """Release the places of tasks not yet over; keep the service record."""
-    from app.tasks.models import Participation
-    from app.tasks.participations import release_place
-
     for participation in db.session.scalars(select(Participation).where(
             Participation.user_id == user_id,
             Participation.state.in_(("accepted", "waitlisted")))).all():
@@ -156,9 +160,6 @@ def _end_participations(user_id: int, column: Column, after_commit: list) -> Non
 
 
 def _end_help_requests(user_id: int, column: Column, after_commit: list) -> None:
-    from app.tasks.machines import HELP_REQUEST
-    from app.tasks.models import HelpRequest
-
     HELP_REQUEST.apply_all("cancel", HelpRequest.requester_id == user_id, decided_at=utcnow())
     db.session.execute(update(HelpRequest).where(HelpRequest.requester_id == user_id).values(
         description=CLOSED_REASON, address="", lat=None, lng=None,
@@ -166,29 +167,23 @@ def _end_help_requests(user_id: int, column: Column, after_commit: list) -> None
 
 
 def _end_community_reports(user_id: int, column: Column, after_commit: list) -> None:
-    from app.orgs.models import MemberCommunityReport as Report
-
     now = utcnow()
-    db.session.execute(update(Report).where(Report.user_id == user_id, Report.state == "pending")
+    mine = MemberCommunityReport.user_id == user_id
+    db.session.execute(update(MemberCommunityReport).where(mine, MemberCommunityReport.state == "pending")
                        .values(state="withdrawn", decided_at=now))
-    db.session.execute(update(Report).where(Report.user_id == user_id, Report.state == "confirmed")
+    db.session.execute(update(MemberCommunityReport).where(mine, MemberCommunityReport.state == "confirmed")
                        .values(state="ended", ended_at=now))
 
 
 def _unassign_events(user_id: int, column: Column, after_commit: list) -> None:
     """Open events handed to the person by name stay with the organization
     they were dispatched to, whose handlers can take them on."""
-    from app.grid.models import GridEvent
-
     db.session.execute(update(GridEvent).where(
         GridEvent.assignee_user_id == user_id, GridEvent.is_open.is_(True))
         .values(assignee_user_id=None))
 
 
 def _delete_unattached_uploads(user_id: int, column: Column, after_commit: list) -> None:
-    from app.uploads.models import Upload
-    from app.uploads.services import delete_unattached, remove_files
-
     keys = delete_unattached(Upload.owner_id == user_id)
     after_commit.append(lambda: remove_files(keys))
 
@@ -197,8 +192,6 @@ def _forget_authored_texts(user_id: int, column: Column, after_commit: list) -> 
     """The moderation queue keeps what was decided, without its author, and
     without the excerpt of a text that closing removes (the others stay with
     their objects: grid events, task and post names)."""
-    from app.moderation.models import ModerationItem
-
     removed = ("volunteer", "help_request", "task_rating", "post_rating", "plate_feedback")
     db.session.execute(update(ModerationItem).where(
         ModerationItem.author_id == user_id, ModerationItem.kind.in_(removed)).values(excerpt=""))

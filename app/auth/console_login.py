@@ -34,7 +34,7 @@ from sqlalchemy import delete, select
 
 from app.auth import tokens
 from app.auth.models import ConsoleTicket, RoleGrant, User
-from app.auth.permissions import CENTER_ADMIN, DISTRICT_ADMIN, ORG_ADMIN
+from app.auth.permissions import PERMISSIONS
 from app.auth.services import AccountDisabled, LoginResult
 from app.common import qr
 from app.common.db import utcnow
@@ -42,7 +42,7 @@ from app.common.transitions import Machine, StateChanged, Transition
 from app.errors import Conflict, Forbidden, Gone, NotFound
 from app.extensions import db
 
-CONSOLE_ROLES = frozenset({DISTRICT_ADMIN, ORG_ADMIN, CENTER_ADMIN})
+CONSOLE_ROLES = PERMISSIONS["console.login"]
 PENDING, CONFIRMED, REDEEMED = "pending", "confirmed", "redeemed"
 # A ticket confirmed in its last seconds can still be picked up by the page's next poll.
 REDEEM_GRACE = dt.timedelta(seconds=30)

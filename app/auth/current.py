@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from flask import g, request
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload
 
 from app.auth import tokens
@@ -37,7 +38,7 @@ def authenticate() -> User:
     if status == tokens.REVOKED:
         raise InvalidToken()
     user_id = int(claims["sub"])
-    query = (select(User).options(joinedload(User.identity)).where(User.id == user_id)
+    query: Select[Any] = (select(User).options(joinedload(User.identity)).where(User.id == user_id)
              .execution_options(populate_existing=True))
     if status is None:
         query = query.add_columns(tokens.status_column(claims))

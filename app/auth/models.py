@@ -6,10 +6,10 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.common.db import UtcDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
-class User(db.Model):
+class User(Model):
     """A WeChat user of the mini-program, keyed by the app's openid."""
 
     __tablename__ = "users"
@@ -37,7 +37,7 @@ class User(db.Model):
         return self.disabled_at is None and self.deleted_at is None
 
 
-class RoleGrant(db.Model):
+class RoleGrant(Model):
     """A role held on an organization node, valid for the node's whole subtree."""
 
     __tablename__ = "role_grants"
@@ -57,7 +57,7 @@ class RoleGrant(db.Model):
     org = relationship("OrgNode", lazy="joined")
 
 
-class TokenFamily(db.Model):
+class TokenFamily(Model):
     """A login session: the access and refresh tokens issued by one login and
     its refreshes. The database is the truth about whether it is revoked and
     which refresh token is current, so that both survive the loss of Redis
@@ -76,7 +76,7 @@ class TokenFamily(db.Model):
     revoked_reason: Mapped[str | None] = mapped_column(String(16))  # logout | reused
 
 
-class ConsoleTicket(db.Model):
+class ConsoleTicket(Model):
     """A QR login of the admin console, waiting for a phone's confirmation
     (see ``app.auth.console_login``)."""
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, and_, false, or_, select
 
+from app.auth.models import RoleGrant
 from app.errors import Forbidden, NotFound
 from app.extensions import db
+from app.orgs.models import OrgNode
 
 DISTRICT_ADMIN = "district_admin"
 ORG_ADMIN = "org_admin"
@@ -39,6 +41,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "stats.read": ADMINS | {CENTER_ADMIN},
     "audit.read": ADMINS,  # the audit trail of a subtree (app.audit)
     "content.moderate": ADMINS,  # the text moderation queue (app.moderation)
+    "console.login": ADMINS | {CENTER_ADMIN},  # the admin console's QR login (app.auth.console_login)
     # District-wide settings (grid-event categories and time limits, badge keys):
     # held on the district node, they apply to every subtree at once.
     "district.configure": frozenset({DISTRICT_ADMIN}),
@@ -64,9 +67,6 @@ def grants_of(user) -> list[tuple[str, str]]:
     """(role, org path) pairs the user holds, loaded once per user object."""
     cached = user.__dict__.get("_grants_cache")
     if cached is None:
-        from app.auth.models import RoleGrant
-        from app.orgs.models import OrgNode
-
         rows = db.session.execute(
             select(RoleGrant.role, OrgNode.path)
             .join(OrgNode, OrgNode.id == RoleGrant.org_id)

@@ -11,6 +11,8 @@ from app.auth.models import RoleGrant, User
 from app.common.db import utcnow
 from app.errors import Forbidden, InvalidToken
 from app.extensions import db
+from app.members.services import identity_of
+from app.orgs.reports import current_member_report
 from app.wechat.client import get_wechat
 
 
@@ -40,7 +42,7 @@ def login_with_wechat(code: str) -> LoginResult:
             created = True
         except IntegrityError:  # the same first login raced us and created the user
             db.session.rollback()
-        user = db.session.scalar(select(User).where(User.openid == session.openid))
+        user = db.session.scalars(select(User).where(User.openid == session.openid)).one()
     if not user.is_active:
         raise AccountDisabled()
     if session.unionid:
@@ -77,17 +79,12 @@ def _summary(user: User, identity) -> dict:
 
 def token_answer(result: LoginResult) -> dict:
     """The body of a login or refresh answer."""
-    from app.members.services import identity_of
-
     return {**result.tokens.__dict__, "token_type": "Bearer",
             "user": _summary(result.user, identity_of(result.user.id))}
 
 
 def profile(user: User) -> dict:
     """Who the user is: roles with their orgs, member identity, residence report."""
-    from app.members.services import identity_of
-    from app.orgs.reports import current_member_report
-
     identity = identity_of(user.id)
     return {
         "user": _summary(user, identity),

@@ -27,20 +27,21 @@ import datetime as dt
 import re
 import uuid
 from dataclasses import dataclass
+from typing import Any, cast
 
 import jwt
 from flask import current_app
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import CursorResult, case, delete, func, select, update
 
 from app.auth.models import TokenFamily, User
 from app.common.db import utcnow
+from app.common.schemas import MAX_ID
 from app.errors import InvalidToken
 from app.extensions import db, get_redis
 
 ALGORITHMS = ["HS256"]
 REQUIRED_CLAIMS = ["exp", "iat", "jti", "sub", "typ", "fam"]
 LIVE, REVOKED = "live", "revoked"
-MAX_USER_ID = 2**31 - 1  # users.id is an INTEGER
 _SUB = re.compile(r"[1-9][0-9]{0,9}")
 _ID = re.compile(r"[0-9a-f]{32}")
 
@@ -106,7 +107,7 @@ def decode(token: str, typ: str) -> dict:
         raise InvalidToken() from None
     sub, family, jti = claims.get("sub"), claims.get("fam"), claims.get("jti")
     if (claims.get("typ") != typ
-            or not isinstance(sub, str) or not _SUB.fullmatch(sub) or int(sub) > MAX_USER_ID
+            or not isinstance(sub, str) or not _SUB.fullmatch(sub) or int(sub) > MAX_ID
             or not isinstance(family, str) or not _ID.fullmatch(family)
             or not isinstance(jti, str) or not 0 < len(jti) <= 64):
         raise InvalidToken()
@@ -115,7 +116,8 @@ def decode(token: str, typ: str) -> dict:
 
 def cached_status(claims: dict) -> str | None:
     """The family's cached status (``live``/``revoked``), or None on a miss."""
-    return get_redis().get(_cache_key(claims["fam"]))
+    # the app's client decodes answers to str (app.extensions.init_redis)
+    return cast("str | None", get_redis().get(_cache_key(claims["fam"])))
 
 
 def status_column(claims: dict):
@@ -178,12 +180,12 @@ def rotate(refresh_token: str) -> tuple[int, TokenPair]:
     claims = decode(refresh_token, "refresh")
     user_id, family = int(claims["sub"]), claims["fam"]
     new_jti = uuid.uuid4().hex
-    swapped = db.session.execute(
+    swapped = cast(CursorResult[Any], db.session.execute(
         update(TokenFamily)
         .where(TokenFamily.id == family, TokenFamily.user_id == user_id,
                TokenFamily.refresh_jti == claims["jti"], TokenFamily.revoked_at.is_(None))
         .values(refresh_jti=new_jti, generation=TokenFamily.generation + 1, refreshed_at=utcnow())
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False))).rowcount
     if swapped != 1:
         db.session.rollback()
         stored = db.session.scalar(select(TokenFamily).where(TokenFamily.id == family))
@@ -204,10 +206,10 @@ def prune_ended() -> int:
     config = current_app.config
     idle_since = now - dt.timedelta(seconds=config["REFRESH_TOKEN_TTL"])
     revoked_before = now - dt.timedelta(seconds=config["ACCESS_TOKEN_TTL"])
-    deleted = db.session.execute(
+    deleted = cast(CursorResult[Any], db.session.execute(
         delete(TokenFamily).where(
             (TokenFamily.revoked_at <= revoked_before)
             | (func.coalesce(TokenFamily.refreshed_at, TokenFamily.created_at) <= idle_since))
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False))).rowcount
     db.session.commit()
     return deleted

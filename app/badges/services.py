@@ -38,6 +38,7 @@ from app.common import code_images, signed_codes
 from app.common.db import utcnow
 from app.common.geo import to_gcj02
 from app.common.pagination import Page, keyset_page
+from app.common.schemas import MAX_ID
 from app.common.transitions import Machine, StateChanged, Transition
 from app.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
@@ -45,7 +46,7 @@ from app.members import phones
 from app.members.models import MemberIdentity
 from app.members.services import require_active_member
 from app.moderation import services as moderation
-from app.orgs.models import MAX_ID, OrgNode
+from app.orgs.models import OrgNode
 from app.orgs.services import visible_node
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")

@@ -17,6 +17,7 @@ from flask import current_app
 from app.checkin.models import ServiceCenter
 from app.common import signed_codes
 from app.common.db import UTC
+from app.common.schemas import MAX_ID
 from app.errors import BadRequest
 from app.extensions import db
 
@@ -147,7 +148,7 @@ def _load(center_id: int) -> CenterSnapshot | None:
     """The center from the database (None when unknown or deleted), kept as this process's copy."""
     ttl = current_app.config["CENTER_CACHE_SECONDS"]
     cache = _cache()
-    center = db.session.get(ServiceCenter, center_id, populate_existing=True) if center_id < 2**31 else None
+    center = db.session.get(ServiceCenter, center_id, populate_existing=True) if center_id <= MAX_ID else None
     if center is None or center.deleted_at is not None:
         cache.pop(center_id, None)
         return None

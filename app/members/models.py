@@ -7,14 +7,15 @@ from sqlalchemy import Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.common.db import UtcDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
+from app.members.phones import mask_name
 from app.orgs.models import OrgNode
 
 MEMBER_STATUSES = ("probationary", "full")  # 预备党员 / 正式党员
 IDENTITY_STATUSES = ("active", "suspended", "revoked")
 
 
-class RosterEntry(db.Model):
+class RosterEntry(Model):
     """One Party member as the branch's roster lists them. One entry per phone."""
 
     __tablename__ = "roster_entries"
@@ -34,7 +35,7 @@ class RosterEntry(db.Model):
     branch: Mapped[OrgNode] = relationship(lazy="joined")
 
 
-class MemberIdentity(db.Model):
+class MemberIdentity(Model):
     """The verified identity that makes a user a Party member in the app."""
 
     __tablename__ = "member_identities"
@@ -61,8 +62,6 @@ class MemberIdentity(db.Model):
     @property
     def display_name(self) -> str:
         """The masked name others may see ("李*"), or 已注销 for a closed account."""
-        from app.members.phones import mask_name
-
         return mask_name(self.roster_entry.name) if self.roster_entry is not None else "已注销"
 
     @property
@@ -70,7 +69,7 @@ class MemberIdentity(db.Model):
         return self.status == "active"
 
 
-class BindingRequest(db.Model):
+class BindingRequest(Model):
     """A binding that did not match the roster, waiting for a branch admin."""
 
     __tablename__ = "binding_requests"

@@ -137,6 +137,7 @@ def parse(content: bytes, today: dt.date) -> ParsedRoster:
         status = STATUSES.get(str(cell["status"] or "").strip().lower())
         if status is None:
             result.error(number, "status", "must be probationary/预备党员 or full/正式党员")
-        if len(result.errors) == before:
+        # (the three are None only on a row with errors)
+        if len(result.errors) == before and phone and join_date and status:
             result.rows.append(RosterRow(number, name, phone, branch, join_date, status))
     return result

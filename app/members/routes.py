@@ -11,7 +11,7 @@ from app.common.idempotency import idempotent
 from app.common.schemas import PageArgsSchema
 from app.common.transitions import StateChanged
 from app.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, ValidationFailed, field_error
-from app.members import services
+from app.members import roster_import, services
 from app.members.schemas import (
     ApproveSchema,
     BindingCreateSchema,
@@ -38,7 +38,7 @@ blp = Blueprint("members", __name__, description="Member identities")
 @login_required
 @blp.arguments(RosterFileSchema, location="files")
 @blp.response(200, RosterImportResultSchema)
-@blp.errors(NotFound, Forbidden, services.RosterInvalid, PayloadTooLarge, ValidationFailed)
+@blp.errors(NotFound, Forbidden, roster_import.RosterInvalid, PayloadTooLarge, ValidationFailed)
 def import_roster(files, org_id):
     """Import a roster (CSV or XLSX: name, phone, branch, join_date, status).
 
@@ -52,7 +52,7 @@ def import_roster(files, org_id):
         raise PayloadTooLarge({"limit": limit})
     if not content:
         raise field_error("file", "The file is empty.")
-    return services.import_roster(current_user(), org_id, content, dt.date.today())
+    return roster_import.import_roster(current_user(), org_id, content, dt.date.today())
 
 
 @blp.route("/orgs/<int:org_id>/roster", methods=["GET"])

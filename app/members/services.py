@@ -1,9 +1,7 @@
-"""Member identities: roster import, binding a user to the roster, and status.
+"""Member identities: binding a user to the roster, and status (importing
+the roster itself is :mod:`app.members.roster_import`).
 
 Rules:
-* A roster import is all or nothing: one bad row and nothing is written;
-  re-importing the same roster updates entries (keyed by phone), never
-  duplicates them.
 * Binding issues an active identity only when the WeChat-verified phone and
   the given name match one roster entry that nobody holds yet; every other
   case becomes a pending request for a branch admin.
@@ -22,26 +20,21 @@ from contextlib import contextmanager
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.audit import log as audit
+from app.audit import log
 from app.auth.models import User
 from app.auth.permissions import authorize, subtree_clause
 from app.common.db import utcnow
 from app.common.pagination import Page, keyset_page
+from app.common.rows import get_or_404, get_row
 from app.common.transitions import Machine, Transition
 from app.errors import ApiError, Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from app.extensions import db
-from app.members import phones, roster
+from app.members import phones
 from app.members.models import BindingRequest, MemberIdentity, RosterEntry
 from app.orgs.models import BRANCH_KINDS, OrgNode
 from app.orgs.services import visible_node
 from app.subscriptions.services import announce
 from app.wechat.client import get_wechat
-
-
-class RosterInvalid(ValidationFailed):
-    code = "roster_invalid"
-    zh = "名单文件有 {count} 处错误，未导入任何数据。"
-    en = "The roster has {count} problems; nothing was imported."
 
 
 class NotAMember(Forbidden):
@@ -124,109 +117,7 @@ BINDING = Machine(BindingRequest, [
 ], not_allowed=RequestNotPending)
 
 
-# Ids are 32-bit integers on PostgreSQL: a larger one names no row, and must
-# answer 404 rather than fail in the database.
-MAX_ID = 2**31 - 1
-
-
-def _get_or_404(model, row_id: int):
-    row = db.session.get(model, row_id) if 0 < row_id <= MAX_ID else None
-    if row is None:
-        raise NotFound()
-    return row
-
-
 # ---- roster ---------------------------------------------------------------
-
-def import_roster(actor: User, org_id: int, content: bytes, today: dt.date) -> dict:
-    """Import a roster file into the branches under ``org_id`` (all or nothing).
-
-    A phone already on a roster outside this subtree is reported like a new
-    entry and left with that roster: the answer tells an admin nothing about
-    rosters they cannot see."""
-    org = visible_node(actor, org_id, "members.manage")
-    try:
-        parsed = roster.parse(content, today)
-    except roster.RosterUnreadable as error:
-        raise RosterInvalid({"count": 1, "rows": [{"row": 0, "column": "*", "error": str(error)}]}) from None
-
-    branches = db.session.scalars(select(OrgNode).where(
-        subtree_clause(OrgNode.path, org.path), OrgNode.kind.in_(BRANCH_KINDS))).all()
-    by_name: dict[str, list[OrgNode]] = {}
-    for branch in branches:
-        by_name.setdefault(branch.name, []).append(branch)
-    by_id = {str(b.id): b for b in branches}
-
-    # each row's phone under every configured key, the current first (see phones)
-    hashes = {r.row: phones.lookup_hashes(r.phone) for r in parsed.rows}
-    existing: dict[str, RosterEntry] = {}
-    values = [h for row_hashes in hashes.values() for h in row_hashes]
-    for start in range(0, len(values), 500):
-        for entry in db.session.scalars(select(RosterEntry).where(
-                RosterEntry.phone_hash.in_(values[start:start + 500]))):
-            existing[entry.phone_hash] = entry
-
-    branch_of: dict[int, OrgNode] = {}
-    for number, name in parsed.branches.items():  # bad rows too: report every problem
-        matches = [by_id[name]] if name in by_id else by_name.get(name, [])
-        if len(matches) == 1:
-            branch_of[number] = matches[0]
-        else:
-            parsed.error(number, "branch", "no such branch under this organization" if not matches
-                         else "several branches have this name; use the branch id")
-    resolved = []
-    held_elsewhere = 0
-    for row in parsed.rows:
-        if row.row not in branch_of:
-            continue
-        entry = next((existing[h] for h in hashes[row.row] if h in existing), None)
-        if entry is not None and not entry.branch.path.startswith(org.path):
-            # On a roster outside the admin's subtree: the admin must not learn
-            # that (nor whose), so the row reads like any new entry; the entry
-            # stays where it is, and binding goes on resolving to it.
-            held_elsewhere += 1
-            continue
-        resolved.append((row, branch_of[row.row], entry))
-    if parsed.errors:
-        errors = sorted(parsed.errors, key=lambda e: (e["row"], e["column"]))
-        raise RosterInvalid({"count": len(errors), "rows": errors})
-
-    counts = {"created": held_elsewhere, "updated": 0, "unchanged": 0}
-    overwritten = []  # what the import changed, entry by entry, for the audit trail
-    for row, branch, entry in resolved:
-        if entry is None:
-            db.session.add(RosterEntry(
-                branch_id=branch.id, name=row.name, phone_encrypted=phones.encrypt(row.phone),
-                phone_hash=hashes[row.row][0], phone_masked=phones.mask(row.phone),
-                join_date=row.join_date, member_status=row.member_status))
-            counts["created"] += 1
-            continue
-        new = {"branch_id": branch.id, "name": row.name, "join_date": row.join_date,
-               "member_status": row.member_status}
-        if all(getattr(entry, k) == v for k, v in new.items()):
-            counts["unchanged"] += 1
-            continue
-        before = audit.snapshot(entry, *new)
-        for key, value in new.items():
-            setattr(entry, key, value)
-        overwritten.append({"entry_id": entry.id, **dict(zip(("before", "after"), audit.changed(
-            before, audit.snapshot(entry, *new)), strict=True))})
-        counts["updated"] += 1
-    # A member who moved branch on the roster moves with it.
-    moved = {e.id: b.id for _, b, e in resolved if e is not None}
-    if moved:
-        for identity in db.session.scalars(select(MemberIdentity).where(
-                MemberIdentity.roster_entry_id.in_(list(moved)))):
-            identity.branch_id = moved[identity.roster_entry_id]
-    audit.record(actor, "roster.import", org, org_id=org.id,
-                 after={**counts, "overwritten": overwritten})
-    try:
-        db.session.commit()
-    except IntegrityError:  # a concurrent import added the same phone
-        db.session.rollback()
-        raise Conflict() from None
-    return counts
-
 
 def list_roster(actor: User, org_id: int, limit: int, cursor: str | None) -> Page:
     org = visible_node(actor, org_id, "members.manage")
@@ -305,9 +196,10 @@ def bind_member(user: User, name: str, phone_code: str, branch_id: int | None):
     else:
         if branch_id is None:
             raise BranchRequired()
-        org = db.session.get(OrgNode, branch_id)
-        if org is None or org.kind not in BRANCH_KINDS:
+        branch = get_row(OrgNode, branch_id)
+        if branch is None or branch.kind not in BRANCH_KINDS:
             raise field_error("branch_id", "Not a Party branch.")
+        org = branch
         mismatch = "previously_revoked" if previous is not None else "not_in_roster"
     with _one_commit():
         _withdraw_pending(user.id)
@@ -357,7 +249,7 @@ def list_binding_requests(actor: User, org_id: int, state: str | None, limit: in
 
 
 def _pending_request(actor: User, request_id: int, action: str) -> BindingRequest:
-    request = _get_or_404(BindingRequest, request_id)
+    request = get_or_404(BindingRequest, request_id)
     authorize(actor, "members.manage", request.org)
     BINDING.check(request, action)  # 409 request_not_pending before any write
     return request
@@ -395,8 +287,8 @@ def approve_binding(actor: User, request_id: int, join_date: dt.date | None,
         announce([request.user_id], "identity_approved", identity.id,
                  {"title": "党员身份认证", "status": "已通过", "time": utcnow(), "note": entry.branch.name},
                  version=request.id, identity_id=identity.id, branch=entry.branch.name)
-        audit.record(actor, "binding.approve", request, org_id=request.org_id, before={"state": "pending"},
-                     after={"state": "approved", "identity_id": identity.id, "roster_entry_id": entry.id})
+        log.record(actor, "binding.approve", request, org_id=request.org_id, before={"state": "pending"},
+                   after={"state": "approved", "identity_id": identity.id, "roster_entry_id": entry.id})
         db.session.commit()
     except (ApiError, IntegrityError) as error:
         db.session.rollback()
@@ -412,8 +304,8 @@ def reject_binding(actor: User, request_id: int, reason: str) -> BindingRequest:
     try:
         BINDING.apply(request, "reject", reject_reason=reason, decided_at=utcnow(),
                       decided_by_id=actor.id)
-        audit.record(actor, "binding.reject", request, org_id=request.org_id, before={"state": "pending"},
-                     after={"state": "rejected", "reason": reason})
+        log.record(actor, "binding.reject", request, org_id=request.org_id, before={"state": "pending"},
+                   after={"state": "rejected", "reason": reason})
         db.session.commit()
     except ApiError:
         db.session.rollback()
@@ -437,16 +329,16 @@ def change_identity_status(actor: User, identity_id: int, action: str,
     Revocation is final and takes effect on the member's very next request.
     Of two changes at once (a suspend and a revoke), exactly one wins; the
     other is 409 ``state_changed`` naming the status now stored."""
-    identity = _get_or_404(MemberIdentity, identity_id)
+    identity = get_or_404(MemberIdentity, identity_id)
     authorize(actor, "members.manage", identity.branch)
     if identity.status == "revoked":
         raise IdentityRevoked({"status": "revoked", "state": "revoked", "action": action})
     try:
         now = utcnow()
-        before = audit.snapshot(identity, "status", "status_reason")
+        before = log.snapshot(identity, "status", "status_reason")
         IDENTITY.apply(identity, action, status_reason=reason, status_changed_at=now)
-        audit.record(actor, f"identity.{action}", identity, org_id=identity.branch_id, before=before,
-                     after=audit.snapshot(identity, "status", "status_reason"))
+        log.record(actor, f"identity.{action}", identity, org_id=identity.branch_id, before=before,
+                   after=log.snapshot(identity, "status", "status_reason"))
         if action == "revoke":
             announce([identity.user_id], "identity_revoked", identity.id,
                      {"title": "党员身份", "status": "已撤销", "time": now, "note": reason},

@@ -6,7 +6,7 @@ from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.common.db import PathString, UtcDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 # The kinds of node in DOMAIN.md, from the district down to Party groups.
 ORG_KINDS = (
@@ -20,12 +20,9 @@ ROOT_KINDS = ("district",)
 UNIT_KINDS = ("business_zone", "office_building", "school", "two_new_org",
               "housing_estate", "property_company", "party_branch", "temporary_branch")
 BRANCH_KINDS = ("party_branch", "party_group", "temporary_branch")
-# Ids are 32-bit integers on PostgreSQL: a larger one cannot exist, and must
-# answer 404/422 rather than fail in the database.
-MAX_ID = 2**31 - 1
 
 
-class OrgNode(db.Model):
+class OrgNode(Model):
     """A node of the tree. ``path`` is the materialized path of ids, e.g.
     ``/1/5/23/``, so that a subtree is one index range scan."""
 
@@ -53,7 +50,7 @@ class OrgNode(db.Model):
 _ACTIVE = "state IN ('pending', 'confirmed')"
 
 
-class MemberCommunityReport(db.Model):
+class MemberCommunityReport(Model):
     """A member's report to the community where they live (党员报到)."""
 
     __tablename__ = "member_community_reports"
@@ -79,7 +76,7 @@ class MemberCommunityReport(db.Model):
     community: Mapped[OrgNode] = relationship(lazy="joined", foreign_keys=[community_id])
 
 
-class OrgCommunityReport(db.Model):
+class OrgCommunityReport(Model):
     """A unit's Party organization reporting to a community (组织报到)."""
 
     __tablename__ = "org_community_reports"

@@ -15,17 +15,18 @@ from __future__ import annotations
 from sqlalchemy import case, select
 from sqlalchemy.exc import IntegrityError
 
-from app.audit import log as audit
+from app.audit import log
 from app.auth.models import User
 from app.auth.permissions import authorize
 from app.common.db import utcnow
 from app.common.pagination import Page, keyset_page
+from app.common.rows import get_or_404
 from app.common.transitions import Machine, Transition
 from app.errors import ApiError, Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from app.members.services import require_active_member
 from app.orgs.models import UNIT_KINDS, MemberCommunityReport, OrgCommunityReport, OrgNode
-from app.orgs.services import get_node, get_or_404, visible_node
+from app.orgs.services import get_node, visible_node
 
 
 class NotACommunity(ValidationFailed):
@@ -149,8 +150,8 @@ def decide_member_report(actor: User, report_id: int, confirm: bool,
         else:
             MEMBER_REPORTS.apply(report, "decline", decline_reason=reason, decided_at=now,
                                  decided_by_id=actor.id)
-        audit.record(actor, f"member_report.{action}", report, org_id=report.community_id,
-                     before={"state": "pending"}, after={"state": report.state, "reason": reason})
+        log.record(actor, f"member_report.{action}", report, org_id=report.community_id,
+                   before={"state": "pending"}, after={"state": report.state, "reason": reason})
         db.session.commit()
     except ApiError:
         db.session.rollback()
@@ -198,11 +199,11 @@ def decide_org_report(actor: User, report_id: int, confirm: bool,
     authorize(actor, "reports.decide", report.community)
     action = "confirm" if confirm else "decline"
     try:
-        before = audit.snapshot(report, "state")
+        before = log.snapshot(report, "state")
         ORG_REPORTS.apply(report, action, decline_reason=None if confirm else reason,
                           decided_at=utcnow(), decided_by_id=actor.id)
-        audit.record(actor, f"org_report.{action}", report, org_id=report.community_id, before=before,
-                     after={"state": report.state, "reason": None if confirm else reason})
+        log.record(actor, f"org_report.{action}", report, org_id=report.community_id, before=before,
+                   after={"state": report.state, "reason": None if confirm else reason})
         db.session.commit()
     except ApiError:
         db.session.rollback()

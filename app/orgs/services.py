@@ -6,7 +6,7 @@ import uuid
 from sqlalchemy import func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.audit import log as audit
+from app.audit import log
 from app.auth.models import RoleGrant, User
 from app.auth.permissions import (
     GRANTABLE_BY,
@@ -17,9 +17,10 @@ from app.auth.permissions import (
     subtree_clause,
 )
 from app.common.pagination import Page, keyset_page
+from app.common.rows import get_or_404
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
-from app.orgs.models import MAX_ID, ORG_KINDS, OrgNode
+from app.orgs.models import ORG_KINDS, OrgNode
 
 UNIT_PARENTS = ("district", "linkage_center", "street", "community")
 BRANCH_PARENTS = tuple(k for k in ORG_KINDS if k != "party_group")
@@ -73,14 +74,6 @@ def _check_parent(kind: str, parent: OrgNode | None) -> None:
         raise InvalidParent({"kind": kind, "parent_kind": parent_kind})
 
 
-def get_or_404(model, row_id: int):
-    """The row with this primary key, else 404 (also for an id no row can have)."""
-    row = db.session.get(model, row_id) if 0 < row_id <= MAX_ID else None
-    if row is None:
-        raise NotFound()
-    return row
-
-
 def get_node(node_id: int) -> OrgNode:
     return get_or_404(OrgNode, node_id)
 
@@ -115,16 +108,16 @@ def create_node(actor: User, parent_id: int, kind: str, name: str) -> OrgNode:
     parent = visible_node(actor, parent_id, "org.manage")
     _check_parent(kind, parent)
     node = insert_node(kind, name, parent)
-    audit.record(actor, "org.create", node, org_id=node.id, after=audit.snapshot(node, "kind", "name", "parent_id"))
+    log.record(actor, "org.create", node, org_id=node.id, after=log.snapshot(node, "kind", "name", "parent_id"))
     db.session.commit()
     return node
 
 
 def rename_node(actor: User, node_id: int, name: str) -> OrgNode:
     node = visible_node(actor, node_id, "org.manage")
-    before = audit.snapshot(node, "name")
+    before = log.snapshot(node, "name")
     node.name = name
-    audit.record(actor, "org.rename", node, org_id=node.id, before=before, after={"name": name})
+    log.record(actor, "org.rename", node, org_id=node.id, before=before, after={"name": name})
     db.session.commit()
     return node
 
@@ -140,8 +133,8 @@ def move_node(actor: User, node_id: int, new_parent_id: int) -> OrgNode:
         raise MoveIntoOwnSubtree()
     _check_parent(node.kind, parent)
     old_prefix, new_prefix = node.path, f"{parent.path}{node.id}/"
-    audit.record(actor, "org.move", node, org_id=node.id, before={"parent_id": node.parent_id},
-                 after={"parent_id": parent.id})
+    log.record(actor, "org.move", node, org_id=node.id, before={"parent_id": node.parent_id},
+               after={"parent_id": parent.id})
     depth_change = parent.depth + 1 - node.depth
     db.session.execute(
         update(OrgNode)
@@ -154,7 +147,8 @@ def move_node(actor: User, node_id: int, new_parent_id: int) -> OrgNode:
     db.session.commit()
     db.session.expire_all()
     forget_grants(actor)
-    return db.session.get(OrgNode, node_id)
+    db.session.refresh(node)
+    return node
 
 
 def list_nodes(actor: User, *, parent_id: int | None, kind: str | None, limit: int,
@@ -223,13 +217,13 @@ def grant_role(actor: User | None, node_id: int, user_id: int, role: str) -> tup
                       granted_by_id=actor.id if actor else None)
     db.session.add(grant)
     try:
-        audit.record(actor, "role.grant", grant, org_id=node.id,  # flushes: a concurrent grant fails here
-                     after={"user_id": user_id, "role": role, "org_id": node.id})
+        log.record(actor, "role.grant", grant, org_id=node.id,  # flushes: a concurrent grant fails here
+                   after={"user_id": user_id, "role": role, "org_id": node.id})
         db.session.commit()
     except IntegrityError:  # granted concurrently: the other request won
         db.session.rollback()
-        return db.session.scalar(select(RoleGrant).where(
-            RoleGrant.user_id == user_id, RoleGrant.org_id == node.id, RoleGrant.role == role)), False
+        return db.session.scalars(select(RoleGrant).where(
+            RoleGrant.user_id == user_id, RoleGrant.org_id == node.id, RoleGrant.role == role)).one(), False
     forget_grants(user)
     return grant, True
 
@@ -240,7 +234,7 @@ def revoke_role(actor: User, node_id: int, grant_id: int) -> None:
     if grant.org_id != node.id:
         raise NotFound()
     _check_grantable(actor, node, grant.role)
-    audit.record(actor, "role.revoke", grant, org_id=node.id,
-                 before={"user_id": grant.user_id, "role": grant.role, "org_id": node.id})
+    log.record(actor, "role.revoke", grant, org_id=node.id,
+               before={"user_id": grant.user_id, "role": grant.role, "org_id": node.id})
     db.session.delete(grant)
     db.session.commit()
