@@ -6,6 +6,7 @@ The Redis client is made in :func:`init_redis` and kept in
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import redis
 from flask import Flask, current_app, request
@@ -38,6 +39,13 @@ class Base(DeclarativeBase):
 # Objects stay readable after the one commit of a request: the answer is dumped
 # from them without reloading every row.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+# What a model class derives from. mypy cannot see ``db.Model`` as a class (it
+# is made at runtime from Base), so type checking is given Base itself.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
+
 migrate = Migrate(compare_type=True, render_as_batch=True, render_item=render_item)
 
 

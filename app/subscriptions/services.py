@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import case, event, select, update
+from sqlalchemy import CursorResult, case, event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -91,11 +92,11 @@ def _add_one(user_id: int, template_id: str, cap: int) -> None:
     """One more, up to ``cap``: an UPDATE, or the first row (a concurrent
     first insert loses on the unique key and updates instead)."""
     for _ in range(2):
-        changed = db.session.execute(
+        changed = cast(CursorResult[Any], db.session.execute(
             update(Subscription).where(Subscription.user_id == user_id, Subscription.template_id == template_id)
             .values(remaining=case((Subscription.remaining < cap, Subscription.remaining + 1),
                                    else_=Subscription.remaining), updated_at=utcnow())
-            .execution_options(synchronize_session=False)).rowcount
+            .execution_options(synchronize_session=False))).rowcount
         if changed:
             return
         try:
@@ -116,11 +117,11 @@ def _set_count(user_id: int, template_id: str, count: int) -> None:
 
 def _spend(user_id: int, template_id: str) -> bool:
     """Take one of the user's subscriptions, if they have one (atomically)."""
-    return bool(db.session.execute(
+    return bool(cast(CursorResult[Any], db.session.execute(
         update(Subscription).where(Subscription.user_id == user_id, Subscription.template_id == template_id,
                                    Subscription.remaining > 0)
         .values(remaining=Subscription.remaining - 1, updated_at=utcnow())
-        .execution_options(synchronize_session=False)).rowcount)
+        .execution_options(synchronize_session=False))).rowcount)
 
 
 def _refund(user_id: int, template_id: str) -> None:
@@ -191,7 +192,7 @@ def deliver(key: str, event_name: str, object_id: int, user_id: int, values: dic
     delivery = _claim(key, event_name, user_id, template.template_id)
     if delivery.status in FINAL:
         return delivery.status
-    user = db.session.get(User, user_id)
+    user = db.session.get_one(User, user_id)  # a missing user's delivery was "skipped"
     with once(key) as first:
         if not first:
             return _finish(delivery, "sent")  # a run before us sent it, then died
@@ -232,7 +233,7 @@ def _claim(key: str, event_name: str, user_id: int, template_id: str) -> Subscri
         db.session.commit()
     except IntegrityError:  # another run of this message claimed it first (and spent for it)
         db.session.rollback()
-        return db.session.scalar(select(SubscribeDelivery).where(SubscribeDelivery.key == key))
+        return db.session.scalars(select(SubscribeDelivery).where(SubscribeDelivery.key == key)).one()
     if status == "no_quota":
         log.info("subscribe message %s not sent: the user holds no subscription", key)
     return delivery
