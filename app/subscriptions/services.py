@@ -27,6 +27,9 @@ Rules:
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any, cast
@@ -38,7 +41,8 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.common.db import utcnow
-from app.errors import ValidationFailed
+from app.common.pagination import Page
+from app.errors import ValidationFailed, field_error
 from app.extensions import db
 from app.notices.services import notify
 from app.subscriptions import templates as tpl
@@ -62,13 +66,38 @@ class TemplateCount:
 
 
 def my_subscriptions(user: User) -> list[TemplateCount]:
-    """Every template the app sends, the events it serves and how many
-    messages of it the user may still receive (one query)."""
+    """Every template the app sends (by template id), the events it serves and
+    how many messages of it the user may still receive (one query)."""
     counts = dict(db.session.execute(select(Subscription.template_id, Subscription.remaining)
                                      .where(Subscription.user_id == user.id)).all())
     return [TemplateCount(template_id, [t.event for t in served], [t.label for t in served],
                           counts.get(template_id, 0))
-            for template_id, served in tpl.by_template_id().items()]
+            for template_id, served in sorted(tpl.by_template_id().items())]
+
+
+def subscription_page(user: User, limit: int, cursor: str | None) -> Page:
+    """:func:`my_subscriptions` a page at a time. The templates are settings,
+    not rows, so the keyset is applied here: the cursor is the last template id."""
+    after = _template_after(cursor) if cursor else None
+    rest = [count for count in my_subscriptions(user) if after is None or count.template_id > after]
+    items = rest[:limit]  # limit >= 1: a further page means a last item here
+    return Page(items, _template_cursor(items[-1].template_id) if len(rest) > limit else None)
+
+
+def _template_cursor(template_id: str) -> str:
+    # The shape of app.common.pagination's cursors: the sort key as a JSON list, base64url.
+    raw = json.dumps([template_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _template_after(cursor: str) -> str:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error):
+        values = None
+    if not (isinstance(values, list) and len(values) == 1 and isinstance(values[0], str)):
+        raise field_error("cursor", "Not a cursor this list gave out.")
+    return values[0]
 
 
 def record_choices(user: User, choices: dict[str, str]) -> list[TemplateCount]:
