@@ -22,8 +22,11 @@ def create_app(config: str | dict | None = None) -> Flask:
     app.json = JSONProvider(app)  # Decimal as a JSON number, as documented
     app.json.ensure_ascii = False  # Chinese stays readable in answers
     app.json.sort_keys = False  # fields in schema order
-    overrides = config if isinstance(config, dict) else {}
-    settings = load_config(overrides.get("ENV_NAME") if overrides else config)
+    if isinstance(config, dict):
+        overrides, name = config, config.get("ENV_NAME")
+    else:
+        overrides, name = {}, config
+    settings = load_config(name)
     settings.update(overrides)
     app.config.update(settings)
     if app.config.get("TRUSTED_PROXIES"):
@@ -33,7 +36,8 @@ def create_app(config: str | dict | None = None) -> Flask:
         # (nginx appends the peer) and -Proto. A client's X-Forwarded-Host or
         # X-Real-IP would pass an nginx that does not set them, so neither is read.
         hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's documented way to wrap it
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
 
     from app import errors, logs
     from app.extensions import db, init_db, init_limiter, init_redis, migrate

@@ -59,13 +59,6 @@ def _flag(env, name):
     return None if value in (None, "") else value == "1"
 
 
-def _choice(env, name, choices):
-    value = env.get(name) or choices[0]
-    if value not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)} (not {value!r})")
-    return value
-
-
 class Config:
     """Development defaults, overridden by environment variables."""
 

@@ -108,7 +108,7 @@ def seed() -> list[str]:
 
     users = {openid: _user(openid) for openid in ACCOUNTS}
     for openid, (role, org_name) in ACCOUNTS.items():
-        if role is None:
+        if role is None or org_name is None:
             continue
         org = nodes[org_name]
         held = db.session.scalar(select(RoleGrant).where(
@@ -147,7 +147,7 @@ def seed() -> list[str]:
             OrgCommunityReport.org_id == unit.id)) is None:
         db.session.add(OrgCommunityReport(org_id=unit.id, community_id=community.id, state="confirmed"))
     db.session.flush()
-    identity = db.session.scalar(select(MemberIdentity).where(MemberIdentity.user_id == member.id))
+    identity = db.session.scalars(select(MemberIdentity).where(MemberIdentity.user_id == member.id)).one()
     lines_more = _seed_services(nodes, users, identity)
     db.session.commit()
 

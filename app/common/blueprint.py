@@ -21,6 +21,7 @@ class ErrorSchema(ma.Schema):
 COMMON_STATUSES = {
     400: "malformed_json, bad_request",
     413: "payload_too_large",
+    414: "uri_too_long",  # app.common.inputs refuses a URL over MAX_URI_LENGTH before routing
 }
 # Every call that reads or writes the database or Redis (token revocation,
 # rate limits, idempotency keys live there) answers 503 while either is down.

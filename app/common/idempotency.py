@@ -28,15 +28,16 @@ import functools
 import hashlib
 import json
 import logging
+from typing import Any, cast
 
 from flask import current_app, g, request
-from sqlalchemy import Index, String, Text, UniqueConstraint, delete, select
+from sqlalchemy import CursorResult, Index, String, Text, UniqueConstraint, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.common.db import UtcDateTime, utcnow
 from app.errors import Conflict, ValidationFailed, dependency_of
-from app.extensions import db, get_redis
+from app.extensions import Model, db, get_redis
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ PENDING_SECONDS = 60
 MAX_KEY_LENGTH = 128
 
 
-class IdempotentAnswer(db.Model):
+class IdempotentAnswer(Model):
     """The first answer to a write sent with an ``Idempotency-Key``, kept 24 h."""
 
     __tablename__ = "idempotent_answers"
@@ -91,7 +92,7 @@ def _cutoff() -> dt.datetime:
     return utcnow() - dt.timedelta(seconds=TTL_SECONDS)
 
 
-def _stored(owner: str, endpoint: str, key: str):
+def _stored(owner: str, endpoint: str | None, key: str):
     return select(IdempotentAnswer).where(
         IdempotentAnswer.owner == owner, IdempotentAnswer.endpoint == endpoint,
         IdempotentAnswer.key == key, IdempotentAnswer.created_at > _cutoff())
@@ -142,9 +143,9 @@ def _store(owner: str, key: str, saved: dict) -> None:
 
 def prune_expired() -> int:
     """Delete the answers older than a day (for a periodic job); how many."""
-    deleted = db.session.execute(
+    deleted = cast(CursorResult[Any], db.session.execute(
         delete(IdempotentAnswer).where(IdempotentAnswer.created_at <= _cutoff())
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False))).rowcount
     db.session.commit()
     return deleted
 
@@ -223,8 +224,7 @@ def idempotent(view):
             status = getattr(error, "status", None)
             if isinstance(status, int) and status < 500:
                 db.session.rollback()  # nothing half-done may ride on the answer's commit
-                response = current_app.handle_user_exception(error)
-                response = current_app.make_response(response)
+                response = current_app.make_response(current_app.handle_user_exception(error))
             else:
                 _best_effort("release the claim", lambda: redis.delete(redis_key))
                 raise

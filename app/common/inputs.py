@@ -117,7 +117,7 @@ class _Problems:
 
 def check_json(document, problems: _Problems) -> None:
     """Depth, unreadable numbers and unstorable strings, without recursion."""
-    stack = [(document, (), 1)]
+    stack: list[tuple[object, tuple, int]] = [(document, (), 1)]
     while stack:
         value, path, depth = stack.pop()
         if isinstance(value, (dict, list)):
@@ -155,8 +155,9 @@ def refuse_hostile_input() -> None:
         raise UriTooLong({"limit": limit})
     problems = _Problems()
     for name, value in (request.view_args or {}).items():
-        if isinstance(value, str) and text_problem(value):
-            problems.add((name,), text_problem(value))
+        why = text_problem(value) if isinstance(value, str) else None
+        if why:
+            problems.add((name,), why)
     sources = [request.args]
     if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         sources.append(request.form)

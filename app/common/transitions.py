@@ -64,7 +64,7 @@ class Transition:
 class Machine:
     """The lifecycle of one model: its transitions and the one way to apply them."""
 
-    def __init__(self, model: type, transitions: Iterable[Transition], *, column: str = "state",
+    def __init__(self, model: type[Any], transitions: Iterable[Transition], *, column: str = "state",
                  not_allowed: type[Conflict] = TransitionNotAllowed):
         self.model = model
         self.column = column

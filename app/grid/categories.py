@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import Integer, String, and_, cast, literal, select, true, union_all
 from sqlalchemy.exc import IntegrityError
 
 from app.audit import log as audit
 from app.auth.models import User
 from app.auth.permissions import authorize_somewhere
+from app.common.pagination import Page, keyset_page
 from app.errors import field_error
 from app.extensions import db
 from app.grid.errors import UnknownCategory
@@ -50,6 +51,11 @@ def list_categories() -> list[EventCategory]:
     return list(db.session.scalars(select(EventCategory).order_by(EventCategory.code)))
 
 
+def category_page(limit: int, cursor: str | None) -> Page:
+    """The categories by code, a page at a time."""
+    return keyset_page(select(EventCategory), (EventCategory.code,), limit, cursor)
+
+
 def upsert_category(actor: User, code: str, name: str, level: str, active: bool) -> EventCategory:
     """Add or change a category (district admins); concurrent PUTs of one code: the last wins."""
     authorize_somewhere(actor, "district.configure")
@@ -75,18 +81,27 @@ def set_limits(actor: User, category: str, urgency: str, hours: tuple[float, flo
     row = upsert(TimeLimit, {"category": category, "urgency": urgency},
                  dict(zip(("accept_hours", "handle_hours", "verify_hours"), hours, strict=True)),
                  audited=(actor, "time_limit.set", audit.district_of(actor)))
-    return {"category": row.category, "urgency": row.urgency, "accept_hours": row.accept_hours,
-            "handle_hours": row.handle_hours, "verify_hours": row.verify_hours, "default": False}
+    return _limits_row(category, urgency, row)
 
 
-def time_limits() -> list[dict]:
-    """The whole table: every active category × urgency, stored or default."""
-    rows = {(r.category, r.urgency): r for r in db.session.scalars(select(TimeLimit))}
-    table = []
-    for category in list_categories():
-        for urgency in DEFAULT_LIMITS:
-            row = rows.get((category.code, urgency))
-            hours = (row.accept_hours, row.handle_hours, row.verify_hours) if row else DEFAULT_LIMITS[urgency]
-            table.append({"category": category.code, "urgency": urgency, "accept_hours": hours[0],
-                          "handle_hours": hours[1], "verify_hours": hours[2], "default": row is None})
-    return table
+def time_limit_page(limit: int, cursor: str | None) -> Page:
+    """The whole table, a page at a time: every category × urgency (urgent
+    first), stored or default. The urgencies are a derived table, so that the
+    keyset runs over (category, urgency) rows as the database sees them."""
+    urgencies = union_all(*(
+        select(cast(literal(urgency), String(8)).label("urgency"), cast(literal(i), Integer).label("urgency_order"))
+        for i, urgency in enumerate(DEFAULT_LIMITS))).subquery("urgencies")
+    stmt = (select(EventCategory.code, urgencies.c.urgency, urgencies.c.urgency_order, TimeLimit)
+            .select_from(EventCategory).join(urgencies, true())
+            .outerjoin(TimeLimit, and_(TimeLimit.category == EventCategory.code,
+                                       TimeLimit.urgency == urgencies.c.urgency)))
+    page = keyset_page(stmt, (EventCategory.code, urgencies.c.urgency_order), limit, cursor, scalars=False)
+    page.items = [_limits_row(code, urgency, row) for code, urgency, _, row in page.items]
+    return page
+
+
+def _limits_row(category: str, urgency: str, row: TimeLimit | None) -> dict:
+    """One line of the table: the stored hours, or the default ones (``default``)."""
+    hours = (row.accept_hours, row.handle_hours, row.verify_hours) if row else DEFAULT_LIMITS[urgency]
+    return {"category": category, "urgency": urgency, "accept_hours": hours[0],
+            "handle_hours": hours[1], "verify_hours": hours[2], "default": row is None}

@@ -136,10 +136,11 @@ def assign_leader(actor: User, grid_id: int, user_id: int, role: str, buildings:
                   audited=(actor, "grid_leader.assign", grid.community_id))
 
 
-def list_leaders(actor: User, grid_id: int) -> list[GridLeader]:
+def leader_page(actor: User, grid_id: int, limit: int, cursor: str | None) -> Page:
+    """The grid's leaders, oldest assignment first (404 for a grid you cannot see)."""
     grid = visible_grid(actor, grid_id)
-    return list(db.session.scalars(select(GridLeader).where(GridLeader.grid_id == grid.id)
-                                   .order_by(GridLeader.id)))
+    return keyset_page(select(GridLeader).where(GridLeader.grid_id == grid.id), (GridLeader.id,),
+                       limit, cursor)
 
 
 def leader_grids(user: User) -> list[int]:

@@ -6,6 +6,7 @@ from flask import Response, url_for
 from app.auth.current import current_user, login_required
 from app.common.blueprint import Blueprint
 from app.common.idempotency import idempotent
+from app.common.schemas import PageArgsSchema
 from app.common.transitions import StateChanged
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.grid import categories, follows, grids, lifecycle, photos, reading, reporting, stats
@@ -22,6 +23,7 @@ from app.grid.errors import (
     UnknownCategory,
 )
 from app.grid.schemas import (
+    CategoryPageSchema,
     CategorySchema,
     CommentInSchema,
     CommentSchema,
@@ -38,9 +40,11 @@ from app.grid.schemas import (
     GridStatsArgsSchema,
     GridStatsSchema,
     LeaderInSchema,
+    LeaderPageSchema,
     LeaderSchema,
     ReportedSchema,
     TimeLimitInSchema,
+    TimeLimitPageSchema,
     TimeLimitSchema,
     TimelineSchema,
     TransitionInSchema,
@@ -111,20 +115,22 @@ def assign_leader(body, grid_id):
 
 @blp.route("/grids/<int:grid_id>/leaders", methods=["GET"])
 @login_required
-@blp.response(200, LeaderSchema(many=True))
-@blp.errors(NotFound, Forbidden)
-def list_leaders(grid_id):
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, LeaderPageSchema)
+@blp.errors(NotFound, Forbidden, ValidationFailed)
+def list_leaders(args, grid_id):
     """The grid's leaders."""
-    return grids.list_leaders(current_user(), grid_id)
+    return grids.leader_page(current_user(), grid_id, args["limit"], args["cursor"])
 
 
 @blp.route("/grid-event-categories", methods=["GET"])
 @login_required
-@blp.response(200, CategorySchema(many=True))
-@blp.errors()
-def list_categories():
-    """Event categories and the level that handles each."""
-    return categories.list_categories()
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, CategoryPageSchema)
+@blp.errors(ValidationFailed)
+def list_categories(args):
+    """Event categories and the level that handles each, by code."""
+    return categories.category_page(args["limit"], args["cursor"])
 
 
 @blp.route("/grid-event-categories/<code>", methods=["PUT"])
@@ -139,11 +145,13 @@ def put_category(body, code):
 
 @blp.route("/grid-time-limits", methods=["GET"])
 @login_required
-@blp.response(200, TimeLimitSchema(many=True))
-@blp.errors()
-def list_time_limits():
-    """Hours for each step, per category and urgency (``default``: not overridden)."""
-    return categories.time_limits()
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, TimeLimitPageSchema)
+@blp.errors(ValidationFailed)
+def list_time_limits(args):
+    """Hours for each step, per category (by code) and urgency (urgent first;
+    ``default``: not overridden)."""
+    return categories.time_limit_page(args["limit"], args["cursor"])
 
 
 @blp.route("/grid-time-limits/<category>/<any(normal, urgent):urgency>", methods=["PUT"])

@@ -215,4 +215,7 @@ class GridStatsSchema(Schema):
 
 
 GridPageSchema = page_schema(GridSchema, "GridPageSchema")
+LeaderPageSchema = page_schema(LeaderSchema, "LeaderPageSchema")
+CategoryPageSchema = page_schema(CategorySchema, "CategoryPageSchema")
+TimeLimitPageSchema = page_schema(TimeLimitSchema, "TimeLimitPageSchema")
 EventPageSchema = page_schema(EventSchema, "EventPageSchema")

@@ -97,7 +97,7 @@ class AppJob(Job):
 
     def _execute(self):
         try:
-            app = current_app._get_current_object()
+            app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy typed as Flask
         except RuntimeError:
             raise RuntimeError(
                 "jobs run in an app context: start workers with `flask --app app jobs worker`") from None
@@ -151,14 +151,13 @@ def enqueue(func: Callable, *args, job_id: str | None = None, queue: str = DEFAU
         raise RuntimeError("enqueue() after the commit: the job runs in its own session and "
                            "must find the rows it reads committed")
     target = get_queue(queue)
-    options = {"args": args, "kwargs": kwargs, "retry": retry}
     if job_id is None:
-        return _ran(target.enqueue_call(func, **options))
+        return _ran(target.enqueue_call(func, args=args, kwargs=kwargs, retry=retry))
     rq_id = job_id_for(job_id)
     for _ in range(3):
         try:
-            return _ran(target.enqueue_call(func, job_id=rq_id, unique=True, meta={"key": job_id},
-                                            **options))
+            return _ran(target.enqueue_call(func, args=args, kwargs=kwargs, retry=retry, job_id=rq_id,
+                                            unique=True, meta={"key": job_id}))
         except DuplicateJobError:
             try:
                 existing = AppJob.fetch(rq_id, connection=target.connection)
@@ -202,7 +201,7 @@ def once(key: str | None = None, *, keep: int = DONE_SECONDS) -> Iterator[bool]:
     redis = get_redis()
     name = f"jobs:once:{key}"
     claim = f"running:{uuid.uuid4().hex}"
-    claim_seconds = (job.timeout if job is not None and job.timeout else JOB_TIMEOUT) + 30
+    claim_seconds = int(job.timeout if job is not None and job.timeout else JOB_TIMEOUT) + 30
     if not redis.set(name, claim, nx=True, ex=claim_seconds):
         if redis.get(name) == "done":
             yield False

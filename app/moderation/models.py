@@ -8,7 +8,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.common.db import UtcDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 from app.orgs.models import OrgNode
 
 # An object's content_state: what others may see of it.
@@ -28,7 +28,7 @@ class Moderated:
     content_state: Mapped[str] = mapped_column(String(16), default="visible", server_default="visible")
 
 
-class ModerationItem(db.Model):
+class ModerationItem(Model):
     """One checked text field that did not simply pass: held for review,
     not yet checked (WeChat unreachable), or decided."""
 

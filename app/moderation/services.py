@@ -59,6 +59,7 @@ from __future__ import annotations
 import importlib
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import or_, select, update
@@ -111,7 +112,7 @@ KINDS: dict[str, Kind] = {
 }
 
 
-def model_of(kind: str) -> type:
+def model_of(kind: str) -> type[Any]:
     module, name = KINDS[kind].model.split(":")
     return getattr(importlib.import_module(module), name)
 
@@ -348,6 +349,7 @@ def recheck_text(item_id: int) -> str | None:
     obj = db.session.get(model_of(item.kind), item.object_id)
     author = db.session.get(User, item.author_id) if item.author_id else None
     text = text_of(getattr(obj, item.field, None)).strip() if obj is not None else ""
+    values: dict[str, Any]
     if obj is None or not text:
         action, values = "pass", {}  # nothing left that anyone could read
     elif author is None:

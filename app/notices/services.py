@@ -2,7 +2,9 @@
 notice exists exactly when the change it reports was committed."""
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, func, select, update
 
 from app.common.db import utcnow
 from app.common.pagination import Page, keyset_page
@@ -26,12 +28,12 @@ def unread_count(user) -> int:
     """How many of the user's notices are unread, up to UNREAD_CAP."""
     unread = (select(Notice.id).where(Notice.user_id == user.id, Notice.read_at.is_(None))
               .order_by(Notice.id.desc()).limit(UNREAD_CAP).subquery())
-    return db.session.scalar(select(func.count()).select_from(unread))
+    return db.session.scalars(select(func.count()).select_from(unread)).one()
 
 
 def mark_read(user, up_to_id: int) -> int:
     """Mark the user's notices up to ``up_to_id`` read; returns how many changed."""
-    result = db.session.execute(update(Notice).where(
-        Notice.user_id == user.id, Notice.id <= up_to_id, Notice.read_at.is_(None)).values(read_at=utcnow()))
+    result = cast(CursorResult[Any], db.session.execute(update(Notice).where(
+        Notice.user_id == user.id, Notice.id <= up_to_id, Notice.read_at.is_(None)).values(read_at=utcnow())))
     db.session.commit()
     return result.rowcount

@@ -200,7 +200,7 @@ def _add_phones(tables: dict) -> None:
         rows = tables.get(name)
         if not rows:
             continue
-        encrypted = dict(db.session.execute(select(table.c.id, table.c.phone_encrypted).where(
+        encrypted: dict[int, str | None] = dict(db.session.execute(select(table.c.id, table.c.phone_encrypted).where(
             table.c.id.in_([r["id"] for r in rows]))).all())
         for r in rows:
             token = encrypted.get(r["id"])

@@ -19,6 +19,7 @@ transaction, so a purge never holds long locks on tables that scans write.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from flask import current_app
 from sqlalchemy import or_, select, update
@@ -55,7 +56,7 @@ def _clear(model, older, columns) -> int:
     still_held = [column.isnot(None) for column in columns]
     total = 0
     while True:
-        ids = db.session.scalars(select(model.id).where(older, or_(*still_held))
+        ids: Sequence[int] = db.session.scalars(select(model.id).where(older, or_(*still_held))
                                  .order_by(model.id).limit(BATCH)).all()
         if not ids:
             return total

@@ -12,10 +12,9 @@ from app.privacy.schemas import ExportArgsSchema
 
 blp = Blueprint("privacy", __name__, description="A person's data: the export")
 
-JSON = {"200": {"description": "Everything the product holds about you",
-                "content": {"application/json": {"schema": {"type": "object"}}}}}
-ZIP = {"200": {"description": "data.json and your photos",
-               "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}}}
+JSON_CONTENT = {"application/json": {"schema": {"type": "object"}}}
+ZIP_CONTENT = {"application/zip": {"schema": {"type": "string", "format": "binary"}}}
+ZIP = {"200": {"description": "data.json and your photos", "content": ZIP_CONTENT}}
 
 # One allowance for both forms: an export reads every table.
 _limit = limiter.shared_limit(lambda: current_app.config["RATELIMIT_EXPORT"], scope="me-export",
@@ -31,7 +30,8 @@ def _zip() -> Response:
 @login_required
 @_limit
 @blp.arguments(ExportArgsSchema, location="query")
-@blp.doc(responses={"200": {**JSON["200"], "content": {**JSON["200"]["content"], **ZIP["200"]["content"]}}})
+@blp.doc(responses={"200": {"description": "Everything the product holds about you",
+                             "content": {**JSON_CONTENT, **ZIP_CONTENT}}})
 @blp.errors(RateLimited, ValidationFailed)
 def export_me(args):
     """Everything the product holds about you, as JSON (``?format=zip``: the

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from app.badges.models import MerchantPlate, ServicePost
 from app.checkin.models import ServiceCenter
@@ -51,9 +52,9 @@ class Subject:
     and the key version its codes carry now (None: its key never rotates)."""
 
     kind: str
-    model: type
-    alive: Callable[[object], bool]
-    key_version: Callable[[object], int] | None = None
+    model: type[Any]
+    alive: Callable[[Any], bool]
+    key_version: Callable[[Any], int] | None = None
 
 
 # The signed kinds a printed mini-program code carries (a center's rotating
@@ -84,7 +85,9 @@ def resolve(scene: str, now: dt.datetime) -> Scene:
     except signed_codes.MalformedCode:
         raise SceneNotFound() from None
     subject = SUBJECTS.get(code.kind)
-    row = db.session.get(subject.model, code.subject_id) if subject and code.subject_id <= MAX_ID else None
+    if subject is None or code.subject_id > MAX_ID:
+        raise SceneNotFound()
+    row = db.session.get(subject.model, code.subject_id)
     if row is None or not subject.alive(row):
         raise SceneNotFound()
     current = subject.key_version(row) if subject.key_version else 1

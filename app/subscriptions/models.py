@@ -14,10 +14,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.common.db import UtcDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
-class Subscription(db.Model):
+class Subscription(Model):
     """How many messages of a template the user has accepted and not yet
     received: each ``accept`` of ``wx.requestSubscribeMessage`` adds one,
     each message sent spends one (WeChat counts the same way)."""
@@ -43,7 +43,7 @@ class Subscription(db.Model):
 DELIVERY_STATUSES = ("pending", "sent", "no_quota", "refused", "rejected", "retrying", "skipped")
 
 
-class SubscribeDelivery(db.Model):
+class SubscribeDelivery(Model):
     """One subscribe message the app meant to send, keyed by its event (the
     job's key): the row is what makes the spend happen once per message, and
     tells support what happened. The in-app notice is the record for the user."""

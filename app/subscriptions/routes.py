@@ -7,7 +7,7 @@ from marshmallow import validate
 from app.auth.current import current_user, login_required
 from app.common.blueprint import Blueprint
 from app.common.idempotency import idempotent
-from app.common.schemas import Integer, Schema
+from app.common.schemas import Integer, PageArgsSchema, Schema, page_schema
 from app.errors import ValidationFailed
 from app.subscriptions import services
 
@@ -40,30 +40,31 @@ class TemplateCountSchema(Schema):
     remaining = Integer(metadata={"description": "Messages of it you may still receive"})
 
 
-class SubscriptionsSchema(Schema):
-    items = ma.fields.List(ma.fields.Nested(TemplateCountSchema))
+SubscriptionPageSchema = page_schema(TemplateCountSchema, "SubscriptionPageSchema")
 
 
 @blp.route("/me/subscriptions", methods=["GET"])
 @login_required
-@blp.response(200, SubscriptionsSchema)
-@blp.errors()
-def my_subscriptions():
-    """Every template the app sends, the events each serves, and how many
-    messages of each you may still receive: the template ids to ask
-    ``wx.requestSubscribeMessage`` for."""
-    return {"items": services.my_subscriptions(current_user())}
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, SubscriptionPageSchema)
+@blp.errors(ValidationFailed)
+def my_subscriptions(args):
+    """Every template the app sends (by template id), the events each serves,
+    and how many messages of each you may still receive: the template ids to
+    ask ``wx.requestSubscribeMessage`` for."""
+    return services.subscription_page(current_user(), args["limit"], args["cursor"])
 
 
 @blp.route("/me/subscriptions", methods=["POST"])
 @login_required
 @idempotent
 @blp.arguments(ChoicesSchema)
-@blp.response(200, SubscriptionsSchema)
+@blp.response(200, SubscriptionPageSchema)
 @blp.errors(ValidationFailed, idempotent=True)
 def record_subscriptions(body):
     """Record what ``wx.requestSubscribeMessage`` answered: each ``accept``
     lets the app send you one message of that template (they add up, to a
     limit); ``ban`` cancels the ones you hold. A template id the app does not
-    use is 422 and nothing is recorded."""
-    return {"items": services.record_choices(current_user(), body["results"])}
+    use is 422 and nothing is recorded. The answer is every count as it now
+    stands, in one page."""
+    return {"items": services.record_choices(current_user(), body["results"]), "next_cursor": None}

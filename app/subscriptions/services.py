@@ -27,17 +27,22 @@ Rules:
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import logging
 from dataclasses import dataclass
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import case, event, select, update
+from sqlalchemy import CursorResult, case, event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.common.db import utcnow
-from app.errors import ValidationFailed
+from app.common.pagination import Page
+from app.errors import ValidationFailed, field_error
 from app.extensions import db
 from app.notices.services import notify
 from app.subscriptions import templates as tpl
@@ -61,13 +66,38 @@ class TemplateCount:
 
 
 def my_subscriptions(user: User) -> list[TemplateCount]:
-    """Every template the app sends, the events it serves and how many
-    messages of it the user may still receive (one query)."""
+    """Every template the app sends (by template id), the events it serves and
+    how many messages of it the user may still receive (one query)."""
     counts = dict(db.session.execute(select(Subscription.template_id, Subscription.remaining)
                                      .where(Subscription.user_id == user.id)).all())
     return [TemplateCount(template_id, [t.event for t in served], [t.label for t in served],
                           counts.get(template_id, 0))
-            for template_id, served in tpl.by_template_id().items()]
+            for template_id, served in sorted(tpl.by_template_id().items())]
+
+
+def subscription_page(user: User, limit: int, cursor: str | None) -> Page:
+    """:func:`my_subscriptions` a page at a time. The templates are settings,
+    not rows, so the keyset is applied here: the cursor is the last template id."""
+    after = _template_after(cursor) if cursor else None
+    rest = [count for count in my_subscriptions(user) if after is None or count.template_id > after]
+    items = rest[:limit]  # limit >= 1: a further page means a last item here
+    return Page(items, _template_cursor(items[-1].template_id) if len(rest) > limit else None)
+
+
+def _template_cursor(template_id: str) -> str:
+    # The shape of app.common.pagination's cursors: the sort key as a JSON list, base64url.
+    raw = json.dumps([template_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _template_after(cursor: str) -> str:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error):
+        values = None
+    if not (isinstance(values, list) and len(values) == 1 and isinstance(values[0], str)):
+        raise field_error("cursor", "Not a cursor this list gave out.")
+    return values[0]
 
 
 def record_choices(user: User, choices: dict[str, str]) -> list[TemplateCount]:
@@ -91,11 +121,11 @@ def _add_one(user_id: int, template_id: str, cap: int) -> None:
     """One more, up to ``cap``: an UPDATE, or the first row (a concurrent
     first insert loses on the unique key and updates instead)."""
     for _ in range(2):
-        changed = db.session.execute(
+        changed = cast(CursorResult[Any], db.session.execute(
             update(Subscription).where(Subscription.user_id == user_id, Subscription.template_id == template_id)
             .values(remaining=case((Subscription.remaining < cap, Subscription.remaining + 1),
                                    else_=Subscription.remaining), updated_at=utcnow())
-            .execution_options(synchronize_session=False)).rowcount
+            .execution_options(synchronize_session=False))).rowcount
         if changed:
             return
         try:
@@ -116,11 +146,11 @@ def _set_count(user_id: int, template_id: str, count: int) -> None:
 
 def _spend(user_id: int, template_id: str) -> bool:
     """Take one of the user's subscriptions, if they have one (atomically)."""
-    return bool(db.session.execute(
+    return bool(cast(CursorResult[Any], db.session.execute(
         update(Subscription).where(Subscription.user_id == user_id, Subscription.template_id == template_id,
                                    Subscription.remaining > 0)
         .values(remaining=Subscription.remaining - 1, updated_at=utcnow())
-        .execution_options(synchronize_session=False)).rowcount)
+        .execution_options(synchronize_session=False))).rowcount)
 
 
 def _refund(user_id: int, template_id: str) -> None:
@@ -191,7 +221,7 @@ def deliver(key: str, event_name: str, object_id: int, user_id: int, values: dic
     delivery = _claim(key, event_name, user_id, template.template_id)
     if delivery.status in FINAL:
         return delivery.status
-    user = db.session.get(User, user_id)
+    user = db.session.get_one(User, user_id)  # a missing user's delivery was "skipped"
     with once(key) as first:
         if not first:
             return _finish(delivery, "sent")  # a run before us sent it, then died
@@ -232,7 +262,7 @@ def _claim(key: str, event_name: str, user_id: int, template_id: str) -> Subscri
         db.session.commit()
     except IntegrityError:  # another run of this message claimed it first (and spent for it)
         db.session.rollback()
-        return db.session.scalar(select(SubscribeDelivery).where(SubscribeDelivery.key == key))
+        return db.session.scalars(select(SubscribeDelivery).where(SubscribeDelivery.key == key)).one()
     if status == "no_quota":
         log.info("subscribe message %s not sent: the user holds no subscription", key)
     return delivery

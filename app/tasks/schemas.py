@@ -3,6 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from app.checkin.schemas import LocationOutSchema
 from app.common.schemas import (
     ID_RANGE,
     AwareDateTime,
@@ -58,8 +59,8 @@ class HelpRequestSchema(Schema):
     category = ma.fields.String()
     description = ma.fields.String()
     address = ma.fields.String()
-    lat = ma.fields.Float(allow_none=True)
-    lng = ma.fields.Float(allow_none=True)
+    location = ma.fields.Nested(LocationOutSchema, allow_none=True, metadata={
+        "description": "Where the help is wanted (GCJ-02), as a task's; null when none was given"})
     window_start = AwareDateTime()
     window_end = AwareDateTime()
     contact_phone = ma.fields.Function(
@@ -71,6 +72,12 @@ class HelpRequestSchema(Schema):
         "description": "The task the request became (dispatched), else null"})
     created_at = AwareDateTime()
     content_state = content_state_field()
+
+    def get_attribute(self, obj, attr, default):
+        # The row keeps lat/lng in columns; the answer nests them like every location.
+        if attr == "location":
+            return None if obj.lat is None else {"lat": obj.lat, "lng": obj.lng}
+        return super().get_attribute(obj, attr, default)
 
 
 class HelpRequestListArgsSchema(PageArgsSchema):

@@ -7,7 +7,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.common.db import UtcDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 # WeChat's content check of a photo (media_check_async, its result pushed later):
 # pending until the result arrives; pass -> visible to everyone who sees the
@@ -17,7 +17,7 @@ CHECK_STATES = ("pending", "pass", "review", "risky")
 UNDECIDED = ("pending", "review")
 
 
-class Upload(db.Model):
+class Upload(Model):
     """A re-encoded image in storage, owned by its uploader until attached."""
 
     __tablename__ = "uploads"

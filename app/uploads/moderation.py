@@ -59,7 +59,7 @@ def decide(user: User, upload_id: int, verdict: str) -> QueuedPhoto:
     upload = db.session.scalar(_in_scope(user).where(Upload.id == upload_id))
     if upload is None:
         raise NotFound()
-    photo = db.session.scalar(select(EventPhoto).where(EventPhoto.upload_id == upload.id))
+    photo = db.session.scalars(select(EventPhoto).where(EventPhoto.upload_id == upload.id)).one()  # in scope: attached
     event_id, stage = photo.event_id, photo.stage
     services.moderate(user, upload, verdict)
     return QueuedPhoto(upload, event_id, stage)

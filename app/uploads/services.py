@@ -27,12 +27,13 @@ import logging
 import secrets
 import time
 import warnings
+from typing import Any, cast
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 
 from app.audit import log as audit
 from app.auth.models import User
@@ -56,6 +57,8 @@ MEDIA_LINK_SECONDS = 3600
 WECHAT_SUGGESTIONS = ("pass", "review", "risky")
 
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+SAVE_OPTIONS: dict[str, dict[str, Any]] = {
+    "JPEG": {"quality": 85, "optimize": True}, "PNG": {"optimize": True}, "WEBP": {"quality": 85}}
 MAX_PIXELS = 40_000_000
 
 
@@ -87,7 +90,7 @@ def _reencode(data: bytes) -> tuple[bytes, str, int, int]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image: Image.Image = Image.open(io.BytesIO(data))
             kind = image.format
             if kind not in FORMATS:
                 raise UnsupportedImage()
@@ -105,9 +108,7 @@ def _reencode(data: bytes) -> tuple[bytes, str, int, int]:
     if kind == "JPEG" and image.mode not in ("RGB", "L"):
         image = image.convert("RGB")
     out = io.BytesIO()
-    options = {"JPEG": {"quality": 85, "optimize": True}, "PNG": {"optimize": True},
-               "WEBP": {"quality": 85}}[kind]
-    image.save(out, format=kind, **options)  # no exif=, comment=, xmp=: no metadata survives
+    image.save(out, format=kind, **SAVE_OPTIONS[kind])  # no exif=, comment=, xmp=: no metadata survives
     return out.getvalue(), FORMATS[kind], image.width, image.height
 
 
@@ -225,7 +226,7 @@ def check_photo(upload_id: int) -> None:
     upload = db.session.get(Upload, upload_id)
     if upload is None or upload.check_state != "pending" or upload.trace_id:
         return  # gone, decided, or already asked
-    owner = db.session.get(User, upload.owner_id)
+    owner = db.session.get_one(User, upload.owner_id)
     with once() as first:
         if not first:
             return
@@ -271,10 +272,10 @@ def _decide(upload: Upload, state: str, label: int | None, *, moderator_id: int 
     the uploader and delete the bytes. False when it was decided already."""
     now = utcnow()
     previous = upload.check_state
-    claimed = db.session.execute(
+    claimed = cast(CursorResult[Any], db.session.execute(
         update(Upload).where(Upload.id == upload.id, Upload.check_state.in_(undecided))
         .values(check_state=state, label=label, checked_at=now, moderator_id=moderator_id)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False))).rowcount
     if not claimed:
         db.session.rollback()
         db.session.refresh(upload)

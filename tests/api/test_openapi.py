@@ -32,7 +32,7 @@ def test_no_operation_hides_its_statuses_behind_a_default_response(spec):
 def test_every_operation_lists_the_errors_every_call_can_answer(spec):
     for label, operation, _ in operations(spec):
         responses = operation["responses"]
-        for status in ("400", "413", "503"):
+        for status in ("400", "413", "414", "503"):
             assert status in responses, f"{label} does not document {status}"
         assert "service_unavailable" in responses["503"]["description"], label
         assert "500" not in responses, f"{label} documents a 500: the API never answers one"

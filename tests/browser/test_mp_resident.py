@@ -190,7 +190,7 @@ def test_a_resident_asks_for_help_and_confirms_and_rates_the_volunteers(pages, s
     assert len(mine) == 1
     request = mine[0]
     assert (request["category"], request["address"]) == ("medical_escort", "丰泽路 8 号 3 栋 201")
-    assert (request["lat"], request["lng"]) == (AT["lat"], AT["lng"])
+    assert (request["location"]["lat"], request["location"]["lng"]) == (AT["lat"], AT["lng"])
     assert request["community"]["id"] == tree.a
 
     # the community dispatches it (派单); two members accept and serve (接单)

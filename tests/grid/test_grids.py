@@ -140,7 +140,7 @@ def test_leaders_with_buildings_and_lanes(admin, grid, login):
         assert response.json["grid_id"] == grid.id and response.json["role"] == body["role"]
     listed = admin.get(f"{GRIDS}/{grid.id}/leaders")
     assert listed.status_code == 200
-    assert [(x["user_id"], x["role"], x["buildings"], x["lanes"]) for x in listed.json] == [
+    assert [(x["user_id"], x["role"], x["buildings"], x["lanes"]) for x in listed.json["items"]] == [
         (chief.user_id, "grid_leader", [], []),
         (building.user_id, "building_leader", ["1 栋", "2 栋"], []),
         (lane.user_id, "lane_leader", [], ["丰泽一巷"]),
@@ -149,7 +149,7 @@ def test_leaders_with_buildings_and_lanes(admin, grid, login):
     again = admin.post(f"{GRIDS}/{grid.id}/leaders", json={"user_id": building.user_id,
                                                            "role": "building_leader", "buildings": ["3 栋"]})
     assert again.status_code == 201
-    assert [x["buildings"] for x in admin.get(f"{GRIDS}/{grid.id}/leaders").json] == [[], ["3 栋"], []]
+    assert [x["buildings"] for x in admin.get(f"{GRIDS}/{grid.id}/leaders").json["items"]] == [[], ["3 栋"], []]
     # the role is held on the grid's Party group: each of them reports straight to "reported"
     for api in (chief, building, lane):
         response = report(api)
@@ -157,7 +157,7 @@ def test_leaders_with_buildings_and_lanes(admin, grid, login):
         assert response.json["event"]["state"] == "reported"
     # and a leader sees the grid and its leaders
     assert chief.get(f"{GRIDS}/{grid.id}").status_code == 200
-    assert len(lane.get(f"{GRIDS}/{grid.id}/leaders").json) == 3
+    assert len(lane.get(f"{GRIDS}/{grid.id}/leaders").json["items"]) == 3
 
 
 def test_leader_input_is_checked(admin, grid, login):
@@ -227,7 +227,7 @@ def test_list_is_the_scope_and_keyset_paginated(admin, admin_b, street_admin, tr
 def test_default_categories_and_limits(resident):
     categories = resident.get("/api/v1/grid-event-categories")
     assert categories.status_code == 200
-    by_code = {c["code"]: c for c in categories.json}
+    by_code = {c["code"]: c for c in categories.json["items"]}
     assert {"facilities", "sanitation", "safety", "dispute", "illegal_construction", "epidemic",
             "other"} <= set(by_code)
     assert by_code["facilities"] == {"code": "facilities", "name": "设施损坏", "level": "community",
@@ -235,12 +235,57 @@ def test_default_categories_and_limits(resident):
     assert by_code["illegal_construction"]["level"] == "street"
     table = resident.get("/api/v1/grid-time-limits")
     assert table.status_code == 200
-    rows = {(r["category"], r["urgency"]): r for r in table.json}
+    rows = {(r["category"], r["urgency"]): r for r in table.json["items"]}
     assert set(rows) == {(code, urgency) for code in by_code for urgency in ("normal", "urgent")}
     assert all(r["default"] for r in rows.values())
     assert rows[("facilities", "urgent")]["accept_hours"] == 1
     assert rows[("facilities", "normal")]["accept_hours"] == 24
     assert rows[("facilities", "normal")]["handle_hours"] == 5 * 24
+
+
+def walk(api, url, limit):
+    """Every page of a collection, following next_cursor; the items and the pages' count."""
+    items, pages, cursor = [], 0, None
+    while True:
+        response = api.get(url, query_string={"limit": limit, **({"cursor": cursor} if cursor else {})})
+        assert response.status_code == 200, response.json
+        items += response.json["items"]
+        pages += 1
+        cursor = response.json["next_cursor"]
+        if cursor is None:
+            return items, pages
+
+
+def test_categories_and_limits_are_keyset_pages(district_admin, resident, count_queries):
+    district_admin.put("/api/v1/grid-event-categories/flooding", json={"name": "内涝积水"})
+    district_admin.put("/api/v1/grid-time-limits/flooding/normal",
+                       json={"accept_hours": 2, "handle_hours": 48, "verify_hours": 12})
+    whole = resident.get("/api/v1/grid-event-categories?limit=100").json
+    assert whole["next_cursor"] is None
+    codes = [c["code"] for c in whole["items"]]
+    assert codes == sorted(codes) and len(codes) == 8
+    paged, pages = walk(resident, "/api/v1/grid-event-categories", 3)
+    assert [c["code"] for c in paged] == codes and pages == 3
+    table = resident.get("/api/v1/grid-time-limits?limit=100").json
+    assert table["next_cursor"] is None
+    keys = [(r["category"], r["urgency"]) for r in table["items"]]
+    assert keys == [(code, urgency) for code in codes for urgency in ("urgent", "normal")]
+    with count_queries() as q:
+        paged, pages = walk(resident, "/api/v1/grid-time-limits", 5)
+    assert paged == table["items"] and pages == 4
+    assert q.count <= 4 * 3  # a page is one query (beside the token's and the limiter's)
+    assert [r["default"] for r in paged if r["category"] == "flooding"] == [True, False]
+    for url in ("/api/v1/grid-event-categories", "/api/v1/grid-time-limits"):
+        assert_error(resident.get(f"{url}?cursor=nope"), 422, "validation_failed")
+
+
+def test_leaders_are_a_keyset_page(admin, grid, login):
+    someone = [login(f"o-leader-{i}") for i in range(3)]
+    for api in someone:
+        assert admin.post(f"{GRIDS}/{grid.id}/leaders",
+                          json={"user_id": api.user_id, "role": "lane_leader"}).status_code == 201
+    leaders, pages = walk(admin, f"{GRIDS}/{grid.id}/leaders", 2)
+    assert [x["user_id"] for x in leaders] == [api.user_id for api in someone] and pages == 2
 
 
 def test_district_admin_changes_categories(district_admin, resident):
@@ -251,7 +296,7 @@ def test_district_admin_changes_categories(district_admin, resident):
     added = district_admin.put("/api/v1/grid-event-categories/flooding", json={"name": "内涝积水"})
     assert added.status_code == 200, added.json
     assert added.json["level"] == "community"
-    codes = {c["code"]: c for c in resident.get("/api/v1/grid-event-categories").json}
+    codes = {c["code"]: c for c in resident.get("/api/v1/grid-event-categories").json["items"]}
     assert codes["facilities"]["name"] == "公共设施损坏" and "flooding" in codes
     # an inactive category can no longer be reported
     assert district_admin.put("/api/v1/grid-event-categories/flooding",
@@ -277,8 +322,8 @@ def test_only_district_admins_change_categories(admin, street_admin, leader, res
         assert_error(api.put("/api/v1/grid-event-categories/facilities", json={"name": "改"}), 403, "forbidden")
         assert_error(api.put("/api/v1/grid-time-limits/facilities/normal",
                              json={"accept_hours": 1, "handle_hours": 2, "verify_hours": 3}), 403, "forbidden")
-    assert {c["name"] for c in resident.get("/api/v1/grid-event-categories").json} >= {"设施损坏"}
-    assert all(r["default"] for r in resident.get("/api/v1/grid-time-limits").json)
+    assert {c["name"] for c in resident.get("/api/v1/grid-event-categories").json["items"]} >= {"设施损坏"}
+    assert all(r["default"] for r in resident.get("/api/v1/grid-time-limits").json["items"])
 
 
 def test_district_admin_changes_time_limits(district_admin, resident):
@@ -286,7 +331,7 @@ def test_district_admin_changes_time_limits(district_admin, resident):
     response = district_admin.put("/api/v1/grid-time-limits/safety/urgent", json=body)
     assert response.status_code == 200, response.json
     assert response.json == {**body, "category": "safety", "urgency": "urgent", "default": False}
-    rows = {(r["category"], r["urgency"]): r for r in resident.get("/api/v1/grid-time-limits").json}
+    rows = {(r["category"], r["urgency"]): r for r in resident.get("/api/v1/grid-time-limits").json["items"]}
     assert rows[("safety", "urgent")] == response.json
     assert rows[("safety", "normal")]["default"] is True
     changed = district_admin.put("/api/v1/grid-time-limits/safety/urgent", json={**body, "accept_hours": 0.5})

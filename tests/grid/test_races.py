@@ -170,7 +170,7 @@ def test_the_same_new_category_put_at_once(live_url, login_as, tree, resident):
     url = f"{live_url}/api/v1/grid-event-categories/flooding"
     responses = fire([(url, {"name": f"内涝积水{i}"}, api.headers) for i, api in enumerate(admins)], "put")
     assert [r.status_code for r in responses] == [200] * len(admins), [r.text for r in responses]
-    rows = [c for c in resident.get("/api/v1/grid-event-categories").json if c["code"] == "flooding"]
+    rows = [c for c in resident.get("/api/v1/grid-event-categories").json["items"] if c["code"] == "flooding"]
     assert len(rows) == 1 and rows[0]["name"] in {f"内涝积水{i}" for i in range(len(admins))}
 
 
@@ -180,7 +180,7 @@ def test_the_same_new_time_limit_put_at_once(live_url, login_as, tree, resident)
     bodies = [{"accept_hours": 1 + i, "handle_hours": 48, "verify_hours": 12} for i in range(len(admins))]
     responses = fire([(url, body, api.headers) for body, api in zip(bodies, admins, strict=False)], "put")
     assert [r.status_code for r in responses] == [200] * len(admins), [r.text for r in responses]
-    rows = [r for r in resident.get("/api/v1/grid-time-limits").json
+    rows = [r for r in resident.get("/api/v1/grid-time-limits").json["items"]
             if (r["category"], r["urgency"]) == ("safety", "urgent")]
     assert len(rows) == 1 and not rows[0]["default"] and rows[0]["accept_hours"] in {1 + i for i in range(6)}
 
@@ -191,7 +191,7 @@ def test_the_same_leader_assigned_at_once(live_url, admin, grid, login):
     responses = fire([(url, {"user_id": someone.user_id, "role": "building_leader", "buildings": [f"{i} 栋"]},
                        admin.headers) for i in range(6)])
     assert [r.status_code for r in responses] == [201] * 6, [r.text for r in responses]
-    leaders = admin.get(f"/api/v1/grids/{grid.id}/leaders").json
+    leaders = admin.get(f"/api/v1/grids/{grid.id}/leaders").json["items"]
     assert [(x["user_id"], x["role"]) for x in leaders] == [(someone.user_id, "building_leader")]
 
 

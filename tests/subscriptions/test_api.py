@@ -188,3 +188,21 @@ def test_the_list_costs_the_same_whatever_the_user_holds(people, count_queries):
     with count_queries() as after:
         user.get(SUBSCRIPTIONS)
     assert after.count == before.count <= 3  # the user (authentication) and the counts
+
+
+def test_the_list_is_a_keyset_page(people):
+    user = people("o-user")
+    whole = user.get(SUBSCRIPTIONS, query_string={"limit": 100}).json
+    assert whole["next_cursor"] is None
+    ids = [item["template_id"] for item in whole["items"]]
+    assert ids == sorted(ids)
+    paged, cursor = [], None
+    while True:
+        page = user.get(SUBSCRIPTIONS, query_string={"limit": 5, **({"cursor": cursor} if cursor else {})}).json
+        paged += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert paged == whole["items"]
+    for bad in ("nope", "WzFd", "e30"):  # not base64 JSON, [1], {}
+        assert_error(user.get(SUBSCRIPTIONS, query_string={"cursor": bad}), 422, "validation_failed")

@@ -53,7 +53,7 @@ def test_a_resident_asks_for_help(resident, tree):
     assert body["community"]["id"] == tree.a
     assert body["category"] == "elderly_care"
     assert body["contact_phone"] == MASKED
-    assert (body["lat"], body["lng"]) == (HERE["lat"], HERE["lng"])
+    assert body["location"] == {"lat": HERE["lat"], "lng": HERE["lng"], "coord_system": "gcj02"}
     assert dt.datetime.fromisoformat(body["window_start"]) == START
     assert PHONE not in response.get_data(as_text=True)
     stored = db.session.get(HelpRequest, body["id"])
@@ -93,10 +93,12 @@ def test_a_request_goes_to_a_community(resident, tree):
 
 def test_the_location_is_optional_and_wgs84_is_converted(resident, tree):
     without = resident.post(URL, json=request_body(tree.a, location=None))
-    assert without.status_code == 201 and without.json["lat"] is None
+    assert without.status_code == 201 and without.json["location"] is None
     wgs = resident.post(URL, json=request_body(tree.a, location={**HERE, "coord_system": "wgs84"}))
     assert wgs.status_code == 201
-    assert wgs.json["lat"] != HERE["lat"] and abs(wgs.json["lat"] - HERE["lat"]) < 0.01
+    stored = wgs.json["location"]
+    assert stored["coord_system"] == "gcj02"
+    assert stored["lat"] != HERE["lat"] and abs(stored["lat"] - HERE["lat"]) < 0.01
 
 
 def test_a_retried_create_with_an_idempotency_key_stores_one_request(resident, tree):

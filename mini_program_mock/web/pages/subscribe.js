@@ -18,7 +18,7 @@ export function subscribePrompt({api, wx}, events, text) {
 async function fill(box, api, wx, events, text) {
   let items;
   try {
-    ({items} = await api.get("/me/subscriptions"));
+    items = await api.all("/me/subscriptions", {limit: 100});
   } catch {
     return;  // a notification is a bonus: never in the way of the page
   }

@@ -34,7 +34,7 @@ const MAX_PHOTOS = 9;
 
 let categoryNames = null;
 async function categories(api) {
-  categoryNames ??= api.get("/grid-event-categories").catch((error) => { categoryNames = null; throw error; });
+  categoryNames ??= api.all("/grid-event-categories", {limit: 100}).catch((error) => { categoryNames = null; throw error; });
   return categoryNames;
 }
 async function categoryName(api, code) {

@@ -124,7 +124,7 @@ const dashboard = {
       ["服务时长（小时）", volunteers.hours], ["平均评分", volunteers.average_rating]]);
     const stateRows = (labels, counts) => Object.entries(labels).map(([state, label]) => ({label, value: counts[state] || 0}));
     const gridStateRows = stateRows(EVENT_STATES, grid.events_by_state);
-    const names = await api.get("/grid-event-categories").then((list) => Object.fromEntries(list.map((c) => [c.code, c.name]))).catch(() => ({}));
+    const names = await api.all("/grid-event-categories", {limit: 100}).then((list) => Object.fromEntries(list.map((c) => [c.code, c.name]))).catch(() => ({}));
     const categoryRows = Object.entries(grid.events_by_category).sort(([a], [b]) => (a < b ? -1 : 1)).map(([code, value]) => ({label: names[code] || code, value}));
     const overviewRows = pairs([["网格", grid.grids], ["网格党小组", grid.grid_party_groups], ["按时结案", grid.closed_in_time],
       ["超时结案", grid.closed_late], ["按时结案率", percent(rate)],

@@ -8,7 +8,7 @@ import {ACTIONS, EVENT_STATES, LIGHTS, OPEN_STATES, ORG_KINDS, ROLES, STEPS} fro
 const LIGHT_ORDER = {red: 0, yellow: 1, green: 2};
 let categoryNames = null;
 async function categories(api) {
-  categoryNames ??= api.get("/grid-event-categories").then((list) => Object.fromEntries(list.map((c) => [c.code, c.name])));
+  categoryNames ??= api.all("/grid-event-categories", {limit: 100}).then((list) => Object.fromEntries(list.map((c) => [c.code, c.name])));
   return categoryNames;
 }
 
@@ -111,7 +111,7 @@ const FORMS = {
 async function dispatchFields(api, event) {
   const [orgs, leaders] = await Promise.all([
     scopeOrgs(api).catch(() => []),
-    api.get(`/grids/${event.grid_id}/leaders`).catch(() => [])]);
+    api.all(`/grids/${event.grid_id}/leaders`, {limit: 100}).catch(() => [])]);
   const targets = orgs.filter((o) => o.kind !== "party_group").sort((a, b) => a.depth - b.depth || a.id - b.id);
   const kind = h("select", {name: "target", onchange: () => { orgField.hidden = kind.value !== "org"; userField.hidden = kind.value !== "user"; }},
     h("option", {value: "org"}, "派给组织（其管理员处置）"), h("option", {value: "user"}, "派给个人"));

@@ -94,7 +94,7 @@ const newTask = {
     const inScope = scope.org.kind === "community" ? [scope.org, ...communities.filter((c) => c.id !== scope.org.id)] : communities;
     const start = request ? new Date(request.window_start) : new Date(Date.now() + 24 * 3600e3);
     const end = request ? new Date(request.window_end) : new Date(start.getTime() + 2 * 3600e3);
-    const needsPoint = !request || request.lat === null;
+    const needsPoint = !request || !request.location;
     const error = h("div", {class: "result bad", role: "alert", hidden: true});
     const form = h("form", {class: "card", style: "max-width:760px"},
       request ? h("div", {class: "muted", style: "margin-bottom:6px"},
@@ -112,7 +112,7 @@ const newTask = {
       needsPoint ? h("div", {class: "two"},
         field("纬度（GCJ-02）", h("input", {name: "lat", type: "number", step: "any", required: true, min: -90, max: 90})),
         field("经度（GCJ-02）", h("input", {name: "lng", type: "number", step: "any", required: true, min: -180, max: 180})))
-        : h("p", {class: "muted"}, `位置：求助登记的位置（${request.lat.toFixed(5)}, ${request.lng.toFixed(5)}）`),
+        : h("p", {class: "muted"}, `位置：求助登记的位置（${request.location.lat.toFixed(5)}, ${request.location.lng.toFixed(5)}）`),
       h("div", {class: "two"},
         field("开始时间", h("input", {name: "starts_at", type: "datetime-local", required: true, value: localInput(start)})),
         field("结束时间", h("input", {name: "ends_at", type: "datetime-local", required: true, value: localInput(end)}))),
