@@ -6,10 +6,15 @@ import datetime as dt
 import pytest
 
 from tests.conftest import assert_error
+from tests.grid import conftest
 from tests.grid.conftest import INSIDE_B, SQUARE_A2, T0
 from tests.grid.helpers import acted, reported
 
 H = dt.timedelta(hours=1)
+# the grid tests' fixtures (their conftest is not this directory's)
+(categories, clock, grid, grid_b, leader, leader_b, make_grid, make_leader,
+ resident) = (conftest.categories, conftest.clock, conftest.grid, conftest.grid_b, conftest.leader, conftest.leader_b,
+             conftest.make_grid, conftest.make_leader, conftest.resident)
 STATS = "/api/v1/stats/grid"
 
 

@@ -8,12 +8,15 @@ import pytest
 
 from app.checkin.models import CheckinDailyCount
 from app.extensions import db
+from tests.checkin import conftest
 from tests.checkin.conftest import CENTER_LAT, CENTER_LNG, HERE, T0
 from tests.conftest import assert_error
 
 STATS = "/api/v1/stats/checkins"
 CENTERS = "/api/v1/centers"
 DAY1, DAY2 = "2026-11-26", "2026-11-27"
+# the check-in tests' fixtures (their conftest is not this directory's)
+clock, make_center, scan = conftest.clock, conftest.make_center, conftest.scan
 
 
 def fresh_tokens(*apis) -> None:

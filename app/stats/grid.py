@@ -1,6 +1,5 @@
 """Grid figures for a subtree and a period (GET /stats/grid and the grid
-export), as they were in app/grid/services.py: moved here unchanged while
-the statistics are rewritten in app/stats/."""
+export), moved here from app/grid/stats.py."""
 from __future__ import annotations
 
 import datetime as dt

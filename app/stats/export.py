@@ -23,7 +23,12 @@ from openpyxl import Workbook
 from app.auth.models import User
 from app.common.schemas import AwareDateTime
 from app.errors import ValidationFailed, field_error
+from app.grid.categories import list_categories
 from app.orgs.services import get_node
+from app.stats.badges import badge_stats
+from app.stats.checkins import checkin_stats
+from app.stats.grid import grid_stats
+from app.stats.volunteers import volunteer_stats
 
 # The states as the console names them (app/static/admin/pages/volunteer/labels.js and grid/labels.js
 # say the same; the browser test compares a sheet with the page).
@@ -89,8 +94,6 @@ def _name(org_id: int) -> str:
 
 def checkins_export(actor: User, org_id: int, day_from: dt.date, day_to: dt.date) -> Export:
     """Check-ins per day and per center (as GET /stats/checkins)."""
-    from app.checkin.services import checkin_stats
-
     stats = checkin_stats(actor, org_id, day_from, day_to)
     title = f"{_name(org_id)}阵地签到统计（{_period(day_from, day_to)}）"
     return Export(f"{title}.xlsx", title, [
@@ -102,8 +105,6 @@ def checkins_export(actor: User, org_id: int, day_from: dt.date, day_to: dt.date
 
 def volunteers_export(actor: User, org_id: int, start: dt.datetime, end: dt.datetime) -> Export:
     """Volunteers, person-times, hours, rating; requests and tasks by state (as GET /stats/volunteers)."""
-    from app.tasks.participations import volunteer_stats
-
     stats = volunteer_stats(actor, org_id, start, end)
     title = f"{_name(org_id)}志愿服务统计（{_period(*_local_days(start, end))}）"
     figures = [["注册志愿者", stats["volunteers"]["total"]], ["党员志愿者", stats["volunteers"]["members"]],
@@ -120,9 +121,6 @@ def volunteers_export(actor: User, org_id: int, start: dt.datetime, end: dt.date
 
 def grid_export(actor: User, org_id: int, start: dt.datetime, end: dt.datetime) -> Export:
     """Events by state and category, closed in time, grids (as GET /stats/grid)."""
-    from app.grid.categories import list_categories
-    from app.grid.stats import grid_stats
-
     stats = grid_stats(actor, org_id, start, end)
     if end <= start:  # (the JSON answer counts nothing for such a period; a sheet would name it wrong)
         raise field_error("to", "Must be after 'from'.")
@@ -147,8 +145,6 @@ def grid_export(actor: User, org_id: int, start: dt.datetime, end: dt.datetime) 
 
 def badges_export(actor: User, org_id: int) -> Export:
     """Identities shown, posts, plate scans, ratings, merchant plates (as GET /stats/badges)."""
-    from app.badges.services import badge_stats
-
     stats = badge_stats(actor, org_id)
     title = f"{_name(org_id)}亮身份统计"
     rows = [["亮身份次数", stats["identities_shown"]], ["示范岗", stats["posts"]],
