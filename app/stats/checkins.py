@@ -1,5 +1,5 @@
 """Check-ins per center and per day (GET /stats/checkins and its export),
-moved here from app/checkin/services.py."""
+from the daily counts of the local days of the period."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,23 +9,18 @@ from sqlalchemy import and_, func, select
 from app.auth.models import User
 from app.auth.permissions import subtree_clause
 from app.checkin.models import CheckinDailyCount, ServiceCenter
-from app.errors import field_error
 from app.extensions import db
 from app.orgs.models import OrgNode
 from app.orgs.services import visible_node
+from app.stats.period import Period
 
 
-def checkin_stats(actor: User, org_id: int, day_from: dt.date, day_to: dt.date,
-                  center_days: bool = False) -> dict:
+def checkin_stats(actor: User, period: Period, center_days: bool = False) -> dict:
     """Check-ins per center and per day for a subtree (and, with
     ``center_days``, each center's days), from the daily counts: the cost is
     centers × days in range, whatever the size of the history."""
-    org = visible_node(actor, org_id, "stats.read")
-    if day_to < day_from:
-        raise field_error("to", "Must not be before 'from'.")
-    if (day_to - day_from).days > 366:
-        raise field_error("to", "At most 366 days per query.")
-    in_range = and_(CheckinDailyCount.day >= day_from, CheckinDailyCount.day <= day_to)
+    org = visible_node(actor, period.org_id, "stats.read")
+    in_range = and_(CheckinDailyCount.day >= period.first, CheckinDailyCount.day <= period.last)
     rows = db.session.execute(
         select(ServiceCenter.id, ServiceCenter.name, CheckinDailyCount.day,
                func.sum(CheckinDailyCount.count))
@@ -44,7 +39,7 @@ def checkin_stats(actor: User, org_id: int, day_from: dt.date, day_to: dt.date,
             entry.setdefault("days", []).append({"day": day, "checkins": int(count)})
         days[day] = days.get(day, 0) + int(count)
     return {
-        "org_id": org.id, "from": day_from, "to": day_to,
+        **period.echo(),
         "total": sum(days.values()),
         "centers": list(centers.values()),
         "days": [{"day": day, "checkins": days[day]} for day in sorted(days)],

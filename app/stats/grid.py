@@ -1,11 +1,14 @@
 """Grid figures for a subtree and a period (GET /stats/grid and the grid
-export), moved here from app/grid/stats.py."""
+export): events reported in the period, counted and averaged in SQL."""
 from __future__ import annotations
 
-import datetime as dt
+from typing import Any, cast
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Float, Integer, and_, func, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from app.auth.models import User
 from app.auth.permissions import subtree_clause
@@ -13,34 +16,56 @@ from app.extensions import db
 from app.grid.models import Grid, GridEvent
 from app.orgs.models import OrgNode
 from app.orgs.services import visible_node
+from app.stats.period import Period
 
 
-def grid_stats(actor: User, org_id: int, day_from: dt.datetime, day_to: dt.datetime) -> dict:
+class seconds_between(FunctionElement):
+    """``end - start`` in seconds, on PostgreSQL and SQLite (naive UTC timestamps on both)."""
+
+    type = Float()
+    name = "seconds_between"
+    inherit_cache = True
+
+
+@compiles(seconds_between)
+def _seconds_between(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"EXTRACT(EPOCH FROM ({end} - {start}))"
+
+
+@compiles(seconds_between, "sqlite")
+def _seconds_between_sqlite(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"((julianday({end}) - julianday({start})) * 86400.0)"
+
+
+def grid_stats(actor: User, period: Period) -> dict:
     """Grids and grid Party groups, events by state and category, closed in
     time vs late, average time to close, rework and escalations — for a subtree."""
-    org = visible_node(actor, org_id, "stats.read")
+    org = visible_node(actor, period.org_id, "stats.read")
+    day_from, day_to = period.utc_bounds()
     community = aliased(OrgNode)
     in_tree = subtree_clause(community.path, org.path)
     grids = db.session.scalar(select(func.count(Grid.id))
                               .join(community, community.id == Grid.community_id).where(in_tree))
     base = (select(GridEvent).join(community, community.id == GridEvent.community_id)
             .where(in_tree, GridEvent.created_at >= day_from, GridEvent.created_at < day_to)).subquery()
-    by_state = dict(db.session.execute(select(base.c.state, func.count()).group_by(base.c.state)).all())
-    by_category = dict(db.session.execute(select(base.c.category, func.count())
+    by_state: dict[str, int] = dict(db.session.execute(select(base.c.state, func.count()).group_by(base.c.state)).all())
+    by_category: dict[str, int] = dict(db.session.execute(select(base.c.category, func.count())
                                           .group_by(base.c.category)).all())
-    in_time, late, rework, escalations = db.session.execute(select(
-        func.count().filter(and_(base.c.state == "closed", base.c.late.is_(False))),
-        func.count().filter(and_(base.c.state == "closed", base.c.late.is_(True))),
-        func.coalesce(func.sum(base.c.rework_count), 0),
-        func.coalesce(func.sum(base.c.escalations), 0))).one()
-    closed = db.session.execute(select(base.c.created_at, base.c.closed_at)
-                                .where(base.c.state == "closed")).all()
-    seconds = [(c - s).total_seconds() for s, c in closed if c is not None and s is not None]
+    closed = base.c.state == "closed"
+    figures = db.session.execute(select(
+        func.count().filter(and_(closed, base.c.late.is_(False))),
+        func.count().filter(and_(closed, base.c.late.is_(True))),
+        func.coalesce(func.sum(base.c.rework_count), 0, type_=Integer),
+        func.coalesce(func.sum(base.c.escalations), 0, type_=Integer),
+        func.avg(seconds_between(base.c.created_at, base.c.closed_at), type_=Float).filter(closed))).one()
+    in_time, late, rework, escalations, seconds = cast("tuple[int, int, int, int, float | None]", tuple(figures))
     return {
-        "org_id": org.id, "from": day_from, "to": day_to,
+        **period.echo(),
         "grids": grids, "grid_party_groups": grids,
         "events_by_state": by_state, "events_by_category": by_category,
         "closed_in_time": in_time, "closed_late": late,
-        "average_seconds_to_close": round(sum(seconds) / len(seconds)) if seconds else None,
-        "rework": int(rework), "escalations": int(escalations),
+        "average_seconds_to_close": round(float(seconds)) if seconds is not None else None,
+        "rework": rework, "escalations": escalations,
     }

@@ -1,28 +1,26 @@
-"""Volunteer service figures (GET /stats/volunteers and its export), moved
-here from app/tasks/participations.py."""
+"""Volunteer service figures (GET /stats/volunteers and its export), over
+the UTC times of the period's local days."""
 from __future__ import annotations
 
-import datetime as dt
-
-from sqlalchemy import func, or_, select
+from sqlalchemy import Float, func, or_, select
 
 from app.auth.models import User
 from app.auth.permissions import subtree_clause
-from app.errors import ValidationFailed
 from app.extensions import db
 from app.members.models import MemberIdentity
 from app.orgs.models import OrgNode
 from app.orgs.services import visible_node
+from app.stats.period import Period
 from app.tasks.models import HelpRequest, HoursEntry, Participation, Task, Volunteer
 from app.tasks.services import _hours
 
 
-def volunteer_stats(actor: User, org_id: int, day_from: dt.datetime, day_to: dt.datetime) -> dict:
-    """The district's figures for a subtree and period, each an indexed query."""
-    org = visible_node(actor, org_id, "stats.read")
+def volunteer_stats(actor: User, period: Period) -> dict:
+    """The district's figures for a subtree and period, each an indexed query;
+    volunteers are those registered by the period's end."""
+    org = visible_node(actor, period.org_id, "stats.read")
     in_tree = subtree_clause(OrgNode.path, org.path)
-    if day_to <= day_from:
-        raise ValidationFailed({"fields": {"to": ["Must be after 'from'."]}})
+    day_from, day_to = period.utc_bounds()
     # a member volunteer is one whose identity is active now (not when they registered)
     active_member = MemberIdentity.status == "active"
     members, others = db.session.execute(
@@ -36,7 +34,7 @@ def volunteer_stats(actor: User, org_id: int, day_from: dt.datetime, day_to: dt.
         .join(OrgNode, OrgNode.id == HoursEntry.community_id)
         .where(in_tree, HoursEntry.created_at >= day_from, HoursEntry.created_at < day_to))
     person_times, average = db.session.execute(
-        select(func.count(Participation.id), func.avg(Participation.score))
+        select(func.count(Participation.id), func.avg(Participation.score, type_=Float))
         .join(Task, Task.id == Participation.task_id).join(OrgNode, OrgNode.id == Task.community_id)
         .where(in_tree, Participation.state == "confirmed",
                Participation.confirmed_at >= day_from, Participation.confirmed_at < day_to)).one()
@@ -49,7 +47,7 @@ def volunteer_stats(actor: User, org_id: int, day_from: dt.datetime, day_to: dt.
         .where(in_tree, Task.starts_at >= day_from, Task.starts_at < day_to)
         .group_by(Task.state)).all())
     return {
-        "org_id": org.id, "from": day_from, "to": day_to,
+        **period.echo(),
         "volunteers": {"members": members, "others": others, "total": members + others},
         "person_times": person_times, "hours": _hours(hours),
         "average_rating": round(float(average), 2) if average is not None else None,
