@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -16,10 +17,18 @@ H = dt.timedelta(hours=1)
  resident) = (conftest.categories, conftest.clock, conftest.grid, conftest.grid_b, conftest.leader, conftest.leader_b,
              conftest.make_grid, conftest.make_leader, conftest.resident)
 STATS = "/api/v1/stats/grid"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def stats(api, org_id: int, start: dt.datetime = T0 - H, end: dt.datetime = T0 + 30 * 24 * H):
-    response = api.get(STATS, query_string={"org_id": org_id, "from": start.isoformat(), "to": end.isoformat()})
+def day(t: dt.datetime) -> dt.date:
+    """The Shanghai day of a time."""
+    return t.astimezone(SHANGHAI).date()
+
+
+def stats(api, org_id: int, first: dt.date | None = None, last: dt.date | None = None):
+    """The figures for the local days first..last (both included; T0's day and 30 days on by default)."""
+    first, last = first or day(T0), last or day(T0 + 30 * 24 * H)
+    response = api.get(STATS, query_string={"org_id": org_id, "from": first.isoformat(), "to": last.isoformat()})
     assert response.status_code == 200, response.json
     return response.json
 
@@ -100,27 +109,27 @@ def test_the_period(figures, admin, leader, tree, travel):
     travel(T0 + 10 * 24 * H)
     reported(leader, category="other")
     assert sum(stats(admin, tree.a)["events_by_state"].values()) == 7
-    before = stats(admin, tree.a, T0 - H, T0 + 24 * H)
+    before = stats(admin, tree.a, day(T0), day(T0 + 24 * H))
     assert sum(before["events_by_state"].values()) == 6 and "other" not in before["events_by_category"]
-    after = stats(admin, tree.a, T0 + 9 * 24 * H, T0 + 11 * 24 * H)
+    after = stats(admin, tree.a, day(T0 + 9 * 24 * H), day(T0 + 11 * 24 * H))
     assert after["events_by_state"] == {"reported": 1} and after["grids"] == 2
-    # from is inclusive, to exclusive
-    assert sum(stats(admin, tree.a, T0, T0 + H)["events_by_state"].values()) == 6
-    assert stats(admin, tree.a, T0 - H, T0)["events_by_state"] == {}
+    # one day is a period of its own; the day before holds nothing
+    assert sum(stats(admin, tree.a, day(T0), day(T0))["events_by_state"].values()) == 6
+    assert stats(admin, tree.a, day(T0 - 24 * H), day(T0 - 24 * H))["events_by_state"] == {}
 
 
 def test_empty_community(admin, tree):
     result = stats(admin, tree.a)
-    assert result == {"org_id": tree.a, "from": (T0 - H).isoformat(), "to": (T0 + 30 * 24 * H).isoformat(),
+    assert result == {"org_id": tree.a, "from": "2026-11-26", "to": "2026-12-26",
                       "grids": 0, "grid_party_groups": 0, "events_by_state": {}, "events_by_category": {},
                       "closed_in_time": 0, "closed_late": 0, "average_seconds_to_close": None,
                       "rework": 0, "escalations": 0}
 
 
 def test_who_may_read(admin, admin_b, leader, resident, tree):
-    query = {"org_id": tree.a, "from": T0.isoformat(), "to": (T0 + H).isoformat()}
+    query = {"org_id": tree.a, "from": day(T0).isoformat(), "to": day(T0).isoformat()}
     for api in (admin_b, leader, resident):
         assert_error(api.get(STATS, query_string=query), 404, "not_found")
     assert_error(admin.get(STATS, query_string={**query, "org_id": tree.street}), 404, "not_found")
-    assert_error(admin.get(STATS, query_string={"org_id": tree.a}), 422, "validation_failed")
+    assert_error(admin.get(STATS, query_string={"from": query["from"]}), 422, "validation_failed")
     assert_error(admin.get(STATS, query_string={**query, "from": "yesterday"}), 422, "validation_failed")
