@@ -2,13 +2,10 @@
 export): events reported in the period, counted and averaged in SQL."""
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Float, Integer, and_, func, select
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from app.auth.models import User
 from app.auth.permissions import subtree_clause
@@ -17,39 +14,20 @@ from app.grid.models import Grid, GridEvent
 from app.orgs.models import OrgNode
 from app.orgs.services import visible_node
 from app.stats.period import Period
-
-
-class seconds_between(FunctionElement):
-    """``end - start`` in seconds, on PostgreSQL and SQLite (naive UTC timestamps on both)."""
-
-    type = Float()
-    name = "seconds_between"
-    inherit_cache = True
-
-
-@compiles(seconds_between)
-def _seconds_between(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
-    start, end = (compiler.process(arg, **kw) for arg in element.clauses)
-    return f"EXTRACT(EPOCH FROM ({end} - {start}))"
-
-
-@compiles(seconds_between, "sqlite")
-def _seconds_between_sqlite(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
-    start, end = (compiler.process(arg, **kw) for arg in element.clauses)
-    return f"((julianday({end}) - julianday({start})) * 86400.0)"
+from app.stats.sql import seconds_between
 
 
 def grid_stats(actor: User, period: Period) -> dict:
     """Grids and grid Party groups, events by state and category, closed in
     time vs late, average time to close, rework and escalations — for a subtree."""
     org = visible_node(actor, period.org_id, "stats.read")
-    day_from, day_to = period.utc_bounds()
+    start, end = period.utc_bounds()
     community = aliased(OrgNode)
     in_tree = subtree_clause(community.path, org.path)
     grids = db.session.scalar(select(func.count(Grid.id))
                               .join(community, community.id == Grid.community_id).where(in_tree))
     base = (select(GridEvent).join(community, community.id == GridEvent.community_id)
-            .where(in_tree, GridEvent.created_at >= day_from, GridEvent.created_at < day_to)).subquery()
+            .where(in_tree, GridEvent.created_at >= start, GridEvent.created_at < end)).subquery()
     by_state: dict[str, int] = dict(db.session.execute(select(base.c.state, func.count()).group_by(base.c.state)).all())
     by_category: dict[str, int] = dict(db.session.execute(select(base.c.category, func.count())
                                           .group_by(base.c.category)).all())

@@ -20,7 +20,7 @@ def volunteer_stats(actor: User, period: Period) -> dict:
     volunteers are those registered by the period's end."""
     org = visible_node(actor, period.org_id, "stats.read")
     in_tree = subtree_clause(OrgNode.path, org.path)
-    day_from, day_to = period.utc_bounds()
+    start, end = period.utc_bounds()
     # a member volunteer is one whose identity is active now (not when they registered)
     active_member = MemberIdentity.status == "active"
     members, others = db.session.execute(
@@ -28,23 +28,23 @@ def volunteer_stats(actor: User, period: Period) -> dict:
                func.count(Volunteer.id).filter(or_(MemberIdentity.id.is_(None), ~active_member)))
         .join(Volunteer.community)
         .outerjoin(MemberIdentity, MemberIdentity.user_id == Volunteer.user_id)
-        .where(in_tree, Volunteer.created_at < day_to)).one()
+        .where(in_tree, Volunteer.created_at < end)).one()
     hours = db.session.scalar(
         select(func.coalesce(func.sum(HoursEntry.hours), 0))
         .join(OrgNode, OrgNode.id == HoursEntry.community_id)
-        .where(in_tree, HoursEntry.created_at >= day_from, HoursEntry.created_at < day_to))
+        .where(in_tree, HoursEntry.created_at >= start, HoursEntry.created_at < end))
     person_times, average = db.session.execute(
         select(func.count(Participation.id), func.avg(Participation.score, type_=Float))
         .join(Task, Task.id == Participation.task_id).join(OrgNode, OrgNode.id == Task.community_id)
         .where(in_tree, Participation.state == "confirmed",
-               Participation.confirmed_at >= day_from, Participation.confirmed_at < day_to)).one()
+               Participation.confirmed_at >= start, Participation.confirmed_at < end)).one()
     requests = dict(db.session.execute(
         select(HelpRequest.state, func.count(HelpRequest.id)).join(HelpRequest.community)
-        .where(in_tree, HelpRequest.created_at >= day_from, HelpRequest.created_at < day_to)
+        .where(in_tree, HelpRequest.created_at >= start, HelpRequest.created_at < end)
         .group_by(HelpRequest.state)).all())
     tasks = dict(db.session.execute(
         select(Task.state, func.count(Task.id)).join(Task.community)
-        .where(in_tree, Task.starts_at >= day_from, Task.starts_at < day_to)
+        .where(in_tree, Task.starts_at >= start, Task.starts_at < end)
         .group_by(Task.state)).all())
     return {
         **period.echo(),

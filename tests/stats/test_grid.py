@@ -5,7 +5,11 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import bindparam, select
 
+from app.common.db import UtcDateTime
+from app.extensions import db
+from app.stats.sql import seconds_between
 from tests.conftest import assert_error
 from tests.grid import conftest
 from tests.grid.conftest import INSIDE_B, SQUARE_A2, T0
@@ -133,3 +137,12 @@ def test_who_may_read(admin, admin_b, leader, resident, tree):
     assert_error(admin.get(STATS, query_string={**query, "org_id": tree.street}), 404, "not_found")
     assert_error(admin.get(STATS, query_string={"from": query["from"]}), 422, "validation_failed")
     assert_error(admin.get(STATS, query_string={**query, "from": "yesterday"}), 422, "validation_failed")
+
+
+def test_seconds_between_is_computed_by_the_database(app):
+    # the expression behind average_seconds_to_close, on SQLite (julianday) and PostgreSQL (epoch)
+    start = dt.datetime(2026, 11, 26, 15, 59, 30, tzinfo=dt.UTC)
+    end = start + dt.timedelta(days=2, hours=3, seconds=90.5)
+    value = db.session.scalar(select(seconds_between(bindparam("s", start, type_=UtcDateTime),
+                                                     bindparam("e", end, type_=UtcDateTime))))
+    assert value == pytest.approx((end - start).total_seconds(), abs=0.01)
