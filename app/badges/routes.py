@@ -9,8 +9,6 @@ from app.badges.schemas import (
     AssignmentSchema,
     AssignSchema,
     BadgeSchema,
-    BadgeStatsArgsSchema,
-    BadgeStatsSchema,
     CodeSchema,
     DecisionSchema,
     DutyResultSchema,
@@ -351,14 +349,3 @@ def leave_feedback(body, plate_id):
 def list_feedback(args, plate_id):
     """Feedback on a plate, newest first (the zone's admins)."""
     return services.list_feedback(current_user(), plate_id, args["limit"], args["cursor"])
-
-
-@blp.route("/stats/badges", methods=["GET"])
-@login_required
-@blp.arguments(BadgeStatsArgsSchema, location="query")
-@blp.response(200, BadgeStatsSchema)
-@blp.errors(NotFound, Forbidden, ValidationFailed)
-def badge_stats(args):
-    """Identities shown, posts, members on duty now, plate scans, ratings and
-    their average, merchant plates by state — for the subtree of ``org_id``."""
-    return services.badge_stats(current_user(), args["org_id"])

@@ -228,22 +228,6 @@ class FeedbackSchema(Schema):
     content_state = content_state_field()
 
 
-class BadgeStatsArgsSchema(Schema):
-    org_id = Integer(required=True, validate=ID_RANGE)
-
-
-class BadgeStatsSchema(Schema):
-    org_id = Integer(validate=ID_RANGE)
-    identities_shown = Integer()
-    posts = Integer()
-    on_duty_now = Integer()
-    post_plate_scans = Integer()
-    merchant_plate_scans = Integer()
-    ratings = Integer()
-    average_rating = ma.fields.Float(allow_none=True)
-    merchant_plates = ma.fields.Dict(keys=ma.fields.String(), values=Integer())
-
-
 ShownPageSchema = page_schema(ShownSchema, "ShownPageSchema")
 PostPageSchema = page_schema(PostSchema, "PostPageSchema")
 PlatePageSchema = page_schema(MerchantPlateSchema, "PlatePageSchema")

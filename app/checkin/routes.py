@@ -17,7 +17,6 @@ from app.checkin.schemas import (
     CheckinPageSchema,
     CheckinResultSchema,
     CheckinSchema,
-    CheckinStatsSchema,
     DeviceArgsSchema,
     DeviceCreatedSchema,
     DeviceCreateSchema,
@@ -25,7 +24,6 @@ from app.checkin.schemas import (
     DisplayCodeSchema,
     MyAttemptPageSchema,
     OccupancySchema,
-    StatsArgsSchema,
 )
 from app.common import code_images, qr
 from app.common.blueprint import Blueprint
@@ -274,15 +272,3 @@ def center_checkins(args, center_id):
 def occupancy(center_id):
     """How many are inside now (checked in today and not yet out)."""
     return services.occupancy(current_user(), center_id)
-
-
-@blp.route("/stats/checkins", methods=["GET"])
-@login_required
-@blp.arguments(StatsArgsSchema, location="query")
-@blp.response(200, CheckinStatsSchema)
-@blp.errors(NotFound, Forbidden, ValidationFailed)
-def checkin_stats(args):
-    """Check-ins per center and per day for the subtree of ``org_id``
-    (``center_days=true`` adds each center's days)."""
-    return services.checkin_stats(current_user(), args["org_id"], args["from_"], args["to"],
-                                  args["center_days"])

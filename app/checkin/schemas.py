@@ -220,36 +220,6 @@ class OccupancySchema(Schema):
     as_of = AwareDateTime()
 
 
-class StatsArgsSchema(Schema):
-    org_id = Integer(required=True, validate=ID_RANGE)
-    from_ = ma.fields.Date(data_key="from", required=True)
-    to = ma.fields.Date(required=True)
-    center_days = ma.fields.Boolean(load_default=False, metadata={
-        "description": "Also give each center's days (centers × days rows)"})
-
-
-class DayCountSchema(Schema):
-    day = ma.fields.Date()
-    checkins = Integer()
-
-
-class CenterCountSchema(Schema):
-    center_id = Integer(validate=ID_RANGE)
-    name = ma.fields.String()
-    checkins = Integer()
-    days = ma.fields.List(ma.fields.Nested(DayCountSchema), metadata={
-        "description": "This center's days (with center_days=true)"})
-
-
-class CheckinStatsSchema(Schema):
-    org_id = Integer(validate=ID_RANGE)
-    from_ = ma.fields.Date(data_key="from", attribute="from")
-    to = ma.fields.Date()
-    total = Integer()
-    centers = ma.fields.List(ma.fields.Nested(CenterCountSchema))
-    days = ma.fields.List(ma.fields.Nested(DayCountSchema))
-
-
 CenterPageSchema = page_schema(CenterSchema, "CenterPageSchema")
 CheckinPageSchema = page_schema(CheckinSchema, "CheckinPageSchema")
 AttemptPageSchema = page_schema(AttemptSchema, "AttemptPageSchema")

@@ -9,7 +9,7 @@ from app.common.idempotency import idempotent
 from app.common.schemas import PageArgsSchema
 from app.common.transitions import StateChanged
 from app.errors import Forbidden, NotFound, ValidationFailed
-from app.grid import categories, follows, grids, lifecycle, photos, reading, reporting, stats
+from app.grid import categories, follows, grids, lifecycle, photos, reading, reporting
 from app.grid.access import visible_event
 from app.grid.errors import (
     ActionNotAllowed,
@@ -37,8 +37,6 @@ from app.grid.schemas import (
     GridListArgsSchema,
     GridPageSchema,
     GridSchema,
-    GridStatsArgsSchema,
-    GridStatsSchema,
     LeaderInSchema,
     LeaderPageSchema,
     LeaderSchema,
@@ -266,13 +264,3 @@ def event_photo(event_id, upload_id):
     """A photo of an event you can see."""
     upload, data = photos.event_photo(current_user(), event_id, upload_id)
     return Response(data, mimetype=upload.content_type)
-
-
-@blp.route("/stats/grid", methods=["GET"])
-@login_required
-@blp.arguments(GridStatsArgsSchema, location="query")
-@blp.response(200, GridStatsSchema)
-@blp.errors(NotFound, Forbidden, ValidationFailed)
-def grid_stats(args):
-    """Grid figures for the subtree of ``org_id`` and a period."""
-    return stats.grid_stats(current_user(), args["org_id"], args["from_"], args["to"])

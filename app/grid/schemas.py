@@ -193,27 +193,6 @@ class EventListArgsSchema(PageArgsSchema):
     radius_m = Integer(load_default=1000, validate=validate.Range(10, 50_000))
 
 
-class GridStatsArgsSchema(Schema):
-    org_id = Integer(required=True, validate=ID_RANGE)
-    from_ = AwareDateTime(data_key="from", required=True)
-    to = AwareDateTime(required=True)
-
-
-class GridStatsSchema(Schema):
-    org_id = Integer(validate=ID_RANGE)
-    from_ = AwareDateTime(data_key="from", attribute="from")
-    to = AwareDateTime()
-    grids = Integer()
-    grid_party_groups = Integer()
-    events_by_state = ma.fields.Dict(keys=ma.fields.String(), values=Integer())
-    events_by_category = ma.fields.Dict(keys=ma.fields.String(), values=Integer())
-    closed_in_time = Integer()
-    closed_late = Integer()
-    average_seconds_to_close = Integer(allow_none=True)
-    rework = Integer()
-    escalations = Integer()
-
-
 GridPageSchema = page_schema(GridSchema, "GridPageSchema")
 LeaderPageSchema = page_schema(LeaderSchema, "LeaderPageSchema")
 CategoryPageSchema = page_schema(CategorySchema, "CategoryPageSchema")

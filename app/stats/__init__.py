@@ -1,3 +1,3 @@
-"""The district's figures as spreadsheets: the JSON statistics of each
-feature (check-ins, volunteer service, grid events, badges) exported to XLSX
-with Chinese headers, for the admins who publish them."""
+"""The district's figures (check-ins, volunteer service, grid events, badges)
+for a subtree and one kind of period, as JSON and as XLSX workbooks with
+Chinese headers, for the admins who publish them."""

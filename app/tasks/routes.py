@@ -43,8 +43,6 @@ from app.tasks.schemas import (
     VolunteerInSchema,
     VolunteerRecordSchema,
     VolunteerSchema,
-    VolunteerStatsArgsSchema,
-    VolunteerStatsSchema,
 )
 
 blp = Blueprint("tasks", __name__, description="Volunteer service (点单、派单、接单、评单)")
@@ -369,14 +367,3 @@ def reject_correction(request_id):
 def volunteer_record(args):
     """Your hours, person-times, the ledger and the ratings you received."""
     return p.volunteer_record(current_user(), args["limit"], args["cursor"])
-
-
-@blp.route("/stats/volunteers", methods=["GET"])
-@login_required
-@blp.arguments(VolunteerStatsArgsSchema, location="query")
-@blp.response(200, VolunteerStatsSchema)
-@blp.errors(NotFound, Forbidden, ValidationFailed)
-def volunteer_stats(args):
-    """Volunteers (members / others), person-times, hours, requests and tasks
-    by state, average rating — for the subtree of ``org_id`` and a period."""
-    return p.volunteer_stats(current_user(), args["org_id"], args["from_"], args["to"])

@@ -266,30 +266,6 @@ class VolunteerRecordSchema(Schema):
     next_cursor = ma.fields.String(allow_none=True)
 
 
-class VolunteerStatsArgsSchema(Schema):
-    org_id = Integer(required=True, validate=ID_RANGE)
-    from_ = AwareDateTime(data_key="from", required=True)
-    to = AwareDateTime(required=True)
-
-
-class VolunteerCountsSchema(Schema):
-    members = Integer()
-    others = Integer()
-    total = Integer()
-
-
-class VolunteerStatsSchema(Schema):
-    org_id = Integer(validate=ID_RANGE)
-    from_ = AwareDateTime(data_key="from", attribute="from")
-    to = AwareDateTime()
-    volunteers = ma.fields.Nested(VolunteerCountsSchema)
-    person_times = Integer()
-    hours = ma.fields.Decimal(places=2, as_string=False)
-    average_rating = ma.fields.Float(allow_none=True)
-    requests_by_state = ma.fields.Dict(keys=ma.fields.String(), values=Integer())
-    tasks_by_state = ma.fields.Dict(keys=ma.fields.String(), values=Integer())
-
-
 HelpRequestPageSchema = page_schema(HelpRequestSchema, "HelpRequestPageSchema")
 TaskPageSchema = page_schema(TaskSchema, "TaskPageSchema")
 ParticipationPageSchema = page_schema(ParticipationSchema, "ParticipationPageSchema")

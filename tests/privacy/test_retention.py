@@ -52,7 +52,8 @@ def figures(login_as, tree) -> dict:
     return {
         "checkins": admin.get("/api/v1/stats/checkins",
                               query_string={"org_id": tree.a, "from": DAY1, "to": LATER}).json,
-        "badges": admin.get("/api/v1/stats/badges", query_string={"org_id": tree.a}).json,
+        "badges": admin.get("/api/v1/stats/badges",
+                            query_string={"org_id": tree.a, "from": DAY1, "to": LATER}).json,
         "attempts": db.session.scalar(select(func.count()).select_from(CheckinAttempt)),
         "checkin_rows": db.session.scalar(select(func.count()).select_from(Checkin)),
         "badge_checks": db.session.scalar(select(func.count()).select_from(BadgeShown)),

@@ -57,6 +57,7 @@ def test_resident_orders_community_dispatches_member_accepts_resident_rates(logi
         assert record["total_hours"] == 1.5
         assert record["person_times"] == 1
         stats = admin.get("/api/v1/stats/volunteers", query_string={
-            "org_id": tree.a, "from": iso(T0 - dt.timedelta(days=1)), "to": iso(T0 + dt.timedelta(days=1))})
+            "org_id": tree.a, "from": (T0 - dt.timedelta(days=1)).date().isoformat(),
+            "to": (T0 + dt.timedelta(days=1)).date().isoformat()})
         assert stats.status_code == 200, stats.json
         assert stats.json["hours"] == 1.5 and stats.json["person_times"] == 1

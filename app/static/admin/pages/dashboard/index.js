@@ -6,7 +6,7 @@ import * as echarts from "/vendor/echarts/dist/echarts.esm.min.mjs";
 import {h, mount} from "/static/faces/dom.js";
 import {EVENT_STATES} from "../grid/labels.js";
 import {REQUEST_STATES, TASK_STATES} from "../volunteer/labels.js";
-import {dayInput, field, isoLocal, scopeOrgs, table} from "./ui.js";
+import {dayInput, field, scopeOrgs, table} from "./ui.js";
 
 const FONT = '"PingFang SC", "Noto Sans CJK SC", "Noto Sans SC", "Microsoft YaHei", sans-serif';
 const RED = ["#c8161d", "#d9a441", "#1a8f4c", "#2f6fbd", "#8c4fb5", "#e0742b", "#5a8f9c", "#9c5a5a", "#777"];
@@ -78,8 +78,8 @@ const dashboard = {
     const start = new Date(`${query.from}T00:00:00`);
     const end = new Date(`${query.to}T00:00:00`);
     end.setDate(end.getDate() + 1);  // the last day is included
-    const period = {org_id: query.org_id, from: isoLocal(start), to: isoLocal(end)};
-    const days = {org_id: query.org_id, from: query.from, to: query.to};
+    // one period for every figure and every export: whole days, both included (the API reads them in Shanghai)
+    const period = {org_id: query.org_id, from: query.from, to: query.to};
 
     const form = h("form", {class: "toolbar", "aria-label": "统计范围"},
       field("组织", h("select", {name: "org_id"}, (orgs.length ? orgs : [scope.org]).map((o) =>
@@ -95,8 +95,8 @@ const dashboard = {
     mount(view, h("h2", {}, "数据看板"), form, h("p", {class: "empty"}, "加载中……"));
 
     const [checkins, volunteers, grid, badges] = await Promise.all([
-      api.get("/stats/checkins", days), api.get("/stats/volunteers", period),
-      api.get("/stats/grid", period), api.get("/stats/badges", {org_id: query.org_id})]);
+      api.get("/stats/checkins", period), api.get("/stats/volunteers", period),
+      api.get("/stats/grid", period), api.get("/stats/badges", period)]);
     const orgName = (orgs.find((o) => o.id === query.org_id) || scope.org).name;
     const exporter = (name, title, args) => {
       const button = h("button", {type: "button", "data-export": name, onclick: async () => {
@@ -136,7 +136,7 @@ const dashboard = {
       ...Object.entries(PLATE_STATES).map(([state, label]) => [`商户牌（${label}）`, badges.merchant_plates[state] || 0])]);
 
     mount(view, h("h2", {}, "数据看板"), form,
-      h("p", {class: "muted"}, `${orgName} · ${query.from} 至 ${query.to}（亮身份为累计数）`),
+      h("p", {class: "muted"}, `${orgName} · ${query.from} 至 ${query.to}（示范岗、在岗党员、商户牌为当前数）`),
       h("div", {class: "cards", "aria-label": "主要数据"},
         figure("注册志愿者", volunteers.volunteers.total, "volunteers"),
         figure("服务人次", volunteers.person_times, "person_times"),
@@ -147,7 +147,7 @@ const dashboard = {
         figure("亮身份次数", badges.identities_shown, "identities_shown"),
         figure("示范岗与商户牌扫码", badges.post_plate_scans + badges.merchant_plate_scans, "plate_scans")),
 
-      section("阵地签到", exporter("checkins", "阵地签到统计", days),
+      section("阵地签到", exporter("checkins", "阵地签到统计", period),
         h("div", {class: "two"},
           chart("每日签到人次", {xAxis: {type: "category", data: everyDay.map((day) => day.slice(5))},
             yAxis: {type: "value", minInterval: 1}, series: [{type: "line", name: "签到人次", showSymbol: everyDay.length <= 31, areaStyle: {opacity: 0.15},
@@ -183,7 +183,7 @@ const dashboard = {
           table(twoColumns("状态", "事件数"), gridStateRows, {attrs: {"aria-label": "事件按状态"}}),
           table(twoColumns("类别", "事件数"), categoryRows, {empty: "该时段没有事件", attrs: {"aria-label": "事件按类别"}}))),
 
-      section("党员亮身份", exporter("badges", "亮身份统计", {org_id: query.org_id}),
+      section("党员亮身份", exporter("badges", "亮身份统计", period),
         h("div", {class: "two"}, table(twoColumns("指标", "数值"), badgeRows, {attrs: {"aria-label": "亮身份"}}),
           chart("扫码与评价", {xAxis: {type: "category", data: ["亮身份", "示范岗扫码", "商户牌扫码", "服务评价"]},
             yAxis: {type: "value", minInterval: 1}, series: [{type: "bar", name: "次数", barMaxWidth: 30,

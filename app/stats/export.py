@@ -1,29 +1,31 @@
 """XLSX workbooks of the statistics the console shows.
 
-Each workbook is made from the feature's own statistics service, so it holds
+Each workbook is made from the JSON statistic of the same name, so it holds
 exactly the figures of the JSON answer for the same query (the same
 permission check, ``stats.read`` on the subtree, and the same cost: a few
 indexed queries, never a scan of the history). One sheet per table of the
 console's dashboard; the first row of a sheet is its Chinese header.
 
-Sizes are bounded by what the statistics return: check-ins at most 366 days
-and one row per center of the subtree; the other tables have a fixed number
-of rows.
+Every workbook reads the one period of :mod:`app.stats.period`. Sizes are
+bounded by what the statistics return: check-ins at most 366 days and one
+row per center of the subtree; the other tables have a fixed number of rows.
 """
 from __future__ import annotations
 
-import datetime as dt
 import io
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-import marshmallow as ma
 from openpyxl import Workbook
 
 from app.auth.models import User
-from app.common.schemas import AwareDateTime
-from app.errors import ValidationFailed, field_error
+from app.grid.categories import list_categories
 from app.orgs.services import get_node
+from app.stats.badges import badge_stats
+from app.stats.checkins import checkin_stats
+from app.stats.grid import grid_stats
+from app.stats.period import Period
+from app.stats.volunteers import volunteer_stats
 
 # The states as the console names them (app/static/admin/pages/volunteer/labels.js and grid/labels.js
 # say the same; the browser test compares a sheet with the page).
@@ -73,26 +75,18 @@ def _cell(value):
     return value
 
 
-def _period(day_from: dt.date, day_to: dt.date) -> str:
-    return f"{day_from.isoformat()}至{day_to.isoformat()}"
-
-
-def _local_days(start: dt.datetime, end: dt.datetime) -> tuple[dt.date, dt.date]:
-    """The days a [start, end) period covers, as its caller wrote them (end exclusive)."""
-    last = end - dt.timedelta(microseconds=1)
-    return start.date(), last.astimezone(start.tzinfo).date()
+def _period(period: Period) -> str:
+    return f"{period.first.isoformat()}至{period.last.isoformat()}"
 
 
 def _name(org_id: int) -> str:
     return get_node(org_id).name
 
 
-def checkins_export(actor: User, org_id: int, day_from: dt.date, day_to: dt.date) -> Export:
+def checkins_export(actor: User, period: Period) -> Export:
     """Check-ins per day and per center (as GET /stats/checkins)."""
-    from app.checkin.services import checkin_stats
-
-    stats = checkin_stats(actor, org_id, day_from, day_to)
-    title = f"{_name(org_id)}阵地签到统计（{_period(day_from, day_to)}）"
+    stats = checkin_stats(actor, period)
+    title = f"{_name(period.org_id)}阵地签到统计（{_period(period)}）"
     return Export(f"{title}.xlsx", title, [
         Sheet("按日", ["日期", "签到人次"], [[d["day"], d["checkins"]] for d in stats["days"]]
               + [["合计", stats["total"]]]),
@@ -100,12 +94,10 @@ def checkins_export(actor: User, org_id: int, day_from: dt.date, day_to: dt.date
     ])
 
 
-def volunteers_export(actor: User, org_id: int, start: dt.datetime, end: dt.datetime) -> Export:
+def volunteers_export(actor: User, period: Period) -> Export:
     """Volunteers, person-times, hours, rating; requests and tasks by state (as GET /stats/volunteers)."""
-    from app.tasks.participations import volunteer_stats
-
-    stats = volunteer_stats(actor, org_id, start, end)
-    title = f"{_name(org_id)}志愿服务统计（{_period(*_local_days(start, end))}）"
+    stats = volunteer_stats(actor, period)
+    title = f"{_name(period.org_id)}志愿服务统计（{_period(period)}）"
     figures = [["注册志愿者", stats["volunteers"]["total"]], ["党员志愿者", stats["volunteers"]["members"]],
                ["群众志愿者", stats["volunteers"]["others"]], ["服务人次", stats["person_times"]],
                ["服务时长（小时）", stats["hours"]], ["平均评分", stats["average_rating"]]]
@@ -118,19 +110,14 @@ def volunteers_export(actor: User, org_id: int, start: dt.datetime, end: dt.date
     ])
 
 
-def grid_export(actor: User, org_id: int, start: dt.datetime, end: dt.datetime) -> Export:
+def grid_export(actor: User, period: Period) -> Export:
     """Events by state and category, closed in time, grids (as GET /stats/grid)."""
-    from app.grid.categories import list_categories
-    from app.grid.stats import grid_stats
-
-    stats = grid_stats(actor, org_id, start, end)
-    if end <= start:  # (the JSON answer counts nothing for such a period; a sheet would name it wrong)
-        raise field_error("to", "Must be after 'from'.")
+    stats = grid_stats(actor, period)
     names = {c.code: c.name for c in list_categories()}
     closed = stats["closed_in_time"] + stats["closed_late"]
     rate = round(stats["closed_in_time"] / closed, 4) if closed else None
     seconds = stats["average_seconds_to_close"]
-    title = f"{_name(org_id)}网格事件统计（{_period(*_local_days(start, end))}）"
+    title = f"{_name(period.org_id)}网格事件统计（{_period(period)}）"
     return Export(f"{title}.xlsx", title, [
         Sheet("按状态", ["状态", "事件数"],
               [[label, stats["events_by_state"].get(state, 0)] for state, label in EVENT_STATES.items()]),
@@ -145,12 +132,10 @@ def grid_export(actor: User, org_id: int, start: dt.datetime, end: dt.datetime) 
     ])
 
 
-def badges_export(actor: User, org_id: int) -> Export:
+def badges_export(actor: User, period: Period) -> Export:
     """Identities shown, posts, plate scans, ratings, merchant plates (as GET /stats/badges)."""
-    from app.badges.services import badge_stats
-
-    stats = badge_stats(actor, org_id)
-    title = f"{_name(org_id)}亮身份统计"
+    stats = badge_stats(actor, period)
+    title = f"{_name(period.org_id)}亮身份统计（{_period(period)}）"
     rows = [["亮身份次数", stats["identities_shown"]], ["示范岗", stats["posts"]],
             ["在岗党员", stats["on_duty_now"]], ["示范岗扫码", stats["post_plate_scans"]],
             ["商户牌扫码", stats["merchant_plate_scans"]], ["服务评价", stats["ratings"]],
@@ -160,29 +145,10 @@ def badges_export(actor: User, org_id: int) -> Export:
     return Export(f"{title}.xlsx", title, [Sheet("亮身份", ["指标", "数值"], rows)])
 
 
-def period_of(name: str, day_from: str | None, day_to: str | None) -> tuple:
-    """The period as the statistics ``name`` reads it: dates for check-ins,
-    times with their offset for volunteers and grid, nothing for badges."""
-    if name == "badges":
-        return ()
-    field = ma.fields.Date() if name == "checkins" else AwareDateTime()
-    values, errors = [], {}
-    for key, text in (("from", day_from), ("to", day_to)):
-        try:
-            if text is None:
-                raise ma.ValidationError("Missing data for required field.")
-            values.append(field.deserialize(text))
-        except ma.ValidationError as error:
-            errors[key] = error.messages if isinstance(error.messages, list) else [str(error.messages)]
-    if errors:
-        raise ValidationFailed({"fields": errors})
-    return tuple(values)
-
-
 EXPORTS = {"checkins": checkins_export, "volunteers": volunteers_export, "grid": grid_export,
            "badges": badges_export}
 
 
-def export(actor: User, name: str, org_id: int, day_from: str | None, day_to: str | None) -> Export:
+def export(actor: User, name: str, period: Period) -> Export:
     """The workbook of the statistics ``name`` for a subtree and period."""
-    return EXPORTS[name](actor, org_id, *period_of(name, day_from, day_to))
+    return EXPORTS[name](actor, period)

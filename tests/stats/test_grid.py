@@ -2,19 +2,37 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import bindparam, select
 
+from app.common.db import UtcDateTime
+from app.extensions import db
+from app.stats.sql import seconds_between
 from tests.conftest import assert_error
+from tests.grid import conftest
 from tests.grid.conftest import INSIDE_B, SQUARE_A2, T0
 from tests.grid.helpers import acted, reported
 
 H = dt.timedelta(hours=1)
+# the grid tests' fixtures (their conftest is not this directory's)
+(categories, clock, grid, grid_b, leader, leader_b, make_grid, make_leader,
+ resident) = (conftest.categories, conftest.clock, conftest.grid, conftest.grid_b, conftest.leader, conftest.leader_b,
+             conftest.make_grid, conftest.make_leader, conftest.resident)
 STATS = "/api/v1/stats/grid"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def stats(api, org_id: int, start: dt.datetime = T0 - H, end: dt.datetime = T0 + 30 * 24 * H):
-    response = api.get(STATS, query_string={"org_id": org_id, "from": start.isoformat(), "to": end.isoformat()})
+def day(t: dt.datetime) -> dt.date:
+    """The Shanghai day of a time."""
+    return t.astimezone(SHANGHAI).date()
+
+
+def stats(api, org_id: int, first: dt.date | None = None, last: dt.date | None = None):
+    """The figures for the local days first..last (both included; T0's day and 30 days on by default)."""
+    first, last = first or day(T0), last or day(T0 + 30 * 24 * H)
+    response = api.get(STATS, query_string={"org_id": org_id, "from": first.isoformat(), "to": last.isoformat()})
     assert response.status_code == 200, response.json
     return response.json
 
@@ -95,27 +113,36 @@ def test_the_period(figures, admin, leader, tree, travel):
     travel(T0 + 10 * 24 * H)
     reported(leader, category="other")
     assert sum(stats(admin, tree.a)["events_by_state"].values()) == 7
-    before = stats(admin, tree.a, T0 - H, T0 + 24 * H)
+    before = stats(admin, tree.a, day(T0), day(T0 + 24 * H))
     assert sum(before["events_by_state"].values()) == 6 and "other" not in before["events_by_category"]
-    after = stats(admin, tree.a, T0 + 9 * 24 * H, T0 + 11 * 24 * H)
+    after = stats(admin, tree.a, day(T0 + 9 * 24 * H), day(T0 + 11 * 24 * H))
     assert after["events_by_state"] == {"reported": 1} and after["grids"] == 2
-    # from is inclusive, to exclusive
-    assert sum(stats(admin, tree.a, T0, T0 + H)["events_by_state"].values()) == 6
-    assert stats(admin, tree.a, T0 - H, T0)["events_by_state"] == {}
+    # one day is a period of its own; the day before holds nothing
+    assert sum(stats(admin, tree.a, day(T0), day(T0))["events_by_state"].values()) == 6
+    assert stats(admin, tree.a, day(T0 - 24 * H), day(T0 - 24 * H))["events_by_state"] == {}
 
 
 def test_empty_community(admin, tree):
     result = stats(admin, tree.a)
-    assert result == {"org_id": tree.a, "from": (T0 - H).isoformat(), "to": (T0 + 30 * 24 * H).isoformat(),
+    assert result == {"org_id": tree.a, "from": "2026-11-26", "to": "2026-12-26",
                       "grids": 0, "grid_party_groups": 0, "events_by_state": {}, "events_by_category": {},
                       "closed_in_time": 0, "closed_late": 0, "average_seconds_to_close": None,
                       "rework": 0, "escalations": 0}
 
 
 def test_who_may_read(admin, admin_b, leader, resident, tree):
-    query = {"org_id": tree.a, "from": T0.isoformat(), "to": (T0 + H).isoformat()}
+    query = {"org_id": tree.a, "from": day(T0).isoformat(), "to": day(T0).isoformat()}
     for api in (admin_b, leader, resident):
         assert_error(api.get(STATS, query_string=query), 404, "not_found")
     assert_error(admin.get(STATS, query_string={**query, "org_id": tree.street}), 404, "not_found")
-    assert_error(admin.get(STATS, query_string={"org_id": tree.a}), 422, "validation_failed")
+    assert_error(admin.get(STATS, query_string={"from": query["from"]}), 422, "validation_failed")
     assert_error(admin.get(STATS, query_string={**query, "from": "yesterday"}), 422, "validation_failed")
+
+
+def test_seconds_between_is_computed_by_the_database(app):
+    # the expression behind average_seconds_to_close, on SQLite (julianday) and PostgreSQL (epoch)
+    start = dt.datetime(2026, 11, 26, 15, 59, 30, tzinfo=dt.UTC)
+    end = start + dt.timedelta(days=2, hours=3, seconds=90.5)
+    value = db.session.scalar(select(seconds_between(bindparam("s", start, type_=UtcDateTime),
+                                                     bindparam("e", end, type_=UtcDateTime))))
+    assert value == pytest.approx((end - start).total_seconds(), abs=0.01)

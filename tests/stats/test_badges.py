@@ -1,7 +1,9 @@
 """GET /api/v1/stats/badges: the counts match the events made, per subtree."""
 from __future__ import annotations
 
+import datetime as dt
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -23,6 +25,7 @@ from tests.badges.helpers import (
 from tests.conftest import assert_error
 
 STATS = "/api/v1/stats/badges"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 EMPTY_PLATES = {"pending": 0, "approved": 0, "rejected": 0, "revoked": 0}
 
 
@@ -38,10 +41,15 @@ def admins(login_as, tree):
                            street=login_as("org_admin", tree.street))
 
 
-def stats(api, org_id):
-    response = api.get(STATS, query_string={"org_id": org_id})
+def stats(api, org_id, **period):
+    """The figures without their period; by default the 30 days ending on T0's day (Shanghai)."""
+    response = api.get(STATS, query_string={"org_id": org_id, **period})
     assert response.status_code == 200, response.json
-    return response.json
+    today = T0.astimezone(SHANGHAI).date()
+    expected = period or {"from": (today - dt.timedelta(days=29)).isoformat(), "to": today.isoformat()}
+    body = response.json
+    assert {"from": body.pop("from"), "to": body.pop("to")} == expected
+    return body
 
 
 @pytest.fixture
@@ -155,6 +163,17 @@ def test_counts_follow_new_events(admins, world, tree, clock):
     assert (after["ratings"], after["average_rating"]) == (5, 3.0)
     assert after["merchant_plates"] == {"pending": 1, "approved": 0, "rejected": 1, "revoked": 1}
     assert after["identities_shown"] == before["identities_shown"]
+
+
+def test_what_residents_did_counts_in_the_period_posts_and_plates_as_they_are(admins, world, tree):
+    today = T0.astimezone(SHANGHAI).date()
+    before = {"from": (today - dt.timedelta(days=5)).isoformat(), "to": (today - dt.timedelta(days=1)).isoformat()}
+    assert stats(admins.street, tree.street, **before) == {
+        "org_id": tree.street, "identities_shown": 0, "posts": 3, "on_duty_now": 2, "post_plate_scans": 0,
+        "merchant_plate_scans": 0, "ratings": 0, "average_rating": None,
+        "merchant_plates": {"pending": 1, "approved": 1, "rejected": 1, "revoked": 0}}
+    just_today = {"from": today.isoformat(), "to": today.isoformat()}
+    assert stats(admins.street, tree.street, **just_today)["identities_shown"] == 3
 
 
 def test_empty_subtree_counts_zero(admins, tree):
