@@ -23,10 +23,12 @@ from sqlalchemy.orm import InstrumentedAttribute
 from app.common.geo import EARTH_RADIUS_M, Point, bounding_box
 from app.common.pagination import Page, keyset_page
 
+Coordinate = InstrumentedAttribute[float]
+
 METRES_PER_DEGREE = EARTH_RADIUS_M * math.pi / 180
 
 
-def squared_metres(lat: ColumnElement, lng: ColumnElement, point: Point) -> ColumnElement[float]:
+def squared_metres(lat: Coordinate, lng: Coordinate, point: Point) -> ColumnElement[float]:
     """The squared distance in m² from ``point`` to (``lat``, ``lng``), as SQL."""
     north = (lat - literal(point.lat, Float)) * literal(METRES_PER_DEGREE, Float)
     east = (lng - literal(point.lng, Float)) * literal(
@@ -34,7 +36,7 @@ def squared_metres(lat: ColumnElement, lng: ColumnElement, point: Point) -> Colu
     return north * north + east * east
 
 
-def within(stmt: Select, lat: ColumnElement, lng: ColumnElement, point: Point,
+def within(stmt: Select, lat: Coordinate, lng: Coordinate, point: Point,
            radius_m: float) -> tuple[Select, ColumnElement[float]]:
     """``stmt`` kept to the rows within ``radius_m`` of ``point``, and the
     squared-distance expression it was filtered by (to order by)."""
@@ -44,7 +46,7 @@ def within(stmt: Select, lat: ColumnElement, lng: ColumnElement, point: Point,
                       distance2 <= literal(float(radius_m) ** 2, Float)), distance2
 
 
-def nearest_page(stmt: Select, lat: ColumnElement, lng: ColumnElement, key: InstrumentedAttribute[int],
+def nearest_page(stmt: Select, lat: Coordinate, lng: Coordinate, key: InstrumentedAttribute[int],
                  point: Point, radius_m: float, limit: int, cursor: str | None) -> Page:
     """The rows of ``stmt`` (a one-entity select) within ``radius_m`` of
     ``point``, nearest first (ties by ``key``), each given ``distance_m``."""
