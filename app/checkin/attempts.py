@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
-from app.checkin.centers import _local, managed_center
+from app.checkin.centers import local_time, managed_center
 from app.checkin.models import Checkin, CheckinAttempt
 from app.checkin.services import SUCCESS_RESULTS
 from app.common.db import utcnow
@@ -41,7 +41,7 @@ def occupancy(actor: User, center_id: int) -> dict:
     """How many are inside now: today's entries without an exit."""
     center = managed_center(actor, center_id, "center.operate")
     now = utcnow()
-    today = _local(center, now).date()
+    today = local_time(center, now).date()
     inside = db.session.scalar(select(func.count()).select_from(Checkin).where(
         Checkin.center_id == center.id, Checkin.local_day == today, Checkin.exited_at.is_(None)))
     return {"center_id": center.id, "inside": inside, "day": today, "as_of": now}

@@ -143,19 +143,21 @@ class DisplayState:
     code: codes.DisplayCode
     server_time: dt.datetime
     today_count: int
+    qr_svg: str | None = None  # the display-code answer's image of ``code``
 
 
 def display_state(center: ServiceCenter) -> DisplayState:
     """What the center's screen shows now: the code, the name, today's count."""
     now = utcnow()
     return DisplayState(center, codes.current_code(center, now), now,
-                        _count_on(center, _local(center, now).date()))
+                        _count_on(center, local_time(center, now).date()))
 
 
 def _count_on(center: ServiceCenter, day: dt.date) -> int:
     return db.session.scalar(select(func.coalesce(func.sum(CheckinDailyCount.count), 0)).where(
-        CheckinDailyCount.center_id == center.id, CheckinDailyCount.day == day))
+        CheckinDailyCount.center_id == center.id, CheckinDailyCount.day == day)) or 0
 
 
-def _local(center: ServiceCenter, at: dt.datetime) -> dt.datetime:
+def local_time(center: ServiceCenter | codes.CenterSnapshot, at: dt.datetime) -> dt.datetime:
+    """``at`` on the center's own clock (its opening hours and days are local)."""
     return at.astimezone(ZoneInfo(center.timezone))

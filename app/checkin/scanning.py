@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass
+from typing import cast
 
 from flask import current_app
 from sqlalchemy import bindparam, insert, literal, select, update
@@ -28,7 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from app.auth.models import User
 from app.checkin import codes
-from app.checkin.centers import _local
+from app.checkin.centers import local_time
 from app.checkin.codes import CheckinRejected
 from app.checkin.errors import (
     CenterClosed,
@@ -62,7 +63,7 @@ class Scan:
     device: str | None = None
 
 
-def is_open(center: ServiceCenter, local: dt.datetime) -> bool:
+def is_open(center: ServiceCenter | codes.CenterSnapshot, local: dt.datetime) -> bool:
     if any(day.get("day") == local.date().isoformat() for day in center.closed_days or ()):
         return False
     if not center.opening_hours:
@@ -72,7 +73,7 @@ def is_open(center: ServiceCenter, local: dt.datetime) -> bool:
                for start, end in center.opening_hours.get(WEEKDAYS[local.weekday()], ()))
 
 
-def _window_key(center: ServiceCenter, at: dt.datetime, local: dt.datetime) -> str:
+def _window_key(center: ServiceCenter | codes.CenterSnapshot, at: dt.datetime, local: dt.datetime) -> str:
     if center.duplicate_window_seconds:
         return f"w{int(at.timestamp()) // center.duplicate_window_seconds}"
     return local.date().isoformat()
@@ -159,12 +160,12 @@ def _check_in(scan: Scan, attempt: CheckinAttempt, now: dt.datetime,
         center = codes.center_for_code(scan.code, at, fresh=fresh)
     except CheckinRejected as rejection:
         # A genuine code of a center, expired or not yet valid: the center's record shows it.
-        if getattr(rejection, "center", None) is not None:
+        if rejection.center is not None:
             attempt.center_id = rejection.center.id
-            attempt.local_day = _local(rejection.center, at).date()
+            attempt.local_day = local_time(rejection.center, at).date()
         raise
     attempt.center_id = center.id
-    local = _local(center, at)
+    local = local_time(center, at)
     attempt.local_day = local.date()
     try:
         identity = require_active_member(scan.user)
@@ -203,7 +204,8 @@ def _check_in(scan: Scan, attempt: CheckinAttempt, now: dt.datetime,
             raise codes.invalid("unknown_center")
         return _check_in(scan, attempt, now, fresh=True)  # the cached copy is out of date
     if checkin is None:
-        return "already_checked_in", _natural(center.id, scan.user.id, window_key)
+        # The row that stopped the INSERT is committed, so this reads it.
+        return "already_checked_in", cast(Checkin, _natural(center.id, scan.user.id, window_key))
     return "ok", checkin
 
 
