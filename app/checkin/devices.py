@@ -12,6 +12,7 @@ from app.checkin.centers import get_center, managed_center
 from app.checkin.errors import InvalidDeviceToken
 from app.checkin.models import DisplayDevice, ServiceCenter
 from app.common.db import utcnow
+from app.common.pagination import Page, keyset_page
 from app.errors import NotFound
 from app.extensions import db
 
@@ -34,10 +35,11 @@ def create_device(actor: User, center_id: int, name: str) -> tuple[DisplayDevice
     return device, token
 
 
-def list_devices(actor: User, center_id: int) -> list[DisplayDevice]:
+def list_devices(actor: User, center_id: int, limit: int, cursor: str | None) -> Page:
+    """The center's screens, oldest first (revoked ones too, so the console shows them)."""
     center = managed_center(actor, center_id, "center.operate")
-    return list(db.session.scalars(select(DisplayDevice).where(
-        DisplayDevice.center_id == center.id).order_by(DisplayDevice.id)))
+    stmt = select(DisplayDevice).where(DisplayDevice.center_id == center.id)
+    return keyset_page(stmt, (DisplayDevice.id,), limit, cursor)
 
 
 def revoke_device(actor: User, center_id: int, device_id: int) -> None:

@@ -21,7 +21,7 @@ from app.checkin.schemas import (
     DeviceArgsSchema,
     DeviceCreatedSchema,
     DeviceCreateSchema,
-    DeviceSchema,
+    DevicePageSchema,
     DisplayCodeSchema,
     MyAttemptPageSchema,
     OccupancySchema,
@@ -116,11 +116,12 @@ def create_device(body, center_id):
 
 @blp.route("/centers/<int:center_id>/display-devices", methods=["GET"])
 @login_required
-@blp.response(200, DeviceSchema(many=True))
-@blp.errors(NotFound, Forbidden)
-def list_devices(center_id):
-    """The center's screens."""
-    return devices.list_devices(current_user(), center_id)
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, DevicePageSchema)
+@blp.errors(NotFound, Forbidden, ValidationFailed)
+def list_devices(args, center_id):
+    """The center's screens, oldest first, revoked ones too."""
+    return devices.list_devices(current_user(), center_id, args["limit"], args["cursor"])
 
 
 @blp.route("/centers/<int:center_id>/display-devices/<int:device_id>", methods=["DELETE"])
