@@ -181,8 +181,8 @@ def _demo_display(center) -> str:
 
     from flask import current_app
 
+    from app.checkin.devices import hash_device_token
     from app.checkin.models import DisplayDevice
-    from app.checkin.services import hash_device_token
 
     secret = current_app.config["SECRET_KEY"].encode()
     token = "dev_" + hmac.new(secret, f"demo-display-{center.id}".encode(), hashlib.sha256).hexdigest()[:43]

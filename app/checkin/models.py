@@ -1,20 +1,29 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.common.db import UtcDateTime, utcnow
-from app.extensions import db
+from app.extensions import Base, db
 from app.orgs.models import OrgNode
 
 PURPOSES = ("visit", "service_shift", "study", "meeting", "activity")
 CODE_MODES = ("rotating", "static")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
+# db.Model is made at run time (Flask-SQLAlchemy's declarative base over
+# app.extensions.Base), which mypy cannot follow as a base class: it checks
+# the models against Base, whose mapping they share.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 
-class ServiceCenter(db.Model):
+
+class ServiceCenter(Model):
     """A party-mass service center (党群服务中心) owned by an org node."""
 
     __tablename__ = "service_centers"
@@ -22,6 +31,7 @@ class ServiceCenter(db.Model):
         Index("ix_service_centers_lat_lng", "lat", "lng"),
         Index("ix_service_centers_org_id_id", "org_id", "id"),
     )
+    __allow_unmapped__ = True  # for distance_m below, which is no column
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("org_nodes.id"))
@@ -48,9 +58,11 @@ class ServiceCenter(db.Model):
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
     org: Mapped[OrgNode] = relationship(lazy="joined")
+    # Not stored: set by a list of centers near a point, absent otherwise.
+    distance_m: int
 
 
-class DisplayDevice(db.Model):
+class DisplayDevice(Model):
     """A screen (tablet) allowed to show a center's rotating code."""
 
     __tablename__ = "display_devices"
@@ -63,8 +75,12 @@ class DisplayDevice(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
+    __allow_unmapped__ = True
+    # Not stored (only its hash is): the token, on the device just created.
+    device_token: str
 
-class Checkin(db.Model):
+
+class Checkin(Model):
     """One counted visit: an entry scan, closed by an exit scan.
 
     ``window_key`` is the duplicate window the entry fell in (the local day,
@@ -100,7 +116,7 @@ class Checkin(db.Model):
     center: Mapped[ServiceCenter] = relationship(lazy="raise")
 
 
-class CheckinAttempt(db.Model):
+class CheckinAttempt(Model):
     """Every scan, failed ones included, with why it failed and where it came from."""
 
     __tablename__ = "checkin_attempts"
@@ -130,8 +146,12 @@ class CheckinAttempt(db.Model):
 
     center: Mapped[ServiceCenter | None] = relationship(lazy="raise")
 
+    __allow_unmapped__ = True
+    # Not stored: set when the check-in's own statement wrote this attempt (PostgreSQL).
+    recorded: bool
 
-class CheckinDailyCount(db.Model):
+
+class CheckinDailyCount(Model):
     """Check-ins per center, day and purpose, kept up to date on every check-in,
     so that statistics cost the number of centers × days, not the history."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Response, request, url_for
 
 from app.auth.current import authenticate, current_user, login_required
-from app.checkin import codes, services
+from app.checkin import attempts, centers, codes, devices, errors, scanning
 from app.checkin.schemas import (
     AttemptListArgsSchema,
     AttemptPageSchema,
@@ -20,7 +20,7 @@ from app.checkin.schemas import (
     DeviceArgsSchema,
     DeviceCreatedSchema,
     DeviceCreateSchema,
-    DeviceSchema,
+    DevicePageSchema,
     DisplayCodeSchema,
     MyAttemptPageSchema,
     OccupancySchema,
@@ -47,7 +47,7 @@ SVG = {"200": {"description": "A QR image", "content": {"image/svg+xml": {"schem
 @blp.errors(NotFound, Forbidden, ValidationFailed)
 def create_center(body):
     """Create a service center owned by an org in your subtree."""
-    center = services.create_center(current_user(), body.pop("org_id"), body)
+    center = centers.create_center(current_user(), body.pop("org_id"), body)
     return center, 201, {"Location": url_for("checkin.get_center", center_id=center.id)}
 
 
@@ -59,7 +59,7 @@ def create_center(body):
 def list_centers(args):
     """Centers under an org (``org_id``) or near a point (``near=lat,lng``,
     within ``radius_m``, nearest first)."""
-    return services.list_centers(org_id=args.get("org_id"), near=args["near"], radius_m=args["radius_m"],
+    return centers.list_centers(org_id=args.get("org_id"), near=args["near"], radius_m=args["radius_m"],
                                  limit=args["limit"], cursor=args["cursor"])
 
 
@@ -69,7 +69,7 @@ def list_centers(args):
 @blp.errors(NotFound)
 def get_center(center_id):
     """One center (centers are public places)."""
-    return services.get_center(center_id)
+    return centers.get_center(center_id)
 
 
 @blp.route("/centers/<int:center_id>", methods=["PATCH"])
@@ -79,7 +79,7 @@ def get_center(center_id):
 @blp.errors(NotFound, Forbidden, ValidationFailed)
 def update_center(body, center_id):
     """Change a center's details, hours, closures or code settings."""
-    return services.update_center(current_user(), center_id, body)
+    return centers.update_center(current_user(), center_id, body)
 
 
 @blp.route("/centers/<int:center_id>", methods=["DELETE"])
@@ -88,7 +88,7 @@ def update_center(body, center_id):
 @blp.errors(NotFound, Forbidden)
 def delete_center(center_id):
     """Retire a center: its codes stop working, its history stays."""
-    services.delete_center(current_user(), center_id)
+    centers.delete_center(current_user(), center_id)
 
 
 @blp.route("/centers/<int:center_id>/rotate-key", methods=["POST"])
@@ -97,7 +97,7 @@ def delete_center(center_id):
 @blp.errors(NotFound, Forbidden)
 def rotate_key(center_id):
     """New code key: every poster and shown code of the center stops working at once."""
-    return services.rotate_key(current_user(), center_id)
+    return centers.rotate_key(current_user(), center_id)
 
 
 @blp.route("/centers/<int:center_id>/display-devices", methods=["POST"])
@@ -107,18 +107,19 @@ def rotate_key(center_id):
 @blp.errors(NotFound, Forbidden, ValidationFailed)
 def create_device(body, center_id):
     """Register a screen; its ``device_token`` is shown this once."""
-    device, token = services.create_device(current_user(), center_id, body["name"])
+    device, token = devices.create_device(current_user(), center_id, body["name"])
     device.device_token = token
     return device, 201, {"Location": url_for("checkin.list_devices", center_id=center_id)}
 
 
 @blp.route("/centers/<int:center_id>/display-devices", methods=["GET"])
 @login_required
-@blp.response(200, DeviceSchema(many=True))
-@blp.errors(NotFound, Forbidden)
-def list_devices(center_id):
-    """The center's screens."""
-    return services.list_devices(current_user(), center_id)
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, DevicePageSchema)
+@blp.errors(NotFound, Forbidden, ValidationFailed)
+def list_devices(args, center_id):
+    """The center's screens, oldest first, revoked ones too."""
+    return devices.list_devices(current_user(), center_id, args["limit"], args["cursor"])
 
 
 @blp.route("/centers/<int:center_id>/display-devices/<int:device_id>", methods=["DELETE"])
@@ -127,28 +128,28 @@ def list_devices(center_id):
 @blp.errors(NotFound, Forbidden)
 def revoke_device(center_id, device_id):
     """Revoke a screen's token."""
-    services.revoke_device(current_user(), center_id, device_id)
+    devices.revoke_device(current_user(), center_id, device_id)
 
 
 def _display_center(center_id: int):
     """The center, for a screen's device token or a center admin's bearer token."""
     token = request.args.get("device_token") or request.headers.get("X-Device-Token")
     if token:
-        return services.center_for_device(center_id, token)
-    return services.managed_center(authenticate(), center_id, "center.operate")
+        return devices.center_for_device(center_id, token)
+    return centers.managed_center(authenticate(), center_id, "center.operate")
 
 
 @blp.route("/centers/<int:center_id>/display-code", methods=["GET"])
 @blp.arguments(DeviceArgsSchema, location="query")
 @blp.response(200, DisplayCodeSchema)
-@blp.errors(NotFound, Forbidden, services.InvalidDeviceToken, ValidationFailed)
+@blp.errors(NotFound, Forbidden, errors.InvalidDeviceToken, ValidationFailed)
 def display_code(args, center_id):
     """The code the center's screen shows now (center admin, or ``device_token``).
 
     Show it until ``refresh_in`` seconds have passed, then fetch the next;
     scans of it count until ``expires_at``.
     """
-    state = services.display_state(_display_center(center_id))
+    state = centers.display_state(_display_center(center_id))
     state.qr_svg = qr.svg(state.code.qr_text)
     return state
 
@@ -156,40 +157,40 @@ def display_code(args, center_id):
 @blp.route("/centers/<int:center_id>/display-code.png", methods=["GET"])
 @blp.arguments(DeviceArgsSchema, location="query")
 @blp.doc(responses=PNG)
-@blp.errors(NotFound, Forbidden, services.InvalidDeviceToken, ValidationFailed)
+@blp.errors(NotFound, Forbidden, errors.InvalidDeviceToken, ValidationFailed)
 def display_code_png(args, center_id):
     """The current code as a PNG image."""
-    code = services.display_state(_display_center(center_id)).code
+    code = centers.display_state(_display_center(center_id)).code
     return Response(qr.png(code.qr_text), mimetype="image/png", headers={"Cache-Control": "no-store"})
 
 
 @blp.route("/centers/<int:center_id>/display-code.svg", methods=["GET"])
 @blp.arguments(DeviceArgsSchema, location="query")
 @blp.doc(responses=SVG)
-@blp.errors(NotFound, Forbidden, services.InvalidDeviceToken, ValidationFailed)
+@blp.errors(NotFound, Forbidden, errors.InvalidDeviceToken, ValidationFailed)
 def display_code_svg(args, center_id):
     """The current code as an SVG image."""
-    code = services.display_state(_display_center(center_id)).code
+    code = centers.display_state(_display_center(center_id)).code
     return Response(qr.svg(code.qr_text), mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
 @blp.route("/centers/<int:center_id>/poster.png", methods=["GET"])
 @login_required
 @blp.doc(responses=PNG)
-@blp.errors(NotFound, Forbidden, services.StaticModeRequired, *code_images.POSTER_ERRORS)
+@blp.errors(NotFound, Forbidden, errors.StaticModeRequired, *code_images.POSTER_ERRORS)
 def poster(center_id):
     """A printable poster with the center's static code."""
-    center, token = services.poster(current_user(), center_id)
+    center, token = centers.poster(current_user(), center_id)
     return Response(code_images.poster_png(token, center.name, center.address), mimetype="image/png")
 
 
 @blp.route("/centers/<int:center_id>/poster.pdf", methods=["GET"])
 @login_required
 @blp.doc(responses=PDF)
-@blp.errors(NotFound, Forbidden, services.StaticModeRequired, *code_images.POSTER_ERRORS)
+@blp.errors(NotFound, Forbidden, errors.StaticModeRequired, *code_images.POSTER_ERRORS)
 def poster_pdf(center_id):
     """The poster on an A4 page (300 dpi), ready to print."""
-    center, token = services.poster(current_user(), center_id)
+    center, token = centers.poster(current_user(), center_id)
     return code_images.poster_pdf(token, center.name, center.address, f"center-{center.id}-poster.pdf")
 
 
@@ -200,10 +201,10 @@ def poster_pdf(center_id):
 @blp.response(201, CheckinResultSchema)
 @blp.alt_response(200, schema=CheckinResultSchema,
                   description="already_checked_in (the first check-in), checked_out, already_checked_out")
-@blp.errors(codes.InvalidCode, codes.ExpiredCode, services.NotAMemberScan,
-            services.IdentityInactiveScan, services.CenterClosed, services.LocationRequired,
-            services.OutOfRange, services.LocationInaccurate, services.NotCheckedIn,
-            services.ExitBeforeEntry, services.ScannedAtInFuture, services.ScannedAtTooOld,
+@blp.errors(codes.InvalidCode, codes.ExpiredCode, errors.NotAMemberScan,
+            errors.IdentityInactiveScan, errors.CenterClosed, errors.LocationRequired,
+            errors.OutOfRange, errors.LocationInaccurate, errors.NotCheckedIn,
+            errors.ExitBeforeEntry, errors.ScannedAtInFuture, errors.ScannedAtTooOld,
             ValidationFailed, idempotent=True)
 def create_checkin(body):
     """Check in (or out) by scanning a center's code.
@@ -213,9 +214,9 @@ def create_checkin(body):
     ``200 checked_out`` for an exit scan, with the visit's duration. Every
     attempt is recorded, failed ones with their reason.
     """
-    scan = services.Scan(user=current_user(), ip=request.remote_addr,
+    scan = scanning.Scan(user=current_user(), ip=request.remote_addr,
                          device=request.headers.get("User-Agent"), **body)
-    status, checkin = services.check_in(scan)
+    status, checkin = scanning.check_in(scan)
     if status == "ok":
         return ({"status": status, "checkin": checkin}, 201,
                 {"Location": url_for("checkin.get_checkin", checkin_id=checkin.id)})
@@ -228,7 +229,7 @@ def create_checkin(body):
 @blp.errors(NotFound)
 def get_checkin(checkin_id):
     """One of your own check-ins."""
-    return services.my_checkin(current_user(), checkin_id)
+    return attempts.my_checkin(current_user(), checkin_id)
 
 
 @blp.route("/me/checkins", methods=["GET"])
@@ -238,7 +239,7 @@ def get_checkin(checkin_id):
 @blp.errors(ValidationFailed)
 def my_checkins(args):
     """Your check-ins, newest first."""
-    return services.my_checkins(current_user(), args["limit"], args["cursor"])
+    return attempts.my_checkins(current_user(), args["limit"], args["cursor"])
 
 
 @blp.route("/me/checkin-attempts", methods=["GET"])
@@ -249,7 +250,7 @@ def my_checkins(args):
 def my_checkin_attempts(args):
     """Your scans at centers, failed ones too, newest first: the result, the
     center, the time, the distance and the purpose."""
-    return services.my_attempts(current_user(), args["limit"], args["cursor"])
+    return attempts.my_attempts(current_user(), args["limit"], args["cursor"])
 
 
 @blp.route("/centers/<int:center_id>/checkins", methods=["GET"])
@@ -260,7 +261,7 @@ def my_checkin_attempts(args):
 def center_checkins(args, center_id):
     """Every scan at a center (failed ones too), newest first, by day,
     purpose and status (``ok``, ``already_checked_in``, ``failed`` or a reason)."""
-    return services.center_attempts(current_user(), center_id, day=args.get("day"),
+    return attempts.center_attempts(current_user(), center_id, day=args.get("day"),
                                     purpose=args.get("purpose"), status=args.get("status"),
                                     limit=args["limit"], cursor=args["cursor"])
 
@@ -271,4 +272,4 @@ def center_checkins(args, center_id):
 @blp.errors(NotFound, Forbidden)
 def occupancy(center_id):
     """How many are inside now (checked in today and not yet out)."""
-    return services.occupancy(current_user(), center_id)
+    return attempts.occupancy(current_user(), center_id)

@@ -293,8 +293,9 @@ def test_devices_create_list_revoke(admin, center, make_center, client):
     second = admin.post(url, json={"name": "二楼屏"}).json
 
     listed = admin.get(url).json
-    assert [d["id"] for d in listed] == [device["id"], second["id"]]
-    assert all("device_token" not in d for d in listed)  # shown once only
+    assert listed["next_cursor"] is None
+    assert [d["id"] for d in listed["items"]] == [device["id"], second["id"]]
+    assert all("device_token" not in d for d in listed["items"])  # shown once only
 
     code_url = f"{CENTERS}/{center.id}/display-code"
     assert client.get(code_url, query_string={"device_token": token}).status_code == 200
@@ -303,7 +304,7 @@ def test_devices_create_list_revoke(admin, center, make_center, client):
     response = admin.delete(f"{url}/{device['id']}")
     assert response.status_code == 204
     assert admin.delete(f"{url}/{device['id']}").status_code == 204  # revoking twice is harmless
-    listed = admin.get(url).json
+    listed = admin.get(url).json["items"]
     assert listed[0]["revoked_at"] is not None and listed[1]["revoked_at"] is None
     assert_error(client.get(code_url, query_string={"device_token": token}), 401, "invalid_device_token")
     assert_error(client.get(code_url, headers={"X-Device-Token": token}), 401, "invalid_device_token")
@@ -322,6 +323,23 @@ def test_devices_create_list_revoke(admin, center, make_center, client):
     other_device = admin.post(f"{CENTERS}/{other.id}/display-devices", json={"name": "x"}).json
     assert_error(admin.delete(f"{url}/{other_device['id']}"), 404, "not_found")
     assert_error(admin.delete(f"{url}/999999"), 404, "not_found")
+
+
+def test_devices_are_listed_in_keyset_pages(admin, center):
+    url = f"{CENTERS}/{center.id}/display-devices"
+    made = [admin.post(url, json={"name": f"屏{i}"}).json["id"] for i in range(5)]
+    seen, cursor = [], None
+    while True:
+        page = admin.get(url, query_string={"limit": 2, **({"cursor": cursor} if cursor else {})})
+        assert page.status_code == 200, page.json
+        assert len(page.json["items"]) <= 2
+        seen += [d["id"] for d in page.json["items"]]
+        cursor = page.json["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == made
+    assert_error(admin.get(url, query_string={"cursor": "not-a-cursor"}), 422, "validation_failed")
+    assert_error(admin.get(url, query_string={"limit": 101}), 422, "validation_failed")
 
 
 def test_device_name_is_required(admin, center):

@@ -140,7 +140,7 @@ def test_the_screen_page_is_refused_without_a_valid_token(admin, client, center,
     # A revoked device.
     token = device_token(center.id)
     assert client.get(url, query_string={"device_token": token}).status_code == 200
-    device_id = admin.get(f"{CENTERS}/{center.id}/display-devices").json[-1]["id"]
+    device_id = admin.get(f"{CENTERS}/{center.id}/display-devices").json["items"][-1]["id"]
     admin.delete(f"{CENTERS}/{center.id}/display-devices/{device_id}")
     assert_error(client.get(url, query_string={"device_token": token}), 401, "invalid_device_token")
     # An admin's bearer token is not a device token for the page.

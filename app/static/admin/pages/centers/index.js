@@ -102,7 +102,7 @@ async function devicesCard(ctx, center) {
   const card = h("div", {class: "card", "data-devices": ""});
   const shown = h("div", {});
   const draw = async () => {
-    const devices = await ctx.api.get(`/centers/${center.id}/display-devices`);
+    const devices = await ctx.api.all(`/centers/${center.id}/display-devices`, {limit: 100});
     const form = h("form", {class: "row", onsubmit: async (event) => {
       event.preventDefault();
       try {

@@ -1,4 +1,4 @@
-"""Service centers, their display devices, check-ins and what is read from them.
+"""Check-in: a scan judged, and counted once.
 
 The check-in rules, in the order they are checked (each failure recorded
 as an attempt with its reason, and answered with that reason as the code):
@@ -20,287 +20,34 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
-import secrets
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
+from typing import cast
 
 from flask import current_app
-from sqlalchemy import bindparam, func, insert, literal, select, update
+from sqlalchemy import bindparam, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import selectinload
 
-from app.audit import log as audit
 from app.auth.models import User
-from app.auth.permissions import authorize, subtree_clause
 from app.checkin import codes
+from app.checkin.centers import local_time
 from app.checkin.codes import CheckinRejected
-from app.checkin.models import (
-    WEEKDAYS,
-    Checkin,
-    CheckinAttempt,
-    CheckinDailyCount,
-    DisplayDevice,
-    ServiceCenter,
+from app.checkin.errors import (
+    CenterClosed,
+    ExitBeforeEntry,
+    IdentityInactiveScan,
+    LocationInaccurate,
+    LocationRequired,
+    NotAMemberScan,
+    NotCheckedIn,
+    OutOfRange,
+    ScannedAtInFuture,
+    ScannedAtTooOld,
 )
-from app.common import code_images, signed_codes
+from app.checkin.models import WEEKDAYS, Checkin, CheckinAttempt, CheckinDailyCount, ServiceCenter
 from app.common.db import utcnow
-from app.common.geo import Point, bounding_box, distance_m, to_gcj02
-from app.common.pagination import Page, keyset_page
-from app.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
+from app.common.geo import Point, distance_m, to_gcj02
 from app.extensions import db
 from app.members.services import IdentityInactive, NotAMember, require_active_member
-from app.orgs.models import OrgNode
-from app.orgs.services import visible_node
-
-# ---- rejections (codes are the reasons the front end switches on) ----------------
-
-class ScannedAtInFuture(CheckinRejected, ValidationFailed):
-    code = "scanned_at_in_future"
-    zh = "扫码时间晚于服务器时间，请校准手机时间。"
-    en = "scanned_at is in the future; check the phone's clock."
-
-
-class ScannedAtTooOld(CheckinRejected, ValidationFailed):
-    code = "scanned_at_too_old"
-    zh = "离线扫码记录已超过 {max_hours} 小时，不能再补交。"
-    en = "Offline scans can be uploaded for {max_hours} hours at most."
-
-
-class NotAMemberScan(CheckinRejected, NotAMember):
-    pass
-
-
-class IdentityInactiveScan(CheckinRejected, IdentityInactive):
-    pass
-
-
-class CenterClosed(CheckinRejected, Forbidden):
-    code = "center_closed"
-    zh = "服务中心当前不在开放时间。"
-    en = "The center is closed at this time."
-
-
-class LocationRequired(CheckinRejected, ValidationFailed):
-    code = "location_required"
-    zh = "签到需要位置信息，请允许小程序获取位置。"
-    en = "Check-in needs your location; allow the mini-program to read it."
-
-
-class OutOfRange(CheckinRejected, Forbidden):
-    code = "out_of_range"
-    zh = "您距离服务中心 {distance_m} 米，签到需在 {radius_m} 米以内。"
-    en = "You are {distance_m} m from the center; check-in needs {radius_m} m or less."
-
-
-class LocationInaccurate(CheckinRejected, ValidationFailed):
-    code = "location_inaccurate"
-    zh = "定位精度为 {accuracy_m} 米，超过签到范围 {radius_m} 米，请到开阔处重试。"
-    en = "Your location is only accurate to {accuracy_m} m, more than the {radius_m} m radius; try again in the open."
-
-
-class NotCheckedIn(CheckinRejected, Conflict):
-    code = "not_checked_in"
-    zh = "您今天尚未在该服务中心签到，无法签退。"
-    en = "You have not checked in at this center in this window, so you cannot check out."
-
-
-class ExitBeforeEntry(CheckinRejected, Conflict):
-    code = "exit_before_entry"
-    zh = "签退时间早于签到时间。"
-    en = "The exit scan is earlier than the entry."
-
-
-class InvalidDeviceToken(Unauthorized):
-    code = "invalid_device_token"
-    zh = "显示屏凭证无效或已停用。"
-    en = "This display device token is invalid or revoked."
-
-
-# ---- centers ----------------------------------------------------------------
-
-CENTER_FIELDS = ("name", "address", "radius_m", "timezone", "opening_hours", "closed_days",
-                 "code_mode", "rotation_seconds", "grace_seconds", "duplicate_window_seconds")
-
-
-def _apply(center: ServiceCenter, fields: dict) -> None:
-    for key in CENTER_FIELDS:
-        if key in fields:
-            setattr(center, key, fields[key])
-    if "location" in fields:
-        point = to_gcj02(fields["location"])
-        center.lat, center.lng = point.lat, point.lng
-
-
-def create_center(actor: User, org_id: int, fields: dict) -> ServiceCenter:
-    """Create a center owned by ``org_id`` (the actor manages that org)."""
-    org = visible_node(actor, org_id, "center.manage")
-    center = ServiceCenter(org_id=org.id, code_key=signed_codes.new_key(), key_version=1)
-    _apply(center, fields)
-    db.session.add(center)
-    db.session.flush()
-    audit.record(actor, "center.create", center, org_id=org.id, after=audit.state(center))
-    db.session.commit()
-    _warm_poster(center)
-    return center
-
-
-def _warm_poster(center: ServiceCenter) -> None:
-    """A static center's poster code, made ahead (QR_KIND=wxacode) so printing costs no WeChat call."""
-    if code_images.wxacode_mode() and center.code_mode == "static":
-        code_images.warm_later(codes.poster_token, center)
-
-
-def get_center(center_id: int) -> ServiceCenter:
-    center = db.session.get(ServiceCenter, center_id)
-    if center is None or center.deleted_at is not None:
-        raise NotFound()
-    return center
-
-
-def managed_center(actor: User, center_id: int, action: str = "center.manage") -> ServiceCenter:
-    center = get_center(center_id)
-    authorize(actor, action, center.org)
-    return center
-
-
-def update_center(actor: User, center_id: int, fields: dict) -> ServiceCenter:
-    center = managed_center(actor, center_id)
-    before = audit.state(center)
-    _apply(center, fields)
-    db.session.flush()
-    audit.record_change(actor, "center.update", center, before, org_id=center.org_id)
-    db.session.commit()
-    codes.forget_center(center.id)
-    _warm_poster(center)
-    return center
-
-
-def delete_center(actor: User, center_id: int) -> None:
-    """Retire a center: its codes stop working; its history stays."""
-    center = managed_center(actor, center_id)
-    center.deleted_at = utcnow()
-    audit.record(actor, "center.delete", center, org_id=center.org_id, before={"deleted_at": None},
-                 after=audit.snapshot(center, "deleted_at"))
-    db.session.commit()
-    codes.forget_center(center.id)
-
-
-class StaticModeRequired(Conflict):
-    code = "static_mode_required"
-    zh = "该中心使用动态签到码，请使用显示屏；如需打印海报，请先改为静态码。"
-    en = "This center uses rotating codes on a screen; switch it to static codes to print a poster."
-
-
-def poster(actor: User, center_id: int) -> tuple[ServiceCenter, str]:
-    """The center and the token of its printable (static) code."""
-    center = managed_center(actor, center_id, "center.operate")
-    if center.code_mode != "static":
-        raise StaticModeRequired()
-    return center, codes.poster_token(center)
-
-
-def rotate_key(actor: User, center_id: int) -> ServiceCenter:
-    """A new code key: every printed poster and shown code of the center dies."""
-    center = managed_center(actor, center_id)
-    before = audit.snapshot(center, "key_version")
-    center.code_key = signed_codes.new_key()
-    center.key_version = center.key_version % 65535 + 1
-    audit.record(actor, "center.rotate_key", center, org_id=center.org_id, before=before,
-                 after=audit.snapshot(center, "key_version"))
-    db.session.commit()
-    codes.forget_center(center.id)
-    _warm_poster(center)
-    return center
-
-
-def list_centers(*, org_id: int | None, near: Point | None, radius_m: float, limit: int,
-                 cursor: str | None) -> Page:
-    """Centers are public places: any user may list them, under an org or near a point."""
-    stmt = select(ServiceCenter).where(ServiceCenter.deleted_at.is_(None))
-    if org_id is not None:
-        org = db.session.get(OrgNode, org_id)
-        if org is None:
-            raise NotFound()
-        stmt = stmt.join(ServiceCenter.org).where(subtree_clause(OrgNode.path, org.path))
-    if near is None:
-        return keyset_page(stmt, (ServiceCenter.id,), limit, cursor)
-    min_lat, max_lat, min_lng, max_lng = bounding_box(near, radius_m)
-    rows = db.session.scalars(stmt.where(ServiceCenter.lat.between(min_lat, max_lat),
-                                         ServiceCenter.lng.between(min_lng, max_lng))).all()
-    ranked = sorted(((distance_m(near, Point(c.lat, c.lng)), c) for c in rows), key=lambda p: p[0])
-    items = []
-    for distance, center in ranked:
-        if distance <= radius_m:
-            center.distance_m = round(distance)
-            items.append(center)
-    return Page(items[:limit], None)
-
-
-# ---- display devices ------------------------------------------------------------
-
-def hash_device_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def create_device(actor: User, center_id: int, name: str) -> tuple[DisplayDevice, str]:
-    """A token for a center's screen; shown once, stored only as a hash."""
-    center = managed_center(actor, center_id, "center.operate")
-    token = "dev_" + secrets.token_urlsafe(32)
-    device = DisplayDevice(center_id=center.id, name=name, token_hash=hash_device_token(token),
-                           created_by_id=actor.id)
-    db.session.add(device)
-    audit.record(actor, "display_device.create", device, org_id=center.org_id,
-                 after={"center_id": center.id, "name": name})
-    db.session.commit()
-    return device, token
-
-
-def list_devices(actor: User, center_id: int) -> list[DisplayDevice]:
-    center = managed_center(actor, center_id, "center.operate")
-    return list(db.session.scalars(select(DisplayDevice).where(
-        DisplayDevice.center_id == center.id).order_by(DisplayDevice.id)))
-
-
-def revoke_device(actor: User, center_id: int, device_id: int) -> None:
-    center = managed_center(actor, center_id, "center.operate")
-    device = db.session.get(DisplayDevice, device_id)
-    if device is None or device.center_id != center.id:
-        raise NotFound()
-    if device.revoked_at is None:
-        device.revoked_at = utcnow()
-        audit.record(actor, "display_device.revoke", device, org_id=center.org_id, before={"revoked_at": None},
-                     after=audit.snapshot(device, "revoked_at"))
-    db.session.commit()
-
-
-def center_for_device(center_id: int, token: str) -> ServiceCenter:
-    device = db.session.scalar(select(DisplayDevice).where(
-        DisplayDevice.token_hash == hash_device_token(token)))
-    if device is None or device.revoked_at is not None or device.center_id != center_id:
-        raise InvalidDeviceToken()
-    return get_center(center_id)
-
-
-@dataclass
-class DisplayState:
-    center: ServiceCenter
-    code: codes.DisplayCode
-    server_time: dt.datetime
-    today_count: int
-
-
-def display_state(center: ServiceCenter) -> DisplayState:
-    """What the center's screen shows now: the code, the name, today's count."""
-    now = utcnow()
-    return DisplayState(center, codes.current_code(center, now), now,
-                        _count_on(center, _local(center, now).date()))
-
-
-def _count_on(center: ServiceCenter, day: dt.date) -> int:
-    return db.session.scalar(select(func.coalesce(func.sum(CheckinDailyCount.count), 0)).where(
-        CheckinDailyCount.center_id == center.id, CheckinDailyCount.day == day))
-
 
 # ---- check-in ---------------------------------------------------------------
 
@@ -316,11 +63,7 @@ class Scan:
     device: str | None = None
 
 
-def _local(center: ServiceCenter, at: dt.datetime) -> dt.datetime:
-    return at.astimezone(ZoneInfo(center.timezone))
-
-
-def is_open(center: ServiceCenter, local: dt.datetime) -> bool:
+def is_open(center: ServiceCenter | codes.CenterSnapshot, local: dt.datetime) -> bool:
     if any(day.get("day") == local.date().isoformat() for day in center.closed_days or ()):
         return False
     if not center.opening_hours:
@@ -330,7 +73,7 @@ def is_open(center: ServiceCenter, local: dt.datetime) -> bool:
                for start, end in center.opening_hours.get(WEEKDAYS[local.weekday()], ()))
 
 
-def _window_key(center: ServiceCenter, at: dt.datetime, local: dt.datetime) -> str:
+def _window_key(center: ServiceCenter | codes.CenterSnapshot, at: dt.datetime, local: dt.datetime) -> str:
     if center.duplicate_window_seconds:
         return f"w{int(at.timestamp()) // center.duplicate_window_seconds}"
     return local.date().isoformat()
@@ -417,12 +160,12 @@ def _check_in(scan: Scan, attempt: CheckinAttempt, now: dt.datetime,
         center = codes.center_for_code(scan.code, at, fresh=fresh)
     except CheckinRejected as rejection:
         # A genuine code of a center, expired or not yet valid: the center's record shows it.
-        if getattr(rejection, "center", None) is not None:
+        if rejection.center is not None:
             attempt.center_id = rejection.center.id
-            attempt.local_day = _local(rejection.center, at).date()
+            attempt.local_day = local_time(rejection.center, at).date()
         raise
     attempt.center_id = center.id
-    local = _local(center, at)
+    local = local_time(center, at)
     attempt.local_day = local.date()
     try:
         identity = require_active_member(scan.user)
@@ -461,7 +204,8 @@ def _check_in(scan: Scan, attempt: CheckinAttempt, now: dt.datetime,
             raise codes.invalid("unknown_center")
         return _check_in(scan, attempt, now, fresh=True)  # the cached copy is out of date
     if checkin is None:
-        return "already_checked_in", _natural(center.id, scan.user.id, window_key)
+        # The row that stopped the INSERT is committed, so this reads it.
+        return "already_checked_in", cast(Checkin, _natural(center.id, scan.user.id, window_key))
     return "ok", checkin
 
 
@@ -587,58 +331,3 @@ def _still_as(center: codes.CenterSnapshot):
     return select(ServiceCenter.id).where(
         ServiceCenter.id == center.id, ServiceCenter.key_version == center.key_version,
         ServiceCenter.code_mode == center.code_mode, ServiceCenter.deleted_at.is_(None)).exists()
-
-
-# ---- reading ------------------------------------------------------------------
-
-def my_checkin(user: User, checkin_id: int) -> Checkin:
-    checkin = db.session.get(Checkin, checkin_id)
-    if checkin is None or checkin.user_id != user.id:
-        raise NotFound()
-    return checkin
-
-
-def my_checkins(user: User, limit: int, cursor: str | None) -> Page:
-    stmt = select(Checkin).where(Checkin.user_id == user.id)
-    return keyset_page(stmt, (Checkin.id,), limit, cursor, descending=True)
-
-
-def my_attempts(user: User, limit: int, cursor: str | None) -> Page:
-    """The person's own scans, failed ones too, newest first, with their
-    centers (one query for the page, one for its centers)."""
-    stmt = (select(CheckinAttempt).where(CheckinAttempt.user_id == user.id)
-            .options(selectinload(CheckinAttempt.center)))
-    return keyset_page(stmt, (CheckinAttempt.id,), limit, cursor, descending=True)
-
-
-def occupancy(actor: User, center_id: int) -> dict:
-    """How many are inside now: today's entries without an exit."""
-    center = managed_center(actor, center_id, "center.operate")
-    now = utcnow()
-    today = _local(center, now).date()
-    inside = db.session.scalar(select(func.count()).select_from(Checkin).where(
-        Checkin.center_id == center.id, Checkin.local_day == today, Checkin.exited_at.is_(None)))
-    return {"center_id": center.id, "inside": inside, "day": today, "as_of": now}
-
-
-FAILED = "failed"
-
-
-def center_attempts(actor: User, center_id: int, *, day: dt.date | None, purpose: str | None,
-                    status: str | None, limit: int, cursor: str | None) -> Page:
-    """Every scan at a center, newest first; ``status`` is ``ok``,
-    ``already_checked_in``, ``failed`` (any rejection) or one reason code."""
-    center = managed_center(actor, center_id, "center.operate")
-    stmt = select(CheckinAttempt).where(CheckinAttempt.center_id == center.id)
-    if day is not None:
-        stmt = stmt.where(CheckinAttempt.local_day == day)
-    if purpose:
-        stmt = stmt.where(CheckinAttempt.purpose == purpose)
-    if status == FAILED:
-        stmt = stmt.where(CheckinAttempt.result.not_in(SUCCESS_RESULTS))
-    elif status:
-        stmt = stmt.where(CheckinAttempt.result == status)
-    return keyset_page(stmt, (CheckinAttempt.id,), limit, cursor, descending=True)
-
-
-SUCCESS_RESULTS = ("ok", "already_checked_in", "checked_out", "already_checked_out")
