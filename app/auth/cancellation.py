@@ -119,8 +119,8 @@ def _clear(**values) -> Action:
 
 
 def _close_identity(user_id: int, column: Column, after_commit: list) -> None:
+    from app.badges.merchants import PLATES
     from app.badges.models import DutySession, MerchantPlate, PostAssignment
-    from app.badges.services import PLATES
     from app.members.models import MemberIdentity
     from app.members.services import IDENTITY
 
