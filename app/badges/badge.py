@@ -1,4 +1,9 @@
-"""Badges: issuing one, verifying a scanned one, when it was shown, key rotation."""
+"""Badges: issuing one, verifying a scanned one, when it was shown, key rotation.
+
+Only an active member gets a badge; a badge lives ``BADGE_TTL`` seconds.
+Verification checks format, key, signature and expiry, then the identity's
+status *now*: a revoked member's badge fails at once.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,7 +15,7 @@ from sqlalchemy import select
 from app.audit import log as audit
 from app.auth.models import User
 from app.badges import keys
-from app.badges.models import BadgeShown
+from app.badges.models import BadgeKey, BadgeShown
 from app.common.db import utcnow
 from app.common.geo import to_gcj02
 from app.common.pagination import Page, keyset_page
@@ -20,7 +25,6 @@ from app.members import phones
 from app.members.models import MemberIdentity
 from app.members.services import require_active_member
 
-# ---- badges ------------------------------------------------------------------
 
 def my_badge(user: User) -> tuple[str, dt.datetime]:
     """A fresh badge token for the user's active identity."""
@@ -73,9 +77,12 @@ def badge_shown(user: User, limit: int, cursor: str | None) -> Page:
     return keyset_page(stmt, (BadgeShown.id,), limit, cursor, descending=True)
 
 
-def rotate_badge_key(actor: User) -> keys.BadgeKey:
-    """District admins only: a rotation is district-wide."""
+def rotate_badge_key(actor: User) -> BadgeKey:
+    """District admins only: a rotation is district-wide, and audited on the district."""
     district = audit.district_of(actor)
     if district is None:
         raise Forbidden()
-    return keys.rotate(actor, district)
+    key = keys.rotate()
+    audit.record(actor, "badge_key.rotate", key, org_id=district, after={"kid": key.kid})
+    db.session.commit()
+    return key

@@ -1,4 +1,5 @@
-"""Merchant plates: applying, the zone admins' decisions, feedback from customers."""
+"""Merchant plates (党员商户牌): a member who runs a shop applies, the business
+zone's admins decide, customers scan the plate and leave feedback."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -8,11 +9,12 @@ from app.auth.models import User
 from app.auth.permissions import authorize, subtree_clause
 from app.badges.errors import NotABusinessZone, PlateNotApproved, PlateNotPending, PlateRevoked
 from app.badges.models import MerchantFeedback, MerchantPlate
-from app.badges.plate_codes import _get, merchant_plate_token
+from app.badges.plate_codes import merchant_plate_token
 from app.common import code_images, signed_codes
 from app.common.db import utcnow
 from app.common.geo import to_gcj02
 from app.common.pagination import Page, keyset_page
+from app.common.rows import get_or_404, get_row
 from app.common.transitions import Machine, Transition
 from app.errors import ApiError, NotFound
 from app.extensions import db
@@ -22,12 +24,12 @@ from app.moderation import services as moderation
 from app.orgs.models import OrgNode
 from app.orgs.services import visible_node
 
-# ---- merchant plates ---------------------------------------------------------
 
 def apply_plate(user: User, zone_id: int, shop_name: str, address: str,
                 location: dict | None) -> MerchantPlate:
+    """An application (pending) by an active member, in a business zone."""
     identity = require_active_member(user)
-    zone = _get(OrgNode, zone_id)
+    zone = get_row(OrgNode, zone_id)
     if zone is None or zone.kind != "business_zone":
         raise NotABusinessZone()
     plate = MerchantPlate(owner_identity_id=identity.id, zone_id=zone.id, shop_name=shop_name,
@@ -40,15 +42,9 @@ def apply_plate(user: User, zone_id: int, shop_name: str, address: str,
     return plate
 
 
-def _plate(plate_id: int) -> MerchantPlate:
-    plate = db.session.get(MerchantPlate, plate_id)
-    if plate is None:
-        raise NotFound()
-    return plate
-
-
 def managed_plate(actor: User, plate_id: int) -> MerchantPlate:
-    plate = _plate(plate_id)
+    """A plate the actor may decide on (``badges.manage`` on its zone)."""
+    plate = get_or_404(MerchantPlate, plate_id)
     authorize(actor, "badges.manage", plate.zone)
     return plate
 
@@ -83,6 +79,7 @@ def decide_plate(actor: User, plate_id: int, action: str, reason: str | None) ->
 
 
 def list_plates(actor: User, zone_id: int, state: str | None, limit: int, cursor: str | None) -> Page:
+    """Plates and applications under a zone of the actor's subtree, newest first."""
     zone = visible_node(actor, zone_id, "badges.manage")
     stmt = select(MerchantPlate).join(MerchantPlate.zone).where(subtree_clause(OrgNode.path, zone.path))
     if state:
@@ -90,16 +87,16 @@ def list_plates(actor: User, zone_id: int, state: str | None, limit: int, cursor
     return keyset_page(stmt, (MerchantPlate.id,), limit, cursor, descending=True)
 
 
-def my_plates(user: User) -> list[MerchantPlate]:
-    identity = db.session.scalar(select(MemberIdentity).where(MemberIdentity.user_id == user.id))
-    if identity is None:
-        return []
-    return list(db.session.scalars(select(MerchantPlate).where(
-        MerchantPlate.owner_identity_id == identity.id).order_by(MerchantPlate.id.desc())))
+def my_plates(user: User, limit: int, cursor: str | None) -> Page:
+    """The user's applications and plates, newest first (none without an identity)."""
+    identity_id = select(MemberIdentity.id).where(MemberIdentity.user_id == user.id).scalar_subquery()
+    stmt = select(MerchantPlate).where(MerchantPlate.owner_identity_id == identity_id)
+    return keyset_page(stmt, (MerchantPlate.id,), limit, cursor, descending=True)
 
 
 def leave_feedback(user: User, plate_id: int, score: int | None, comment: str) -> MerchantFeedback:
-    plate = _plate(plate_id)
+    """Feedback on an approved plate; its comment passes the content check first."""
+    plate = get_or_404(MerchantPlate, plate_id)
     if plate.state == "revoked":
         raise PlateRevoked()
     if plate.state != "approved":
@@ -114,6 +111,7 @@ def leave_feedback(user: User, plate_id: int, score: int | None, comment: str) -
 
 
 def list_feedback(actor: User, plate_id: int, limit: int, cursor: str | None) -> Page:
+    """Feedback on a plate, newest first (the zone's admins)."""
     plate = managed_plate(actor, plate_id)
     stmt = select(MerchantFeedback).where(MerchantFeedback.plate_id == plate.id)
     return keyset_page(stmt, (MerchantFeedback.id,), limit, cursor, descending=True)
@@ -121,7 +119,7 @@ def list_feedback(actor: User, plate_id: int, limit: int, cursor: str | None) ->
 
 def merchant_plate_code(actor: User, plate_id: int) -> tuple[MerchantPlate, str]:
     """The approved plate and the token it carries (its owner or the zone's admins)."""
-    plate = _plate(plate_id)
+    plate = get_or_404(MerchantPlate, plate_id)
     identity = db.session.scalar(select(MemberIdentity).where(MemberIdentity.user_id == actor.id))
     if identity is None or identity.id != plate.owner_identity_id:
         authorize(actor, "badges.manage", plate.zone)

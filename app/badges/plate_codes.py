@@ -1,4 +1,8 @@
-"""The signed codes printed on post and merchant plates, and reading one back."""
+"""The codes printed on post and merchant plates, and reading a scanned one back.
+
+A plate is a static signed code (the shared signed-code mechanism, with its
+own kind byte, so a badge is never a plate and a plate never a badge).
+"""
 from __future__ import annotations
 
 from flask import current_app
@@ -7,14 +11,7 @@ from app.badges import keys
 from app.badges.errors import BadgeNotPlate, InvalidPlateCode
 from app.badges.models import MerchantPlate, ServicePost
 from app.common import signed_codes
-from app.extensions import db
-from app.orgs.models import MAX_ID
-
-
-def _get(model, row_id: int):
-    """The row, or None; also for an id no row can have (ids from a request
-    body or a scanned code can exceed PostgreSQL's 32-bit integer)."""
-    return db.session.get(model, row_id) if 0 < row_id <= MAX_ID else None
+from app.common.rows import get_row
 
 
 def post_plate_token(post: ServicePost) -> str:
@@ -27,7 +24,8 @@ def merchant_plate_token(plate: MerchantPlate) -> str:
     return signed_codes.sign("merchant_plate", plate.id, 1, 0, plate.code_key.encode())
 
 
-def _parse_plate(code: str) -> signed_codes.SignedCode:
+def parse_plate(code: str) -> signed_codes.SignedCode:
+    """A scanned text as a plate code; a badge or anything else is refused with why."""
     text = code.strip()
     base = current_app.config["QR_BASE_URL"]
     if text.startswith((base + "/b/", keys.PREFIX + ".")):
@@ -41,14 +39,23 @@ def _parse_plate(code: str) -> signed_codes.SignedCode:
     return parsed
 
 
-def _verified_subject(parsed: signed_codes.SignedCode):
-    if parsed.kind == "post_plate":
-        subject = _get(ServicePost, parsed.subject_id)
-        alive = subject is not None and subject.deleted_at is None and \
-            parsed.key_version == subject.key_version
-    else:
-        subject = _get(MerchantPlate, parsed.subject_id)
-        alive = subject is not None and subject.state in ("approved", "revoked")
-    if not alive or not parsed.verify(subject.code_key.encode()):
+def verified_post(parsed: signed_codes.SignedCode) -> ServicePost:
+    """The post a code names, if it stands and the code is signed under its current key."""
+    post = get_row(ServicePost, parsed.subject_id)
+    if post is None or post.deleted_at is not None or parsed.key_version != post.key_version \
+            or not parsed.verify(post.code_key.encode()):
         raise InvalidPlateCode({"why": "bad_signature"})
-    return subject
+    return post
+
+
+def verified_plate(parsed: signed_codes.SignedCode) -> MerchantPlate:
+    """The merchant plate a code names, if it was ever approved and the code is its own."""
+    plate = get_row(MerchantPlate, parsed.subject_id)
+    if plate is None or plate.state not in ("approved", "revoked") or not parsed.verify(plate.code_key.encode()):
+        raise InvalidPlateCode({"why": "bad_signature"})
+    return plate
+
+
+def verified_subject(parsed: signed_codes.SignedCode) -> ServicePost | MerchantPlate:
+    """The post or merchant plate a parsed code names (see :func:`parse_plate`)."""
+    return verified_post(parsed) if parsed.kind == "post_plate" else verified_plate(parsed)

@@ -1,9 +1,10 @@
-"""Service demonstration posts: the posts, the members assigned, their ratings."""
+"""Service demonstration posts (党员服务示范岗): the posts, the members assigned
+to them, and their ratings: one per user, post and local day, scores 1–5."""
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Float, func, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 
 from app.audit import log as audit
@@ -11,11 +12,12 @@ from app.auth.models import User
 from app.auth.permissions import authorize, subtree_clause
 from app.badges.errors import AlreadyRatedToday
 from app.badges.models import DutySession, PostAssignment, PostRating, ServicePost
-from app.badges.plate_codes import _get, post_plate_token
+from app.badges.plate_codes import post_plate_token
 from app.common import code_images, signed_codes
 from app.common.db import utcnow
 from app.common.geo import to_gcj02
 from app.common.pagination import Page, keyset_page
+from app.common.rows import get_or_404, get_row
 from app.errors import NotFound
 from app.extensions import db
 from app.members.models import MemberIdentity
@@ -25,8 +27,6 @@ from app.orgs.services import visible_node
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
-
-# ---- service posts -----------------------------------------------------------
 
 POST_FIELDS = ("name", "unit", "window", "service_items")
 
@@ -56,13 +56,15 @@ def _apply_post(post: ServicePost, fields: dict) -> None:
 
 
 def get_post(post_id: int) -> ServicePost:
-    post = db.session.get(ServicePost, post_id)
+    """A post that was not deleted."""
+    post = get_row(ServicePost, post_id)
     if post is None or post.deleted_at is not None:
         raise NotFound()
     return post
 
 
 def managed_post(actor: User, post_id: int) -> ServicePost:
+    """A post the actor may manage (``badges.manage`` on its org)."""
     post = get_post(post_id)
     authorize(actor, "badges.manage", post.org)
     return post
@@ -99,9 +101,7 @@ def list_posts(actor: User, org_id: int, limit: int, cursor: str | None) -> Page
 
 def assign_member(actor: User, post_id: int, identity_id: int) -> PostAssignment:
     post = managed_post(actor, post_id)
-    identity = _get(MemberIdentity, identity_id)
-    if identity is None:
-        raise NotFound()
+    identity = get_or_404(MemberIdentity, identity_id)
     authorize(actor, "members.manage", identity.branch)
     existing = db.session.scalar(select(PostAssignment).where(
         PostAssignment.post_id == post.id, PostAssignment.identity_id == identity.id))
@@ -131,10 +131,11 @@ def unassign_member(actor: User, post_id: int, identity_id: int) -> None:
     db.session.commit()
 
 
-def list_assignments(actor: User, post_id: int) -> list[PostAssignment]:
+def list_assignments(actor: User, post_id: int, limit: int, cursor: str | None) -> Page:
+    """The members assigned to a post, in the order they were assigned."""
     post = managed_post(actor, post_id)
-    return list(db.session.scalars(select(PostAssignment).where(PostAssignment.post_id == post.id)
-                                   .order_by(PostAssignment.id)))
+    stmt = select(PostAssignment).where(PostAssignment.post_id == post.id)
+    return keyset_page(stmt, (PostAssignment.id,), limit, cursor)
 
 
 def post_plate_code(actor: User, post_id: int) -> tuple[ServicePost, str]:
@@ -144,8 +145,11 @@ def post_plate_code(actor: User, post_id: int) -> tuple[ServicePost, str]:
 
 
 def rating_summary(post_id: int) -> dict:
-    count, average = db.session.execute(select(func.count(PostRating.id), func.avg(PostRating.score))
-                                        .where(PostRating.post_id == post_id)).one()
+    """How many ratings the post has, and their average (None without any)."""
+    # type_coerce types the average (for mypy and the driver) without a CAST in the SQL
+    count, average = db.session.execute(
+        select(func.count(PostRating.id), type_coerce(func.avg(PostRating.score), Float))
+        .where(PostRating.post_id == post_id)).one()
     return {"count": count, "average": round(float(average), 2) if average is not None else None}
 
 
@@ -167,6 +171,7 @@ def rate_post(user: User, post_id: int, score: int, comment: str) -> PostRating:
 
 
 def list_ratings(actor: User, post_id: int, limit: int, cursor: str | None) -> tuple[Page, dict]:
+    """A page of the post's ratings, newest first, and its summary (its managers)."""
     post = managed_post(actor, post_id)
     stmt = select(PostRating).where(PostRating.post_id == post.id)
     return keyset_page(stmt, (PostRating.id,), limit, cursor, descending=True), rating_summary(post.id)

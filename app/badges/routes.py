@@ -6,6 +6,7 @@ from flask import Response, current_app, url_for
 from app.auth.current import current_user, login_required
 from app.badges import badge, errors, keys, merchants, posts, scans, services
 from app.badges.schemas import (
+    AssignmentPageSchema,
     AssignmentSchema,
     AssignSchema,
     BadgeSchema,
@@ -169,11 +170,12 @@ def update_post(body, post_id):
 
 @blp.route("/posts/<int:post_id>/assignments", methods=["GET"])
 @login_required
-@blp.response(200, AssignmentSchema(many=True))
-@blp.errors(NotFound, Forbidden)
-def list_assignments(post_id):
-    """Members assigned to the post."""
-    return posts.list_assignments(current_user(), post_id)
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, AssignmentPageSchema)
+@blp.errors(NotFound, Forbidden, ValidationFailed)
+def list_assignments(args, post_id):
+    """Members assigned to the post, in the order they were assigned."""
+    return posts.list_assignments(current_user(), post_id, args["limit"], args["cursor"])
 
 
 @blp.route("/posts/<int:post_id>/assignments", methods=["POST"])
@@ -281,11 +283,12 @@ def apply_plate(body):
 
 @blp.route("/me/merchant-plates", methods=["GET"])
 @login_required
-@blp.response(200, MerchantPlateSchema(many=True))
-@blp.errors()
-def my_plates():
-    """Your plate applications and plates."""
-    return merchants.my_plates(current_user())
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, PlatePageSchema)
+@blp.errors(ValidationFailed)
+def my_plates(args):
+    """Your plate applications and plates, newest first."""
+    return merchants.my_plates(current_user(), args["limit"], args["cursor"])
 
 
 @blp.route("/merchant-plates", methods=["GET"])
@@ -299,16 +302,38 @@ def list_plates(args):
                                 args["limit"], args["cursor"])
 
 
-for action, doc in (("approve", "Approve a pending application (the zone's admins)."),
-                    ("reject", "Reject a pending application, with a reason."),
-                    ("revoke", "Revoke an approved plate: scans show it as revoked at once.")):
-    blp.action(
-        f"/merchant-plates/<int:plate_id>/{action}", f"{action}_plate", doc,
-        lambda body, plate_id, action=action:
-            merchants.decide_plate(current_user(), plate_id, action, body["reason"]),
-        auth=login_required, schema=DecisionSchema, response=MerchantPlateSchema,
-        errors=(NotFound, Forbidden, errors.PlateNotPending, errors.PlateNotApproved,
-                StateChanged, ValidationFailed))
+DECISION_ERRORS = (NotFound, Forbidden, errors.PlateNotPending, errors.PlateNotApproved,
+                   StateChanged, ValidationFailed)
+
+
+@blp.route("/merchant-plates/<int:plate_id>/approve", methods=["POST"])
+@login_required
+@blp.arguments(DecisionSchema)
+@blp.response(200, MerchantPlateSchema)
+@blp.errors(*DECISION_ERRORS)
+def approve_plate(body, plate_id):
+    """Approve a pending application (the zone's admins)."""
+    return merchants.decide_plate(current_user(), plate_id, "approve", body["reason"])
+
+
+@blp.route("/merchant-plates/<int:plate_id>/reject", methods=["POST"])
+@login_required
+@blp.arguments(DecisionSchema)
+@blp.response(200, MerchantPlateSchema)
+@blp.errors(*DECISION_ERRORS)
+def reject_plate(body, plate_id):
+    """Reject a pending application, with a reason."""
+    return merchants.decide_plate(current_user(), plate_id, "reject", body["reason"])
+
+
+@blp.route("/merchant-plates/<int:plate_id>/revoke", methods=["POST"])
+@login_required
+@blp.arguments(DecisionSchema)
+@blp.response(200, MerchantPlateSchema)
+@blp.errors(*DECISION_ERRORS)
+def revoke_plate(body, plate_id):
+    """Revoke an approved plate: scans show it as revoked at once."""
+    return merchants.decide_plate(current_user(), plate_id, "revoke", body["reason"])
 
 
 @blp.route("/merchant-plates/<int:plate_id>/plate.png", methods=["GET"])

@@ -1,4 +1,5 @@
-"""What a plate's scan does: a member goes on or off duty, a resident sees the post or shop."""
+"""What scanning a plate does: an assigned member scans their own post's plate
+to go on duty and again to go off duty; anyone else sees the post or the shop."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from app.auth.models import User
 from app.badges.errors import InvalidPlateCode, NotAssigned
 from app.badges.models import DutySession, MerchantPlate, PlateScan, PostAssignment, ServicePost
-from app.badges.plate_codes import _parse_plate, _verified_subject
+from app.badges.plate_codes import parse_plate, verified_post, verified_subject
 from app.badges.posts import rating_summary
 from app.common.db import utcnow
 from app.common.transitions import StateChanged
@@ -20,16 +21,17 @@ from app.moderation import services as moderation
 
 
 def on_duty(post_id: int) -> list[DutySession]:
+    """Who is on duty at the post now, first come first."""
     return list(db.session.scalars(select(DutySession).where(
         DutySession.post_id == post_id, DutySession.ended_at.is_(None)).order_by(DutySession.started_at)))
 
 
 def toggle_duty(user: User, code: str) -> tuple[bool, DutySession]:
     """An assigned member scans their post's plate: on duty, or off if already on."""
-    parsed = _parse_plate(code)
+    parsed = parse_plate(code)
     if parsed.kind != "post_plate":
         raise InvalidPlateCode({"why": "not_a_post_plate"})
-    post = _verified_subject(parsed)
+    post = verified_post(parsed)
     identity = require_active_member(user)
     if db.session.scalar(select(PostAssignment).where(
             PostAssignment.post_id == post.id, PostAssignment.identity_id == identity.id)) is None:
@@ -61,9 +63,11 @@ def toggle_duty(user: User, code: str) -> tuple[bool, DutySession]:
 
 @dataclass
 class PlateView:
+    """What a scan shows: a post (who is on duty, its rating) or a merchant plate."""
+
     kind: str
     post: ServicePost | None = None
-    on_duty: list | None = None
+    on_duty: list[DutySession] | None = None
     rating: dict | None = None
     plate: MerchantPlate | None = None
     valid: bool = True
@@ -74,21 +78,19 @@ def scan_plate(user: User, code: str) -> PlateView:
     whether its plate is valid. Every scan of a live plate is counted; a
     revoked merchant plate still answers (as not valid) but is not counted,
     since the district's figure is how often its plates are in use."""
-    parsed = _parse_plate(code)
-    subject = _verified_subject(parsed)
+    subject = verified_subject(parse_plate(code))
     # Count the scan first: the commit expires every loaded object, and a view
     # built before it would reload its on-duty sessions one by one.
-    if parsed.kind == "post_plate":
+    if isinstance(subject, ServicePost):
         db.session.add(PlateScan(kind="post", post_id=subject.id, org_id=subject.org_id,
                                  user_id=user.id))
         db.session.commit()
-    elif subject.state == "approved":
-        db.session.add(PlateScan(kind="merchant", plate_id=subject.id, org_id=subject.zone_id,
-                                 user_id=user.id))
-        db.session.commit()
-    if parsed.kind == "post_plate":
         if not moderation.may_see(user, subject, None, subject.org):
             return PlateView("post", valid=False)  # its name is held for review
         return PlateView("post", post=subject, on_duty=on_duty(subject.id),
                          rating=rating_summary(subject.id))
+    if subject.state == "approved":
+        db.session.add(PlateScan(kind="merchant", plate_id=subject.id, org_id=subject.zone_id,
+                                 user_id=user.id))
+        db.session.commit()
     return PlateView("merchant", plate=subject, valid=subject.state == "approved")

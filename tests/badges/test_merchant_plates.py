@@ -76,10 +76,12 @@ def test_a_member_applies(owner, zone, tree):
     assert plate["zone"] == {"id": zone, "kind": "business_zone", "name": "金山商圈"}
     assert plate["owner"] == "陈*文"
     assert (plate["shop_name"], plate["address"]) == ("老陈杂货铺", "金山路 8 号")
-    assert abs(plate["lat"] - HERE["lat"]) < 0.01 and plate["lat"] != HERE["lat"]  # gcj02 stored
+    where = plate["location"]  # gcj02 stored
+    assert abs(where["lat"] - HERE["lat"]) < 0.01 and where["lat"] != HERE["lat"]
+    assert where["coord_system"] == "gcj02"
     assert dt.datetime.fromisoformat(plate["created_at"]) == T0
     assert "code_key" not in plate
-    assert owner.get("/api/v1/me/merchant-plates").json == [plate]
+    assert owner.get("/api/v1/me/merchant-plates").json == {"items": [plate], "next_cursor": None}
 
 
 def test_only_members_apply(login, zone, admin_a, owner):
@@ -89,7 +91,7 @@ def test_only_members_apply(login, zone, admin_a, owner):
     admin_a.post(f"/api/v1/members/{owner.identity['id']}/suspend", json={})
     assert_error(owner.post(PLATES, json=body), 403, "identity_inactive")
     assert count(MerchantPlate) == 0
-    assert login("o-shopkeeper").get("/api/v1/me/merchant-plates").json == []
+    assert login("o-shopkeeper").get("/api/v1/me/merchant-plates").json == {"items": [], "next_cursor": None}
 
 
 def test_plates_hang_on_a_business_zone(owner, tree):
@@ -136,7 +138,7 @@ def test_approve_then_revoke(owner, zone_admin, zone):
     for action in ("revoke", "approve", "reject"):
         error_code = "plate_not_approved" if action == "revoke" else "plate_not_pending"
         assert_error(act(zone_admin, plate["id"], action), 409, error_code)
-    assert owner.get("/api/v1/me/merchant-plates").json[0]["state"] == "revoked"
+    assert owner.get("/api/v1/me/merchant-plates").json["items"][0]["state"] == "revoked"
 
 
 def test_reject_with_a_reason(owner, zone_admin, zone):
