@@ -1,15 +1,5 @@
-"""Identity badges, service posts, merchant plates, and what residents do with them.
-
-Rules:
-* Only an active member gets a badge; a badge lives ``BADGE_TTL`` seconds.
-  Verification checks format, key, signature and expiry, then the
-  identity's status *now*: a revoked member's badge fails at once.
-* A plate is a static signed code (the shared signed-code mechanism, with
-  its own kind byte, so a badge is never a plate and a plate never a badge).
-* An assigned member scans their own post's plate to go on duty and again
-  to go off duty.
-* One rating per user, post and local day; scores 1–5.
-"""
+"""The badge figures of a subtree (``/stats/badges``); the rest of the feature
+lives in badge, posts, plate_codes, scans and merchants."""
 from __future__ import annotations
 
 from sqlalchemy import func, select

@@ -84,6 +84,18 @@ def test_a_member_applies(owner, zone, tree):
     assert owner.get("/api/v1/me/merchant-plates").json == {"items": [plate], "next_cursor": None}
 
 
+def test_my_plates_are_keyset_pages_newest_first(owner, zone, login):
+    ids = [apply_plate(owner, zone, shop_name=f"店{i}")["id"] for i in range(3)]
+    first = owner.get("/api/v1/me/merchant-plates", query_string={"limit": 2}).json
+    assert [p["id"] for p in first["items"]] == ids[:0:-1] and first["next_cursor"]
+    rest = owner.get("/api/v1/me/merchant-plates", query_string={"limit": 2, "cursor": first["next_cursor"]}).json
+    assert ([p["id"] for p in rest["items"]], rest["next_cursor"]) == ([ids[0]], None)
+    assert_error(owner.get("/api/v1/me/merchant-plates", query_string={"cursor": "nonsense"}),
+                 422, "validation_failed")
+    other = login("o-other").get("/api/v1/me/merchant-plates").json  # no identity: nothing, not all
+    assert other == {"items": [], "next_cursor": None}
+
+
 def test_only_members_apply(login, zone, admin_a, owner):
     body = {"zone_id": zone, "shop_name": "店", "address": "路"}
     assert_error(login("o-shopkeeper").post(PLATES, json=body), 403, "not_a_member")
