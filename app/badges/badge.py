@@ -34,6 +34,7 @@ def my_badge(user: User) -> tuple[str, dt.datetime]:
 
 
 def _badge_token(text: str) -> str:
+    """The bare token of a scanned text: the QR carries it behind ``QR_BASE_URL/b/``."""
     text = text.strip()
     prefix = current_app.config["QR_BASE_URL"] + "/b/"
     return text[len(prefix):] if text.startswith(prefix) else text
@@ -41,6 +42,8 @@ def _badge_token(text: str) -> str:
 
 @dataclass
 class Verification:
+    """What a verifier is told: valid or why not, and the member (masked) if valid."""
+
     valid: bool
     reason: str | None
     member: dict | None
@@ -72,6 +75,7 @@ def verify_badge(verifier: User, code: str, location: dict | None) -> Verificati
 
 
 def badge_shown(user: User, limit: int, cursor: str | None) -> Page:
+    """When the user's badge was verified, newest first (the member sees who checked)."""
     identity = require_active_member(user)
     stmt = select(BadgeShown).where(BadgeShown.identity_id == identity.id)
     return keyset_page(stmt, (BadgeShown.id,), limit, cursor, descending=True)
