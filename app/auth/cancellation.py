@@ -46,8 +46,8 @@ from sqlalchemy import Column, delete, select, update
 from app.audit import log
 from app.auth import tokens
 from app.auth.models import User
+from app.badges.merchants import PLATES
 from app.badges.models import DutySession, MerchantPlate, PostAssignment
-from app.badges.services import PLATES
 from app.common.db import utcnow
 from app.errors import ApiError, ValidationFailed
 from app.extensions import db

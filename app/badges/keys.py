@@ -33,6 +33,7 @@ from app.common.db import UTC, utcnow
 from app.extensions import db
 from app.members import phones
 from app.members.models import MemberIdentity
+from app.members.services import IdentityInactive
 
 PREFIX = "PB1"
 PUBLISHED = ("current", "previous")
@@ -74,15 +75,13 @@ def current_key() -> BadgeKey:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-    return db.session.scalar(select(BadgeKey).where(BadgeKey.state == "current"))
+    return db.session.scalars(select(BadgeKey).where(BadgeKey.state == "current")).one()
 
 
-def rotate(actor=None, org_id: int | None = None) -> BadgeKey:
-    """A new current key; the old current one stays published as ``previous``
-    (its badges verify until they expire), the older previous one retires.
-    Recorded in the audit trail as ``actor``'s, on ``org_id`` (the district)."""
-    from app.audit import log as audit
-
+def rotate() -> BadgeKey:
+    """A new current key, added to the session (the caller records and commits);
+    the old current one stays published as ``previous`` (its badges verify until
+    they expire), the older previous one retires."""
     now = utcnow()
     for key in db.session.scalars(select(BadgeKey).where(BadgeKey.state.in_(PUBLISHED))):
         if key.state == "previous":
@@ -92,8 +91,6 @@ def rotate(actor=None, org_id: int | None = None) -> BadgeKey:
     db.session.flush()
     key = _new_key("current")
     db.session.add(key)
-    audit.record(actor, "badge_key.rotate", key, org_id=org_id, after={"kid": key.kid})
-    db.session.commit()
     return key
 
 
@@ -112,14 +109,16 @@ def sign_badge(identity: MemberIdentity, now: dt.datetime) -> tuple[str, dt.date
     """A short-lived badge token for an active identity, and when it expires."""
     key = current_key()
     ttl = current_app.config["BADGE_TTL"]
-    expires = now + dt.timedelta(seconds=ttl)
+    expires = int((now + dt.timedelta(seconds=ttl)).timestamp())
     entry = identity.roster_entry
+    if entry is None:  # a closed identity has let go of its entry: it is not active
+        raise IdentityInactive({"status": identity.status})
     payload = {"k": key.kid, "r": identity.badge_ref, "n": phones.mask_name(entry.name),
                "b": identity.branch.name, "m": entry.member_status, "y": entry.join_date.year,
-               "i": int(now.timestamp()), "e": int(expires.timestamp())}
+               "i": int(now.timestamp()), "e": expires}
     signed = f"{PREFIX}.{_b64(json.dumps(payload, ensure_ascii=False, separators=(',', ':')).encode())}"
     private = Ed25519PrivateKey.from_private_bytes(_fernet().decrypt(key.private_key_encrypted.encode()))
-    return f"{signed}.{_b64(private.sign(signed.encode()))}", dt.datetime.fromtimestamp(payload["e"], UTC)
+    return f"{signed}.{_b64(private.sign(signed.encode()))}", dt.datetime.fromtimestamp(expires, UTC)
 
 
 @dataclass(frozen=True)

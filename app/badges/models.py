@@ -1,18 +1,31 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.common.db import UtcDateTime, utcnow
-from app.extensions import db
+from app.common.geo import Point
+from app.extensions import Base, db
 from app.members.models import MemberIdentity
 from app.moderation.models import Moderated
 from app.orgs.models import OrgNode
 
+# db.Model is made at run time (Flask-SQLAlchemy's declarative base over
+# app.extensions.Base), which mypy cannot follow as a base class: it checks
+# the models against Base, whose mapping they share.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 
-class BadgeKey(db.Model):
+
+def _point(lat: float | None, lng: float | None) -> Point | None:
+    return Point(lat, lng) if lat is not None and lng is not None else None
+
+class BadgeKey(Model):
     """An Ed25519 signing key for badges. ``current`` signs; ``previous`` is
     still published so that badges signed before a rotation verify until they
     expire; ``retired`` keys are gone."""
@@ -32,7 +45,7 @@ class BadgeKey(db.Model):
     retired_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
-class BadgeShown(db.Model):
+class BadgeShown(Model):
     """One successful verification of a member's badge ("identity shown")."""
 
     __tablename__ = "badge_shown"
@@ -49,8 +62,13 @@ class BadgeShown(db.Model):
     lat: Mapped[float | None] = mapped_column(Float)
     lng: Mapped[float | None] = mapped_column(Float)
 
+    @property
+    def location(self) -> Point | None:
+        """Where the verifier stood (GCJ-02), if known: answered as ``location``."""
+        return _point(self.lat, self.lng)
 
-class ServicePost(Moderated, db.Model):
+
+class ServicePost(Moderated, Model):
     """A service demonstration post (党员服务示范岗) and its plate."""
 
     __tablename__ = "service_posts"
@@ -71,8 +89,13 @@ class ServicePost(Moderated, db.Model):
 
     org: Mapped[OrgNode] = relationship(lazy="joined")
 
+    @property
+    def location(self) -> Point | None:
+        """Where the post is (GCJ-02), if known: answered as ``location``."""
+        return _point(self.lat, self.lng)
 
-class PostAssignment(db.Model):
+
+class PostAssignment(Model):
     """A member who staffs a post."""
 
     __tablename__ = "post_assignments"
@@ -86,7 +109,7 @@ class PostAssignment(db.Model):
     identity: Mapped[MemberIdentity] = relationship(lazy="joined")
 
 
-class DutySession(db.Model):
+class DutySession(Model):
     """A member on duty at a post, from the scan that started it to the one that ended it."""
 
     __tablename__ = "duty_sessions"
@@ -105,7 +128,7 @@ class DutySession(db.Model):
     identity: Mapped[MemberIdentity] = relationship(lazy="joined")
 
 
-class PostRating(Moderated, db.Model):
+class PostRating(Moderated, Model):
     """A resident's 1–5 rating of a post's service; one per user, post and local day."""
 
     __tablename__ = "post_ratings"
@@ -123,7 +146,7 @@ class PostRating(Moderated, db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
-class MerchantPlate(db.Model):
+class MerchantPlate(Model):
     """A Party-member merchant plate (党员商户牌) for a member's shop in a business zone."""
 
     __tablename__ = "merchant_plates"
@@ -150,8 +173,13 @@ class MerchantPlate(db.Model):
     zone: Mapped[OrgNode] = relationship(lazy="joined")
     owner: Mapped[MemberIdentity] = relationship(lazy="joined")
 
+    @property
+    def location(self) -> Point | None:
+        """Where the shop is (GCJ-02), if known: answered as ``location``."""
+        return _point(self.lat, self.lng)
 
-class MerchantFeedback(Moderated, db.Model):
+
+class MerchantFeedback(Moderated, Model):
     """A customer's feedback on a merchant plate's shop, seen by the zone admin."""
 
     __tablename__ = "merchant_feedback"
@@ -165,7 +193,7 @@ class MerchantFeedback(Moderated, db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
-class PlateScan(db.Model):
+class PlateScan(Model):
     """A scan of a post plate or a merchant plate, for the district's counts."""
 
     __tablename__ = "plate_scans"

@@ -4,8 +4,9 @@ from __future__ import annotations
 from flask import Response, current_app, url_for
 
 from app.auth.current import current_user, login_required
-from app.badges import keys, services
+from app.badges import badge, errors, keys, merchants, posts, scans
 from app.badges.schemas import (
+    AssignmentPageSchema,
     AssignmentSchema,
     AssignSchema,
     BadgeSchema,
@@ -64,7 +65,7 @@ def _png(token: str, title: str, subtitle: str | None) -> Response:
 def my_badge():
     """Your badge: a signed code that lives ``BADGE_TTL`` seconds (60 by
     default); the phone shows it as a QR code and fetches a new one itself."""
-    qr_text, expires_at = services.my_badge(current_user())
+    qr_text, expires_at = badge.my_badge(current_user())
     return {"qr_text": qr_text, "expires_at": expires_at}
 
 
@@ -74,7 +75,7 @@ def my_badge():
 @blp.errors(NotAMember, IdentityInactive)
 def my_badge_png():
     """Your badge as a QR image."""
-    qr_text, _ = services.my_badge(current_user())
+    qr_text, _ = badge.my_badge(current_user())
     return Response(qr.png(qr_text), mimetype="image/png", headers={"Cache-Control": "no-store"})
 
 
@@ -85,7 +86,7 @@ def my_badge_png():
 @blp.errors(NotAMember, IdentityInactive, ValidationFailed)
 def my_badge_shown(args):
     """When your identity was verified, newest first."""
-    return services.badge_shown(current_user(), args["limit"], args["cursor"])
+    return badge.badge_shown(current_user(), args["limit"], args["cursor"])
 
 
 @blp.route("/badges/keys", methods=["GET"])
@@ -106,7 +107,7 @@ def badge_keys():
 def rotate_badge_keys():
     """District admins: sign new badges with a new key; badges signed with
     the old one stay valid until they expire."""
-    services.rotate_badge_key(current_user())
+    badge.rotate_badge_key(current_user())
     return {"keys": [keys.jwk(key) for key in keys.published_keys()]}
 
 
@@ -120,7 +121,7 @@ def verify_badge(body):
     """Check a scanned badge. ``valid: false`` comes with a ``reason``:
     expired, bad_signature, identity_revoked, identity_suspended,
     unknown_key, not_a_badge, malformed. Names are masked; no phone or ID."""
-    return services.verify_badge(current_user(), body["code"], body["location"])
+    return badge.verify_badge(current_user(), body["code"], body["location"])
 
 
 # ---- service posts -----------------------------------------------------------
@@ -132,7 +133,7 @@ def verify_badge(body):
 @blp.errors(NotFound, Forbidden, ValidationFailed, *CHECK_ERRORS)
 def create_post(body):
     """Create a service demonstration post (党员服务示范岗) in your subtree."""
-    post = services.create_post(current_user(), body.pop("org_id"), body)
+    post = posts.create_post(current_user(), body.pop("org_id"), body)
     return post, 201, {"Location": url_for("badges.get_post", post_id=post.id)}
 
 
@@ -143,7 +144,7 @@ def create_post(body):
 @blp.errors(NotFound, Forbidden, ValidationFailed)
 def list_posts(args):
     """Posts under an org of your subtree."""
-    return services.list_posts(current_user(), args["org_id"], args["limit"], args["cursor"])
+    return posts.list_posts(current_user(), args["org_id"], args["limit"], args["cursor"])
 
 
 @blp.route("/posts/<int:post_id>", methods=["GET"])
@@ -152,7 +153,7 @@ def list_posts(args):
 @blp.errors(NotFound)
 def get_post(post_id):
     """One post (posts are public counters)."""
-    return services.public_post(current_user(), post_id)
+    return posts.public_post(current_user(), post_id)
 
 
 @blp.route("/posts/<int:post_id>", methods=["PATCH"])
@@ -162,16 +163,17 @@ def get_post(post_id):
 @blp.errors(NotFound, Forbidden, ValidationFailed, *CHECK_ERRORS)
 def update_post(body, post_id):
     """Change a post."""
-    return services.update_post(current_user(), post_id, body)
+    return posts.update_post(current_user(), post_id, body)
 
 
 @blp.route("/posts/<int:post_id>/assignments", methods=["GET"])
 @login_required
-@blp.response(200, AssignmentSchema(many=True))
-@blp.errors(NotFound, Forbidden)
-def list_assignments(post_id):
-    """Members assigned to the post."""
-    return services.list_assignments(current_user(), post_id)
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, AssignmentPageSchema)
+@blp.errors(NotFound, Forbidden, ValidationFailed)
+def list_assignments(args, post_id):
+    """Members assigned to the post, in the order they were assigned."""
+    return posts.list_assignments(current_user(), post_id, args["limit"], args["cursor"])
 
 
 @blp.route("/posts/<int:post_id>/assignments", methods=["POST"])
@@ -181,7 +183,7 @@ def list_assignments(post_id):
 @blp.errors(NotFound, Forbidden, ValidationFailed)
 def assign_member(body, post_id):
     """Assign a member (by identity id) to the post."""
-    assignment = services.assign_member(current_user(), post_id, body["identity_id"])
+    assignment = posts.assign_member(current_user(), post_id, body["identity_id"])
     return assignment, 201, {"Location": url_for("badges.list_assignments", post_id=post_id)}
 
 
@@ -191,7 +193,7 @@ def assign_member(body, post_id):
 @blp.errors(NotFound, Forbidden)
 def unassign_member(post_id, identity_id):
     """Take a member off the post (ending their duty if on)."""
-    services.unassign_member(current_user(), post_id, identity_id)
+    posts.unassign_member(current_user(), post_id, identity_id)
 
 
 @blp.route("/posts/<int:post_id>/plate.png", methods=["GET"])
@@ -200,7 +202,7 @@ def unassign_member(post_id, identity_id):
 @blp.errors(NotFound, Forbidden, *code_images.POSTER_ERRORS)
 def post_plate(post_id):
     """The post's printable plate with its QR code."""
-    post, token = services.post_plate_code(current_user(), post_id)
+    post, token = posts.post_plate_code(current_user(), post_id)
     return _png(token, post.name, f"{post.unit} {post.window}".strip())
 
 
@@ -210,7 +212,7 @@ def post_plate(post_id):
 @blp.errors(NotFound, Forbidden, *code_images.POSTER_ERRORS)
 def post_plate_pdf(post_id):
     """The post's plate on an A4 page (300 dpi), ready to print."""
-    post, token = services.post_plate_code(current_user(), post_id)
+    post, token = posts.post_plate_code(current_user(), post_id)
     return code_images.poster_pdf(token, post.name, f"{post.unit} {post.window}".strip(),
                                   f"post-{post.id}-plate.pdf")
 
@@ -220,10 +222,10 @@ def post_plate_pdf(post_id):
 @idempotent
 @blp.arguments(RatingInSchema)
 @blp.response(201, RatingSchema)
-@blp.errors(NotFound, services.AlreadyRatedToday, ValidationFailed, *CHECK_ERRORS, idempotent=True)
+@blp.errors(NotFound, errors.AlreadyRatedToday, ValidationFailed, *CHECK_ERRORS, idempotent=True)
 def rate_post(body, post_id):
     """Rate the post's service 1–5 (one rating per user, post and day)."""
-    rating = services.rate_post(current_user(), post_id, body["score"], body["comment"])
+    rating = posts.rate_post(current_user(), post_id, body["score"], body["comment"])
     return rating, 201, {"Location": url_for("badges.list_ratings", post_id=post_id)}
 
 
@@ -234,7 +236,7 @@ def rate_post(body, post_id):
 @blp.errors(NotFound, Forbidden, ValidationFailed)
 def list_ratings(args, post_id):
     """Ratings of a post, newest first, with count and average."""
-    page, summary = services.list_ratings(current_user(), post_id, args["limit"], args["cursor"])
+    page, summary = posts.list_ratings(current_user(), post_id, args["limit"], args["cursor"])
     return {"items": page.items, "next_cursor": page.next_cursor, "summary": summary}
 
 
@@ -242,12 +244,12 @@ def list_ratings(args, post_id):
 @login_required
 @blp.arguments(CodeSchema)
 @blp.response(200, DutyResultSchema)
-@blp.errors(services.InvalidPlateCode, services.BadgeNotPlate, services.NotAssigned,
+@blp.errors(errors.InvalidPlateCode, errors.BadgeNotPlate, errors.NotAssigned,
             NotAMember, IdentityInactive, StateChanged, ValidationFailed)
 def toggle_duty(body):
     """An assigned member scans their post's plate: on duty, and off again
     with the next scan."""
-    on, session = services.toggle_duty(current_user(), body["code"])
+    on, session = scans.toggle_duty(current_user(), body["code"])
     return {"on_duty": on, "session": session}
 
 
@@ -255,11 +257,11 @@ def toggle_duty(body):
 @login_required
 @blp.arguments(CodeSchema)
 @blp.response(200, PlateViewSchema)
-@blp.errors(services.InvalidPlateCode, services.BadgeNotPlate, ValidationFailed)
+@blp.errors(errors.InvalidPlateCode, errors.BadgeNotPlate, ValidationFailed)
 def scan_plate(body):
     """Scan a post plate (the post, who is on duty, its rating) or a merchant
     plate (the shop, its masked owner, its zone, and whether it is valid)."""
-    return services.scan_plate(current_user(), body["code"])
+    return scans.scan_plate(current_user(), body["code"])
 
 
 # ---- merchant plates -----------------------------------------------------------
@@ -269,21 +271,22 @@ def scan_plate(body):
 @idempotent
 @blp.arguments(PlateApplySchema)
 @blp.response(201, MerchantPlateSchema)
-@blp.errors(NotAMember, IdentityInactive, services.NotABusinessZone, ValidationFailed, idempotent=True)
+@blp.errors(NotAMember, IdentityInactive, errors.NotABusinessZone, ValidationFailed, idempotent=True)
 def apply_plate(body):
     """A member who runs a shop applies for a merchant plate (党员商户牌)."""
-    plate = services.apply_plate(current_user(), body["zone_id"], body["shop_name"],
+    plate = merchants.apply_plate(current_user(), body["zone_id"], body["shop_name"],
                                  body["address"], body["location"])
     return plate, 201, {"Location": url_for("badges.my_plates")}
 
 
 @blp.route("/me/merchant-plates", methods=["GET"])
 @login_required
-@blp.response(200, MerchantPlateSchema(many=True))
-@blp.errors()
-def my_plates():
-    """Your plate applications and plates."""
-    return services.my_plates(current_user())
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, PlatePageSchema)
+@blp.errors(ValidationFailed)
+def my_plates(args):
+    """Your plate applications and plates, newest first."""
+    return merchants.my_plates(current_user(), args["limit"], args["cursor"])
 
 
 @blp.route("/merchant-plates", methods=["GET"])
@@ -293,39 +296,61 @@ def my_plates():
 @blp.errors(NotFound, Forbidden, ValidationFailed)
 def list_plates(args):
     """Plates and applications in a business zone (its admins)."""
-    return services.list_plates(current_user(), args["zone_id"], args.get("state"),
+    return merchants.list_plates(current_user(), args["zone_id"], args.get("state"),
                                 args["limit"], args["cursor"])
 
 
-for action, doc in (("approve", "Approve a pending application (the zone's admins)."),
-                    ("reject", "Reject a pending application, with a reason."),
-                    ("revoke", "Revoke an approved plate: scans show it as revoked at once.")):
-    blp.action(
-        f"/merchant-plates/<int:plate_id>/{action}", f"{action}_plate", doc,
-        lambda body, plate_id, action=action:
-            services.decide_plate(current_user(), plate_id, action, body["reason"]),
-        auth=login_required, schema=DecisionSchema, response=MerchantPlateSchema,
-        errors=(NotFound, Forbidden, services.PlateNotPending, services.PlateNotApproved,
-                StateChanged, ValidationFailed))
+DECISION_ERRORS = (NotFound, Forbidden, errors.PlateNotPending, errors.PlateNotApproved,
+                   StateChanged, ValidationFailed)
+
+
+@blp.route("/merchant-plates/<int:plate_id>/approve", methods=["POST"])
+@login_required
+@blp.arguments(DecisionSchema)
+@blp.response(200, MerchantPlateSchema)
+@blp.errors(*DECISION_ERRORS)
+def approve_plate(body, plate_id):
+    """Approve a pending application (the zone's admins)."""
+    return merchants.decide_plate(current_user(), plate_id, "approve", body["reason"])
+
+
+@blp.route("/merchant-plates/<int:plate_id>/reject", methods=["POST"])
+@login_required
+@blp.arguments(DecisionSchema)
+@blp.response(200, MerchantPlateSchema)
+@blp.errors(*DECISION_ERRORS)
+def reject_plate(body, plate_id):
+    """Reject a pending application, with a reason."""
+    return merchants.decide_plate(current_user(), plate_id, "reject", body["reason"])
+
+
+@blp.route("/merchant-plates/<int:plate_id>/revoke", methods=["POST"])
+@login_required
+@blp.arguments(DecisionSchema)
+@blp.response(200, MerchantPlateSchema)
+@blp.errors(*DECISION_ERRORS)
+def revoke_plate(body, plate_id):
+    """Revoke an approved plate: scans show it as revoked at once."""
+    return merchants.decide_plate(current_user(), plate_id, "revoke", body["reason"])
 
 
 @blp.route("/merchant-plates/<int:plate_id>/plate.png", methods=["GET"])
 @login_required
 @blp.doc(responses=PNG)
-@blp.errors(NotFound, Forbidden, services.PlateNotApproved, *code_images.POSTER_ERRORS)
+@blp.errors(NotFound, Forbidden, errors.PlateNotApproved, *code_images.POSTER_ERRORS)
 def merchant_plate_png(plate_id):
     """The approved plate, printable (its owner or the zone's admins)."""
-    plate, token = services.merchant_plate_code(current_user(), plate_id)
+    plate, token = merchants.merchant_plate_code(current_user(), plate_id)
     return _png(token, plate.shop_name, plate.address)
 
 
 @blp.route("/merchant-plates/<int:plate_id>/plate.pdf", methods=["GET"])
 @login_required
 @blp.doc(responses=PDF)
-@blp.errors(NotFound, Forbidden, services.PlateNotApproved, *code_images.POSTER_ERRORS)
+@blp.errors(NotFound, Forbidden, errors.PlateNotApproved, *code_images.POSTER_ERRORS)
 def merchant_plate_pdf(plate_id):
     """The approved plate on an A4 page (300 dpi), ready to print."""
-    plate, token = services.merchant_plate_code(current_user(), plate_id)
+    plate, token = merchants.merchant_plate_code(current_user(), plate_id)
     return code_images.poster_pdf(token, plate.shop_name, plate.address, f"merchant-{plate.id}-plate.pdf")
 
 
@@ -334,10 +359,10 @@ def merchant_plate_pdf(plate_id):
 @idempotent
 @blp.arguments(FeedbackInSchema)
 @blp.response(201, FeedbackSchema)
-@blp.errors(NotFound, services.PlateRevoked, ValidationFailed, *CHECK_ERRORS, idempotent=True)
+@blp.errors(NotFound, errors.PlateRevoked, ValidationFailed, *CHECK_ERRORS, idempotent=True)
 def leave_feedback(body, plate_id):
     """A customer's feedback on the shop, which the zone's admins read."""
-    feedback = services.leave_feedback(current_user(), plate_id, body["score"], body["comment"])
+    feedback = merchants.leave_feedback(current_user(), plate_id, body["score"], body["comment"])
     return feedback, 201, {"Location": url_for("badges.list_feedback", plate_id=plate_id)}
 
 
@@ -348,4 +373,4 @@ def leave_feedback(body, plate_id):
 @blp.errors(NotFound, Forbidden, ValidationFailed)
 def list_feedback(args, plate_id):
     """Feedback on a plate, newest first (the zone's admins)."""
-    return services.list_feedback(current_user(), plate_id, args["limit"], args["cursor"])
+    return merchants.list_feedback(current_user(), plate_id, args["limit"], args["cursor"])

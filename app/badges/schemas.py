@@ -5,6 +5,7 @@ import unicodedata
 import marshmallow as ma
 from marshmallow import validate
 
+from app.checkin.schemas import LocationOutSchema
 from app.common.qr import UNPRINTABLE_CATEGORIES
 from app.common.schemas import (
     ID_RANGE,
@@ -77,8 +78,7 @@ class ShownSchema(Schema):
     id = Integer()
     verifier_id = Integer(validate=ID_RANGE)
     shown_at = AwareDateTime()
-    lat = ma.fields.Float(allow_none=True)
-    lng = ma.fields.Float(allow_none=True)
+    location = ma.fields.Nested(LocationOutSchema, allow_none=True)
 
 
 class PostInSchema(Schema):
@@ -101,8 +101,7 @@ class PostSchema(Schema):
     name = ma.fields.String()
     unit = ma.fields.String()
     window = ma.fields.String()
-    lat = ma.fields.Float(allow_none=True)
-    lng = ma.fields.Float(allow_none=True)
+    location = ma.fields.Nested(LocationOutSchema, allow_none=True)
     service_items = ma.fields.List(ma.fields.String())
     created_at = AwareDateTime()
     content_state = content_state_field()
@@ -153,8 +152,7 @@ class MerchantPlateSchema(Schema):
     owner = ma.fields.String(attribute="owner.display_name")
     state = ma.fields.String(metadata={"enum": ["pending", "approved", "rejected", "revoked"]})
     reason = ma.fields.String(allow_none=True)
-    lat = ma.fields.Float(allow_none=True)
-    lng = ma.fields.Float(allow_none=True)
+    location = ma.fields.Nested(LocationOutSchema, allow_none=True)
     created_at = AwareDateTime()
     decided_at = AwareDateTime(allow_none=True)
 
@@ -230,5 +228,6 @@ class FeedbackSchema(Schema):
 
 ShownPageSchema = page_schema(ShownSchema, "ShownPageSchema")
 PostPageSchema = page_schema(PostSchema, "PostPageSchema")
+AssignmentPageSchema = page_schema(AssignmentSchema, "AssignmentPageSchema")
 PlatePageSchema = page_schema(MerchantPlateSchema, "PlatePageSchema")
 FeedbackPageSchema = page_schema(FeedbackSchema, "FeedbackPageSchema")

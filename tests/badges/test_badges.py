@@ -358,9 +358,11 @@ def test_only_valid_verifications_are_recorded_and_listed_with_the_verifier(
     assert [i["verifier_id"] for i in items] == [other.user_id, resident.user_id]  # newest first
     assert [dt.datetime.fromisoformat(i["shown_at"]) for i in items] == [
         T0 + dt.timedelta(seconds=5), T0]
-    assert items[1]["lat"] is None
+    assert items[1]["location"] is None
     # the wgs84 point was stored as gcj02 (some hundred metres off)
-    assert items[0]["lat"] != 21.858 and abs(items[0]["lat"] - 21.858) < 0.01
+    where = items[0]["location"]
+    assert where["coord_system"] == "gcj02" and set(where) == {"lat", "lng", "coord_system"}
+    assert where["lat"] != 21.858 and abs(where["lat"] - 21.858) < 0.01
     assert response.json["next_cursor"] is None
 
     first = holder.get(SHOWN, query_string={"limit": 1}).json

@@ -76,10 +76,24 @@ def test_a_member_applies(owner, zone, tree):
     assert plate["zone"] == {"id": zone, "kind": "business_zone", "name": "金山商圈"}
     assert plate["owner"] == "陈*文"
     assert (plate["shop_name"], plate["address"]) == ("老陈杂货铺", "金山路 8 号")
-    assert abs(plate["lat"] - HERE["lat"]) < 0.01 and plate["lat"] != HERE["lat"]  # gcj02 stored
+    where = plate["location"]  # gcj02 stored
+    assert abs(where["lat"] - HERE["lat"]) < 0.01 and where["lat"] != HERE["lat"]
+    assert where["coord_system"] == "gcj02"
     assert dt.datetime.fromisoformat(plate["created_at"]) == T0
     assert "code_key" not in plate
-    assert owner.get("/api/v1/me/merchant-plates").json == [plate]
+    assert owner.get("/api/v1/me/merchant-plates").json == {"items": [plate], "next_cursor": None}
+
+
+def test_my_plates_are_keyset_pages_newest_first(owner, zone, login):
+    ids = [apply_plate(owner, zone, shop_name=f"店{i}")["id"] for i in range(3)]
+    first = owner.get("/api/v1/me/merchant-plates", query_string={"limit": 2}).json
+    assert [p["id"] for p in first["items"]] == ids[:0:-1] and first["next_cursor"]
+    rest = owner.get("/api/v1/me/merchant-plates", query_string={"limit": 2, "cursor": first["next_cursor"]}).json
+    assert ([p["id"] for p in rest["items"]], rest["next_cursor"]) == ([ids[0]], None)
+    assert_error(owner.get("/api/v1/me/merchant-plates", query_string={"cursor": "nonsense"}),
+                 422, "validation_failed")
+    other = login("o-other").get("/api/v1/me/merchant-plates").json  # no identity: nothing, not all
+    assert other == {"items": [], "next_cursor": None}
 
 
 def test_only_members_apply(login, zone, admin_a, owner):
@@ -89,7 +103,7 @@ def test_only_members_apply(login, zone, admin_a, owner):
     admin_a.post(f"/api/v1/members/{owner.identity['id']}/suspend", json={})
     assert_error(owner.post(PLATES, json=body), 403, "identity_inactive")
     assert count(MerchantPlate) == 0
-    assert login("o-shopkeeper").get("/api/v1/me/merchant-plates").json == []
+    assert login("o-shopkeeper").get("/api/v1/me/merchant-plates").json == {"items": [], "next_cursor": None}
 
 
 def test_plates_hang_on_a_business_zone(owner, tree):
@@ -136,7 +150,7 @@ def test_approve_then_revoke(owner, zone_admin, zone):
     for action in ("revoke", "approve", "reject"):
         error_code = "plate_not_approved" if action == "revoke" else "plate_not_pending"
         assert_error(act(zone_admin, plate["id"], action), 409, error_code)
-    assert owner.get("/api/v1/me/merchant-plates").json[0]["state"] == "revoked"
+    assert owner.get("/api/v1/me/merchant-plates").json["items"][0]["state"] == "revoked"
 
 
 def test_reject_with_a_reason(owner, zone_admin, zone):

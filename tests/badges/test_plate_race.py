@@ -6,7 +6,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from app.badges import services
+from app.badges import merchants, scans
 from app.badges.models import DutySession, MerchantPlate
 from app.extensions import db
 from tests.badges.helpers import DUTY, PLATES, T0, apply_plate, assign, business_zone, make_post, post_plate_code
@@ -23,7 +23,7 @@ def test_approve_and_reject_of_one_plate_at_once_one_wins(live_url, member, logi
     zone = business_zone(tree.street)
     plate = apply_plate(member("陈小文", "13800138000"), zone)
     first, second = login_as("org_admin", zone), login_as("org_admin", tree.street)
-    all_read_first(monkeypatch, services, "authorize", 2)
+    all_read_first(monkeypatch, merchants, "authorize", 2)
     base = f"{live_url}{PLATES}/{plate['id']}"
     responses = fire([(f"{base}/approve", {}, first.headers),
                       (f"{base}/reject", {"reason": "证照不全"}, second.headers)])
@@ -45,7 +45,7 @@ def test_two_off_duty_scans_at_once_end_the_session_once(live_url, member, admin
     code = post_plate_code(admin, post["id"])
     assert on_duty.post(DUTY, json={"code": code}).json["on_duty"] is True
     # both scans have found the open session before either ends it
-    all_read_first(monkeypatch, services, "utcnow", 2)
+    all_read_first(monkeypatch, scans, "utcnow", 2)
     responses = fire([(f"{live_url}{DUTY}", {"code": code}, on_duty.headers)] * 2)
     won, _lost = one_winner(responses)
     assert won.json()["on_duty"] is False

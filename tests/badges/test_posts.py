@@ -74,7 +74,9 @@ def test_create_answers_201_with_location(admin, tree):
     assert (post["name"], post["unit"], post["window"]) == ("便民服务窗口", "丰泽社区", "1 号窗")
     assert post["service_items"] == ["代办", "咨询"]
     # wgs84 in, gcj02 stored (a few hundred metres apart)
-    assert post["lat"] != HERE["lat"] and abs(post["lat"] - HERE["lat"]) < 0.01
+    where = post["location"]
+    assert where["lat"] != HERE["lat"] and abs(where["lat"] - HERE["lat"]) < 0.01
+    assert where["coord_system"] == "gcj02"
     assert dt.datetime.fromisoformat(post["created_at"]) == T0
     assert "code_key" not in post and "key_version" not in post
 
@@ -83,7 +85,7 @@ def test_create_with_only_a_name(admin, tree):
     response = admin.post(POSTS, json={"org_id": tree.a, "name": "示范岗"})
     assert response.status_code == 201, response.json
     assert (response.json["unit"], response.json["window"], response.json["service_items"],
-            response.json["lat"]) == ("", "", [], None)
+            response.json["location"]) == ("", "", [], None)
 
 
 @pytest.mark.parametrize("body, field", [
@@ -121,8 +123,8 @@ def test_update_changes_only_what_is_sent(admin, post):
     response = admin.patch(f"{POSTS}/{post['id']}", json={"window": "5 号窗口"})
     assert response.status_code == 200, response.json
     assert response.json["window"] == "5 号窗口"
-    assert {k: response.json[k] for k in ("name", "unit", "service_items", "lat", "lng")} == \
-        {k: post[k] for k in ("name", "unit", "service_items", "lat", "lng")}
+    assert {k: response.json[k] for k in ("name", "unit", "service_items", "location")} == \
+        {k: post[k] for k in ("name", "unit", "service_items", "location")}
     response = admin.patch(f"{POSTS}/{post['id']}", json={"service_items": [], "name": "新名称"})
     assert (response.json["service_items"], response.json["name"]) == ([], "新名称")
     assert_error(admin.patch(f"{POSTS}/{post['id']}", json={"name": ""}), 422, "validation_failed")
@@ -195,13 +197,18 @@ def test_assign_list_and_unassign(admin, post, member, tree):
     # assigning twice keeps one assignment
     assert admin.post(url, json={"identity_id": first.identity["id"]}).status_code == 201
     listed = admin.get(url).json
-    assert [(a["identity_id"], a["display_name"]) for a in listed] == [
+    assert listed["next_cursor"] is None
+    assert [(a["identity_id"], a["display_name"]) for a in listed["items"]] == [
         (first.identity["id"], "陈*文"), (second.identity["id"], "王*")]
+    page = admin.get(url, query_string={"limit": 1}).json
+    assert [a["identity_id"] for a in page["items"]] == [first.identity["id"]]
+    rest = admin.get(url, query_string={"limit": 1, "cursor": page["next_cursor"]}).json
+    assert ([a["identity_id"] for a in rest["items"]], rest["next_cursor"]) == ([second.identity["id"]], None)
     assert "陈小文" not in admin.get(url).get_data(as_text=True)
 
     response = admin.delete(f"{url}/{second.identity['id']}")
     assert response.status_code == 204 and response.data == b""
-    assert [a["identity_id"] for a in admin.get(url).json] == [first.identity["id"]]
+    assert [a["identity_id"] for a in admin.get(url).json["items"]] == [first.identity["id"]]
     assert_error(admin.delete(f"{url}/{second.identity['id']}"), 404, "not_found")
 
 
@@ -426,8 +433,7 @@ def _counted(count_queries, api, url, **query):
     with count_queries() as q:
         response = api.get(url, query_string=query)
     assert response.status_code == 200, response.json
-    items = response.json["items"] if isinstance(response.json, dict) else response.json
-    return len(items), q.count
+    return len(response.json["items"]), q.count
 
 
 def test_list_posts_query_count_does_not_grow(admin, tree, count_queries):
