@@ -61,6 +61,9 @@ def verify_badge(verifier: User, code: str, location: dict | None) -> Verificati
         return Verification(False, "identity_revoked", None)
     if identity.status == "suspended":
         return Verification(False, "identity_suspended", None)
+    entry = identity.roster_entry
+    if entry is None:  # only a closed identity loses its roster entry
+        return Verification(False, "identity_revoked", None)
     shown = BadgeShown(identity_id=identity.id, branch_id=identity.branch_id,
                        verifier_id=verifier.id, shown_at=now)
     if location:
@@ -68,7 +71,6 @@ def verify_badge(verifier: User, code: str, location: dict | None) -> Verificati
         shown.lat, shown.lng = point.lat, point.lng
     db.session.add(shown)
     db.session.commit()
-    entry = identity.roster_entry
     return Verification(True, None, {
         "display_name": phones.mask_name(entry.name), "branch": identity.branch.name,
         "member_status": entry.member_status, "member_since_year": entry.join_date.year})
