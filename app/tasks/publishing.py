@@ -26,6 +26,7 @@ from app.extensions import db
 from app.moderation import services as moderation
 from app.orgs.services import visible_node
 from app.subscriptions.services import announce
+from app.tasks.accepting import promote_waitlist
 from app.tasks.errors import EndsBeforeStart, NotACommunity, PlacesBelowTaken
 from app.tasks.machines import HELP_REQUEST, PARTICIPATION, TASK
 from app.tasks.models import HelpRequest, Participation, Task
@@ -185,10 +186,6 @@ def update_task(actor: User, task_id: int, fields: dict) -> Task:
                                .values(starts_at=task.starts_at, ends_at=task.ends_at)
                                .execution_options(synchronize_session=False))
         if more_places and task.state == "published":
-            from app.tasks.participations import (
-                promote_waitlist,  # (that module imports this one)
-            )
-
             promote_waitlist(task)
         db.session.flush()
         audit.record_change(actor, "task.update", task, audited, org_id=task.community_id)
