@@ -144,8 +144,8 @@ def _close_identity(user_id: int, column: Column, after_commit: list) -> None:
 
 def _end_participations(user_id: int, column: Column, after_commit: list) -> None:
     """Release the places of tasks not yet over; keep the service record."""
-    from app.tasks.models import Participation
     from app.tasks.accepting import release_place
+    from app.tasks.models import Participation
 
     for participation in db.session.scalars(select(Participation).where(
             Participation.user_id == user_id,

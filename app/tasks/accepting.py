@@ -17,6 +17,7 @@ Rules:
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select, update
@@ -82,7 +83,7 @@ def accept_task(user: User, task_id: int, waitlist: bool = False) -> tuple[Parti
         identity = identity_of(user.id)
         if identity is None or not identity.is_active:
             raise MembersOnly()
-    values = {"starts_at": task.starts_at, "ends_at": task.ends_at, "accepted_at": utcnow()}
+    values: dict[str, Any] = {"starts_at": task.starts_at, "ends_at": task.ends_at, "accepted_at": utcnow()}
     try:
         state = _claim_place_or_waitlist(task, waitlist)
         _lock_volunteer(user.id)
@@ -96,7 +97,7 @@ def accept_task(user: User, task_id: int, waitlist: bool = False) -> tuple[Parti
                 PARTICIPATION.apply(existing, "rejoin", to=state, **values)
             except StateChanged:
                 db.session.rollback()  # gives the place back
-                return _participation(task.id, user.id), False
+                return _held(task.id, user.id), False
             db.session.commit()
             return existing, True
     except ApiError:
@@ -108,14 +109,20 @@ def accept_task(user: User, task_id: int, waitlist: bool = False) -> tuple[Parti
         db.session.commit()
     except IntegrityError:  # the same volunteer's concurrent accept won
         db.session.rollback()
-        return _participation(task.id, user.id), False
+        return _held(task.id, user.id), False
     return participation, True
+
+
+def _held(task_id: int, user_id: int) -> Participation:
+    """The participation a concurrent request of the same volunteer committed first."""
+    return db.session.scalars(select(Participation).where(
+        Participation.task_id == task_id, Participation.user_id == user_id)).one()
 
 
 def _tell_requester(task: Task) -> None:
     """The resident who asked for help learns that a volunteer took it (接单):
     an in-app notice per volunteer, one subscribe message per request."""
-    request = db.session.get(HelpRequest, task.help_request_id)
+    request = db.session.get_one(HelpRequest, task.help_request_id)
     announce([request.requester_id], "help_request_accepted", request.id,
              {"title": task.title, "status": "已接单", "time": task.starts_at,
               "note": "志愿者已接单，请保持电话畅通"},
@@ -129,7 +136,7 @@ def with_waitlist_positions(participations: list[Participation]) -> list[Partici
     if waiting:
         rank = func.row_number().over(partition_by=Participation.task_id,
                                       order_by=(Participation.accepted_at, Participation.id))
-        ranked = dict(db.session.execute(select(Participation.id, rank).where(
+        ranked: dict[int, int] = dict(db.session.execute(select(Participation.id, rank).where(
             Participation.task_id.in_({p.task_id for p in waiting}),
             Participation.state == "waitlisted")).all())
         for participation in waiting:

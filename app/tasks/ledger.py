@@ -15,7 +15,7 @@ from app.audit import log as audit
 from app.auth.models import User
 from app.auth.permissions import can, roles_over
 from app.common.db import utcnow
-from app.common.pagination import keyset_page
+from app.common.pagination import Page, keyset_page
 from app.errors import ApiError, NotFound
 from app.extensions import db
 from app.moderation import services as moderation
@@ -29,6 +29,8 @@ from app.tasks.rules import _hours, _managed
 
 def credited_hours(participation: Participation) -> Decimal:
     """Actual service time, never more than the task credits per person."""
+    if participation.checked_in_at is None or participation.checked_out_at is None:
+        return _hours(0)  # a time still missing credits nothing
     actual = (participation.checked_out_at - participation.checked_in_at).total_seconds() / 3600
     return min(_hours(max(actual, 0)), Decimal(participation.task.hours_credited))
 
@@ -86,8 +88,8 @@ FROZEN_RECORD = ("service_name", "organizer", "place", "service_started_at", "se
 
 
 def _ledger_total(participation_id: int) -> Decimal:
-    return db.session.scalar(select(func.coalesce(func.sum(HoursEntry.hours), 0)).where(
-        HoursEntry.participation_id == participation_id))
+    return db.session.execute(select(func.coalesce(func.sum(HoursEntry.hours), 0)).where(
+        HoursEntry.participation_id == participation_id)).scalar_one()
 
 
 def correct_hours(actor: User, participation_id: int, hours: Decimal, reason: str,
@@ -158,21 +160,23 @@ def reject_correction(actor: User, request_id: int) -> CorrectionRequest:
     return request
 
 
-def list_corrections(actor: User, task_id: int) -> list[CorrectionRequest]:
+def list_corrections(actor: User, task_id: int, limit: int, cursor: str | None) -> Page:
+    """The task's correction requests, oldest first (the organizer)."""
     task = managed_task(actor, task_id)
-    return list(db.session.scalars(select(CorrectionRequest).where(CorrectionRequest.task_id == task.id)
-                                   .order_by(CorrectionRequest.id)))
+    stmt = select(CorrectionRequest).where(CorrectionRequest.task_id == task.id)
+    return keyset_page(stmt, (CorrectionRequest.id,), limit, cursor)
 
 
 def volunteer_record(user: User, limit: int, cursor: str | None) -> dict:
-    """Total hours and person-times, the ledger (newest first) and ratings received."""
+    """Total hours, person-times and ratings received, beside a page of the
+    ledger (newest first) as ``items`` and ``next_cursor``."""
     hours = db.session.scalar(select(func.coalesce(func.sum(HoursEntry.hours), 0))
                               .where(HoursEntry.user_id == user.id))
     person_times, rated, average = db.session.execute(
         select(func.count(Participation.id), func.count(Participation.score), func.avg(Participation.score))
-        .where(Participation.user_id == user.id, Participation.state == "confirmed")).one()
+        .where(Participation.user_id == user.id, Participation.state == "confirmed")).one().tuple()
     ledger = keyset_page(select(HoursEntry).where(HoursEntry.user_id == user.id), (HoursEntry.id,),
                          limit, cursor, descending=True)
     return {"total_hours": _hours(hours), "person_times": person_times,
             "ratings": {"count": rated, "average": round(float(average), 2) if average else None},
-            "ledger": ledger.items, "next_cursor": ledger.next_cursor}
+            "items": ledger.items, "next_cursor": ledger.next_cursor}

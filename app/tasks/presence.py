@@ -18,6 +18,7 @@ from app.auth.models import User
 from app.common import signed_codes
 from app.common.db import utcnow
 from app.common.geo import Point, distance_m, to_gcj02
+from app.common.rotating import Rotation
 from app.errors import ApiError, NotFound, ValidationFailed
 from app.extensions import db
 from app.tasks.errors import InvalidTaskCode, LocationRequired, NotTaskTime, OutOfRange
@@ -27,14 +28,9 @@ from app.tasks.publishing import managed_task
 from app.tasks.rules import _managed, _participation
 
 CODE_STEP_SECONDS = 30
-
-
 CODE_GRACE_SECONDS = 30
-
-
+TASK_CODES = Rotation(CODE_STEP_SECONDS, CODE_GRACE_SECONDS)
 EARLY_CHECKIN = dt.timedelta(hours=1)
-
-
 FORGOTTEN_AFTER = dt.timedelta(hours=12)
 
 
@@ -42,20 +38,15 @@ def task_code(actor: User, task_id: int) -> dict:
     """The rotating code the organizer shows for check-in and check-out
     (``token`` is the bare code, for its image)."""
     task = managed_task(actor, task_id)
-    now = utcnow()
-    step = int(now.timestamp()) // CODE_STEP_SECONDS
-    token = signed_codes.sign("task", task.id, 1, step, task.code_key.encode())
-    next_step_at = (step + 1) * CODE_STEP_SECONDS
-    return {"qr_text": signed_codes.qr_text(token, current_app.config["QR_BASE_URL"]),
-            "token": token,
-            "expires_at": dt.datetime.fromtimestamp(next_step_at + CODE_GRACE_SECONDS, dt.UTC),
-            "refresh_in": round(next_step_at - now.timestamp(), 3)}
+    shown = TASK_CODES.show("task", task.id, 1, task.code_key.encode(), utcnow())
+    return {"qr_text": signed_codes.qr_text(shown.token, current_app.config["QR_BASE_URL"]),
+            "token": shown.token, "expires_at": shown.expires_at, "refresh_in": shown.refresh_in}
 
 
 def task_code_fresh(step: int, now: dt.datetime) -> bool:
     """Whether a task code of time step ``step`` is accepted at ``now``: from
     its step's start until ``CODE_GRACE_SECONDS`` after its end."""
-    return step * CODE_STEP_SECONDS <= now.timestamp() < (step + 1) * CODE_STEP_SECONDS + CODE_GRACE_SECONDS
+    return TASK_CODES.fresh(step, now)
 
 
 def _prove_presence(task: Task, location: dict | None, code: str | None, now: dt.datetime) -> None:

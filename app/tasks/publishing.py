@@ -12,6 +12,8 @@ Rules:
 """
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, literal, select, update
 
 from app.audit import log as audit
@@ -24,6 +26,7 @@ from app.common.transitions import StateChanged
 from app.errors import ApiError, NotFound, field_error
 from app.extensions import db
 from app.moderation import services as moderation
+from app.moderation.commit import record_and_commit
 from app.orgs.services import visible_node
 from app.subscriptions.services import announce
 from app.tasks.accepting import promote_waitlist
@@ -63,7 +66,7 @@ def create_task(actor: User, fields: dict) -> Task:
     location = fields.get("location")
     if location:
         point = to_gcj02(location)
-    elif request is not None and request.lat is not None:
+    elif request is not None and request.lat is not None and request.lng is not None:
         point = Point(request.lat, request.lng)
     else:
         raise field_error("location", "Missing data for required field.")
@@ -115,7 +118,7 @@ def transition_task(actor: User, task_id: int, action: str, reason: str | None =
     completing or cancelling closes the task's help request. Of concurrent
     transitions one wins (``complete`` and ``cancel`` at once: only one)."""
     task = managed_task(actor, task_id)
-    values = {}
+    values: dict[str, Any] = {}
     if action == "publish":
         values["published_at"] = utcnow()
     if action == "cancel":
@@ -137,7 +140,7 @@ def transition_task(actor: User, task_id: int, action: str, reason: str | None =
                      {"title": task.title, "status": "已取消", "time": task.starts_at, "note": reason},
                      task_id=task.id, title=task.title, reason=reason)
         if action in ("complete", "cancel") and task.help_request_id:
-            request = db.session.get(HelpRequest, task.help_request_id)
+            request = db.session.get_one(HelpRequest, task.help_request_id)
             if "close" in HELP_REQUEST.possible(request):
                 HELP_REQUEST.apply(request, "close")
             if action == "complete":
@@ -190,12 +193,10 @@ def update_task(actor: User, task_id: int, fields: dict) -> Task:
         db.session.flush()
         audit.record_change(actor, "task.update", task, audited, org_id=task.community_id)
         _tell_change(task, before)
-        moderation.record(verdict, task, org_id=task.community_id, author_id=actor.id)
     except ApiError:
         db.session.rollback()
         raise
-    db.session.commit()
-    moderation.after_commit(verdict)
+    record_and_commit(verdict, task, org_id=task.community_id, author_id=actor.id)
     return task
 
 

@@ -45,6 +45,7 @@ from app.tasks.schemas import (
     AcceptSchema,
     ConfirmSchema,
     CorrectionRequestInSchema,
+    CorrectionRequestPageSchema,
     CorrectionRequestSchema,
     CorrectionSchema,
     HelpRequestInSchema,
@@ -213,16 +214,44 @@ def update_task(body, task_id):
     return publishing.update_task(current_user(), task_id, body)
 
 
-for action, doc in (("publish", "Publish a draft: volunteers can now accept it."),
-                    ("start", "Mark the task under way."),
-                    ("complete", "Mark the task done (its help request closes)."),
-                    ("cancel", "Cancel the task; everyone who accepted or waits is told.")):
-    blp.action(
-        f"/tasks/<int:task_id>/{action}", f"{action}_task", doc,
-        lambda body, task_id, action=action:
-            publishing.transition_task(current_user(), task_id, action, body.get("reason")),
-        auth=login_required, schema=OptionalReasonSchema, response=TaskSchema,
-        errors=(NotFound, Forbidden, *STATE, ValidationFailed))
+@blp.route("/tasks/<int:task_id>/publish", methods=["POST"])
+@login_required
+@blp.arguments(OptionalReasonSchema)
+@blp.response(200, TaskSchema)
+@blp.errors(NotFound, Forbidden, *STATE, ValidationFailed)
+def publish_task(body, task_id):
+    """Publish a draft: volunteers can now accept it."""
+    return publishing.transition_task(current_user(), task_id, "publish", body.get("reason"))
+
+
+@blp.route("/tasks/<int:task_id>/start", methods=["POST"])
+@login_required
+@blp.arguments(OptionalReasonSchema)
+@blp.response(200, TaskSchema)
+@blp.errors(NotFound, Forbidden, *STATE, ValidationFailed)
+def start_task(body, task_id):
+    """Mark the task under way."""
+    return publishing.transition_task(current_user(), task_id, "start", body.get("reason"))
+
+
+@blp.route("/tasks/<int:task_id>/complete", methods=["POST"])
+@login_required
+@blp.arguments(OptionalReasonSchema)
+@blp.response(200, TaskSchema)
+@blp.errors(NotFound, Forbidden, *STATE, ValidationFailed)
+def complete_task(body, task_id):
+    """Mark the task done (its help request closes)."""
+    return publishing.transition_task(current_user(), task_id, "complete", body.get("reason"))
+
+
+@blp.route("/tasks/<int:task_id>/cancel", methods=["POST"])
+@login_required
+@blp.arguments(OptionalReasonSchema)
+@blp.response(200, TaskSchema)
+@blp.errors(NotFound, Forbidden, *STATE, ValidationFailed)
+def cancel_task(body, task_id):
+    """Cancel the task; everyone who accepted or waits is told."""
+    return publishing.transition_task(current_user(), task_id, "cancel", body.get("reason"))
 
 
 @blp.route("/tasks/<int:task_id>/accept", methods=["POST"])
@@ -305,11 +334,12 @@ def task_participants(args, task_id):
 
 @blp.route("/tasks/<int:task_id>/correction-requests", methods=["GET"])
 @login_required
-@blp.response(200, CorrectionRequestSchema(many=True))
-@blp.errors(NotFound, Forbidden)
-def list_corrections(task_id):
-    """Volunteers' requests to correct their hours on this task."""
-    return ledger.list_corrections(current_user(), task_id)
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, CorrectionRequestPageSchema)
+@blp.errors(NotFound, Forbidden, ValidationFailed)
+def list_corrections(args, task_id):
+    """Volunteers' requests to correct their hours on this task, oldest first."""
+    return ledger.list_corrections(current_user(), task_id, args["limit"], args["cursor"])
 
 
 @blp.route("/me/tasks", methods=["GET"])
@@ -393,7 +423,8 @@ def reject_correction(request_id):
 @blp.response(200, VolunteerRecordSchema)
 @blp.errors(ValidationFailed)
 def volunteer_record(args):
-    """Your hours, person-times, the ledger and the ratings you received."""
+    """Your hours, person-times and the ratings you received, beside your
+    ledger (``items``, newest first, paged by ``next_cursor``)."""
     return ledger.volunteer_record(current_user(), args["limit"], args["cursor"])
 
 

@@ -21,9 +21,9 @@ def register_volunteer(user: User, community_id: int, skills: list[str],
     volunteer = db.session.scalar(select(Volunteer).where(Volunteer.user_id == user.id))
     created = volunteer is None
     skills = sorted(set(skills))
-    changed = created or skills != volunteer.skills
+    changed = volunteer is None or skills != volunteer.skills
     verdict = moderation.check_text("volunteer", {"skills": skills if changed else None}, user)
-    if created:
+    if volunteer is None:
         volunteer = Volunteer(user_id=user.id)
         db.session.add(volunteer)
     volunteer.community = community  # the relationship too: sessions keep objects after commit
