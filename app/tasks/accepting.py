@@ -34,7 +34,7 @@ from app.subscriptions.services import announce
 from app.tasks.errors import MembersOnly, NotAVolunteer, ScheduleConflict, TaskFull, TaskNotOpen, WithdrawCutoffPassed
 from app.tasks.machines import PARTICIPATION, TASK
 from app.tasks.models import HelpRequest, Participation, Task, Volunteer
-from app.tasks.rules import HOLDING_PLACE, _participation, overlapping
+from app.tasks.rules import HOLDING_PLACE, overlapping, participation_of
 
 
 def _lock_volunteer(user_id: int) -> None:
@@ -72,7 +72,7 @@ def accept_task(user: User, task_id: int, waitlist: bool = False) -> tuple[Parti
     task = db.session.get(Task, task_id)
     if task is None or task.state == "draft":
         raise NotFound()
-    existing = _participation(task.id, user.id)
+    existing = participation_of(task.id, user.id)
     if existing is not None and existing.state in (*HOLDING_PLACE, "waitlisted"):
         return existing, False
     if task.state != "published":
@@ -147,7 +147,7 @@ def with_waitlist_positions(participations: list[Participation]) -> list[Partici
 def withdraw(user: User, task_id: int) -> Participation:
     """Give a place back (until the cutoff); the first on the waitlist gets it.
     Of concurrent withdrawals of one participation one frees the place."""
-    participation = _participation(task_id, user.id)
+    participation = participation_of(task_id, user.id)
     if participation is None or participation.state not in ("accepted", "waitlisted"):
         raise NotFound()
     task = participation.task

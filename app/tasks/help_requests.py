@@ -27,11 +27,11 @@ from app.orgs.models import OrgNode
 from app.tasks.errors import EndsBeforeStart
 from app.tasks.machines import HELP_REQUEST
 from app.tasks.models import HelpRequest, Participation, Task
-from app.tasks.rules import HOLDING_PLACE, SERVING, _community
+from app.tasks.rules import HOLDING_PLACE, SERVING, get_community
 
 
 def create_help_request(user: User, fields: dict) -> HelpRequest:
-    community = _community(fields["community_id"])
+    community = get_community(fields["community_id"])
     if fields["window_end"] <= fields["window_start"]:
         raise EndsBeforeStart()
     phone = phones.normalize(fields["contact_phone"])

@@ -24,7 +24,7 @@ from app.tasks.errors import NeedsReview, NotYourParticipation
 from app.tasks.machines import CORRECTION_REQUEST, PARTICIPATION, InvalidState
 from app.tasks.models import CorrectionRequest, HelpRequest, HoursEntry, Participation
 from app.tasks.publishing import managed_task
-from app.tasks.rules import _hours, _managed
+from app.tasks.rules import _hours, managed_participation
 
 
 def credited_hours(participation: Participation) -> Decimal:
@@ -98,7 +98,7 @@ def correct_hours(actor: User, participation_id: int, hours: Decimal, reason: st
     difference to the ledger, with the reason; nothing is edited. Corrections
     of one participation apply one after another, each from the latest
     total; a correction request is applied once."""
-    participation = _managed(actor, participation_id)
+    participation = managed_participation(actor, participation_id)
     PARTICIPATION.check(participation, "correct")
     request = None
     if request_id is not None:  # checked before anything is written
@@ -148,7 +148,7 @@ def reject_correction(actor: User, request_id: int) -> CorrectionRequest:
     request = db.session.get(CorrectionRequest, request_id)
     if request is None:
         raise NotFound()
-    participation = _managed(actor, request.participation_id)
+    participation = managed_participation(actor, request.participation_id)
     try:
         CORRECTION_REQUEST.apply(request, "reject", decided_at=utcnow())
         audit.record(actor, "correction_request.reject", request, org_id=participation.task.community_id,

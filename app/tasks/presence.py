@@ -25,7 +25,7 @@ from app.tasks.errors import InvalidTaskCode, LocationRequired, NotTaskTime, Out
 from app.tasks.machines import PARTICIPATION, TASK
 from app.tasks.models import Participation, Task
 from app.tasks.publishing import managed_task
-from app.tasks.rules import _managed, _participation
+from app.tasks.rules import managed_participation, participation_of
 
 CODE_STEP_SECONDS = 30
 CODE_GRACE_SECONDS = 30
@@ -69,7 +69,7 @@ def _prove_presence(task: Task, location: dict | None, code: str | None, now: dt
 
 
 def _own(user: User, task_id: int) -> Participation:
-    participation = _participation(task_id, user.id)
+    participation = participation_of(task_id, user.id)
     if participation is None:
         raise NotFound()
     return participation
@@ -126,7 +126,7 @@ def close_forgotten_checkouts(now: dt.datetime) -> int:
 def set_times(actor: User, participation_id: int, checked_in_at: dt.datetime | None,
               checked_out_at: dt.datetime) -> Participation:
     """The organizer records the real service time (e.g. after a forgotten check-out)."""
-    participation = _managed(actor, participation_id)
+    participation = managed_participation(actor, participation_id)
     PARTICIPATION.check(participation, "set_times")
     start = checked_in_at or participation.checked_in_at
     if start is None or checked_out_at <= start:
@@ -146,7 +146,7 @@ def set_times(actor: User, participation_id: int, checked_in_at: dt.datetime | N
 
 
 def mark_no_show(actor: User, participation_id: int) -> Participation:
-    participation = _managed(actor, participation_id)
+    participation = managed_participation(actor, participation_id)
     PARTICIPATION.check(participation, "no_show")
     if utcnow() < participation.task.starts_at:
         raise NotTaskTime()

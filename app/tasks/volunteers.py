@@ -9,14 +9,14 @@ from app.extensions import db
 from app.members.services import identity_of
 from app.moderation import services as moderation
 from app.tasks.models import Volunteer
-from app.tasks.rules import _community
+from app.tasks.rules import get_community
 
 
 def register_volunteer(user: User, community_id: int, skills: list[str],
                        availability: str, name: str | None = None) -> tuple[Volunteer, bool]:
     """Register (or update) the user as a volunteer; members are marked 党员志愿者.
     New or changed skills pass the content check first."""
-    community = _community(community_id)
+    community = get_community(community_id)
     identity = identity_of(user.id)
     volunteer = db.session.scalar(select(Volunteer).where(Volunteer.user_id == user.id))
     created = volunteer is None
