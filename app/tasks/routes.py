@@ -89,7 +89,7 @@ STATE = (InvalidState, StateChanged)
 def register_volunteer(body):
     """Register as a volunteer (or update your skills, community, availability)."""
     volunteer, created = volunteers.register_volunteer(current_user(), body["community_id"],
-                                                     body["skills"], body["availability"], body["name"])
+                                                       body["skills"], body["availability"], body["name"])
     return volunteer, 201 if created else 200
 
 
@@ -122,7 +122,7 @@ def create_help_request(body):
 def list_help_requests(args):
     """Your requests (``mine=true``) or, for admins, those of your communities."""
     return help_requests.list_help_requests(current_user(), args.get("community_id"), args.get("state"),
-                                       args["mine"], args["limit"], args["cursor"])
+                                            args["mine"], args["limit"], args["cursor"])
 
 
 @blp.route("/help-requests/<int:request_id>", methods=["GET"])
@@ -189,9 +189,9 @@ def list_tasks(args):
     """Tasks by community (subtree), state, category; ``open=true`` for places
     left; ``near=lat,lng`` nearest first."""
     return listing.list_tasks(current_user(), community_id=args.get("community_id"),
-                               state=args.get("state"), category=args.get("category"),
-                               open_only=args["open"], near=args["near"], radius_m=args["radius_m"],
-                               limit=args["limit"], cursor=args["cursor"])
+                              state=args.get("state"), category=args.get("category"),
+                              open_only=args["open"], near=args["near"], radius_m=args["radius_m"],
+                              limit=args["limit"], cursor=args["cursor"])
 
 
 @blp.route("/tasks/<int:task_id>", methods=["GET"])
@@ -392,7 +392,7 @@ def confirm(body, participation_id):
 def correct_hours(body, participation_id):
     """The organizer corrects hours: a new ledger entry with a reason, never an edit."""
     entry = ledger.correct_hours(current_user(), participation_id, body["hours"], body["reason"],
-                            body["request_id"])
+                                 body["request_id"])
     return entry, 201, {"Location": url_for("tasks.volunteer_record")}
 
 
