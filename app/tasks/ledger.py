@@ -172,9 +172,11 @@ def volunteer_record(user: User, limit: int, cursor: str | None) -> dict:
     ledger (newest first) as ``items`` and ``next_cursor``."""
     hours = db.session.scalar(select(func.coalesce(func.sum(HoursEntry.hours), 0))
                               .where(HoursEntry.user_id == user.id))
-    person_times, rated, average = db.session.execute(
-        select(func.count(Participation.id), func.count(Participation.score), func.avg(Participation.score))
-        .where(Participation.user_id == user.id, Participation.state == "confirmed")).one().tuple()
+    confirmed = db.session.execute(
+        select(func.count(Participation.id).label("person_times"), func.count(Participation.score).label("rated"),
+               func.avg(Participation.score).label("average"))
+        .where(Participation.user_id == user.id, Participation.state == "confirmed")).one()
+    person_times, rated, average = confirmed.person_times, confirmed.rated, confirmed.average
     ledger = keyset_page(select(HoursEntry).where(HoursEntry.user_id == user.id), (HoursEntry.id,),
                          limit, cursor, descending=True)
     return {"total_hours": _hours(hours), "person_times": person_times,

@@ -409,7 +409,7 @@ def test_statistics_equal_the_ledger_for_every_subtree(make_task, volunteer, mem
     assert v1.get("/api/v1/me/volunteer-record").json["ratings"] == {"count": 2, "average": 4.5}
     assert v5.get("/api/v1/me/volunteer-record").json == {
         "total_hours": 0.0, "person_times": 0, "ratings": {"count": 0, "average": None},
-        "ledger": [], "next_cursor": None}
+        "items": [], "next_cursor": None}
 
 
 def test_statistics_are_for_those_who_may_read_them(admin, admin_b, volunteer, login_as, tree):
@@ -437,9 +437,9 @@ def test_the_record_ledger_is_paged(make_task, volunteer, admin, travel):
         p = serve(v, t.id, travel, START + dt.timedelta(hours=2 * i), START + dt.timedelta(hours=2 * i + 1))
         admin.post(f"{P}/{p['id']}/confirm", json={"score": 5})
     first = v.get("/api/v1/me/volunteer-record", query_string={"limit": 2}).json
-    assert first["total_hours"] == 3.0 and len(first["ledger"]) == 2 and first["next_cursor"]
+    assert first["total_hours"] == 3.0 and len(first["items"]) == 2 and first["next_cursor"]
     rest = v.get("/api/v1/me/volunteer-record", query_string={"limit": 2, "cursor": first["next_cursor"]}).json
-    assert [e["task_id"] for e in first["ledger"] + rest["ledger"]] == [t.id for t in reversed(tasks)]
+    assert [e["task_id"] for e in first["items"] + rest["items"]] == [t.id for t in reversed(tasks)]
     assert rest["next_cursor"] is None
 
 
