@@ -56,9 +56,9 @@ from app.members.models import MemberIdentity
 from app.members.services import IDENTITY
 from app.moderation.models import ModerationItem
 from app.orgs.models import MemberCommunityReport
+from app.tasks.accepting import release_place
 from app.tasks.machines import HELP_REQUEST
 from app.tasks.models import HelpRequest, Participation
-from app.tasks.participations import release_place
 from app.uploads.models import Upload
 from app.uploads.services import delete_unattached, remove_files
 

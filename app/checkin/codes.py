@@ -16,7 +16,7 @@ from flask import current_app
 
 from app.checkin.models import ServiceCenter
 from app.common import signed_codes
-from app.common.db import UTC
+from app.common.rotating import Rotation
 from app.common.schemas import MAX_ID
 from app.errors import BadRequest
 from app.extensions import db
@@ -71,8 +71,9 @@ class DisplayCode:
     refresh_in: float | None  # seconds until the next code is available
 
 
-def step_at(center: ServiceCenter, at: dt.datetime) -> int:
-    return int(at.timestamp()) // center.rotation_seconds
+def rotation(center: ServiceCenter | CenterSnapshot) -> Rotation:
+    """The timing of a center's rotating codes (its own settings)."""
+    return Rotation(center.rotation_seconds, center.grace_seconds)
 
 
 def current_code(center: ServiceCenter, now: dt.datetime) -> DisplayCode:
@@ -81,15 +82,9 @@ def current_code(center: ServiceCenter, now: dt.datetime) -> DisplayCode:
     if center.code_mode == "static":
         token = signed_codes.sign("center_static", center.id, center.key_version, 0, key)
         return DisplayCode(signed_codes.qr_text(token, _base_url()), 0, None, None)
-    step = step_at(center, now)
-    token = signed_codes.sign("center_rotating", center.id, center.key_version, step, key)
-    next_step_at = (step + 1) * center.rotation_seconds
-    return DisplayCode(
-        qr_text=signed_codes.qr_text(token, _base_url()),
-        step=step,
-        expires_at=dt.datetime.fromtimestamp(next_step_at + center.grace_seconds, UTC),
-        refresh_in=round(next_step_at - now.timestamp(), 3),
-    )
+    shown = rotation(center).show("center_rotating", center.id, center.key_version, key, now)
+    return DisplayCode(qr_text=signed_codes.qr_text(shown.token, _base_url()), step=shown.step,
+                       expires_at=shown.expires_at, refresh_in=shown.refresh_in)
 
 
 def poster_token(center: ServiceCenter) -> str:
@@ -196,11 +191,9 @@ def _judge(code: signed_codes.SignedCode, at: dt.datetime, center: CenterSnapsho
     if code.kind != f"center_{center.code_mode}":
         raise _at_center(invalid("mode_changed"), center)
     if code.kind == "center_rotating":
-        seconds = at.timestamp()
-        skew = current_app.config["CHECKIN_CLOCK_SKEW"]
-        if seconds < code.step * center.rotation_seconds - skew:
+        if rotation(center).too_early(code.step, at, current_app.config["CHECKIN_CLOCK_SKEW"]):
             raise _at_center(invalid("not_yet_valid"), center)
-        if seconds >= (code.step + 1) * center.rotation_seconds + center.grace_seconds:
+        if rotation(center).expired(code.step, at):
             raise _at_center(ExpiredCode(), center)
     return center
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
-from app.errors import ApiError, NotFound
+from app.errors import NotFound
 from app.extensions import db
 from app.grid.access import visible_event
 from app.grid.models import EventComment, EventFollower, GridEvent
 from app.moderation import services as moderation
+from app.moderation.commit import record_and_commit
 
 
 def follow(user: User, event_id: int, note: str) -> GridEvent:
@@ -37,11 +38,5 @@ def comment(user: User, event_id: int, body: str) -> EventComment:
     verdict = moderation.check_text("grid_comment", {"body": body}, user)
     entry = EventComment(event_id=event.id, user_id=user.id, body=body)
     db.session.add(entry)
-    try:
-        moderation.record(verdict, entry, org_id=event.community_id, author_id=user.id)
-    except ApiError:
-        db.session.rollback()
-        raise
-    db.session.commit()
-    moderation.after_commit(verdict)
+    record_and_commit(verdict, entry, org_id=event.community_id, author_id=user.id)
     return entry

@@ -8,7 +8,7 @@ from app.common.db import utcnow
 
 def close_forgotten_checkouts() -> int:
     """Hourly: close volunteer check-outs still missing 12 h after their task."""
-    from app.tasks.participations import close_forgotten_checkouts as close
+    from app.tasks.presence import close_forgotten_checkouts as close
 
     return close(utcnow())
 

@@ -24,7 +24,7 @@ from app.common.schemas import MAX_ID
 from app.errors import Gone, NotFound
 from app.extensions import db
 from app.tasks.models import Task
-from app.tasks.participations import task_code_fresh
+from app.tasks.presence import task_code_fresh
 
 
 class SceneNotFound(NotFound):

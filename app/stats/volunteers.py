@@ -12,7 +12,7 @@ from app.orgs.models import OrgNode
 from app.orgs.services import visible_node
 from app.stats.period import Period
 from app.tasks.models import HelpRequest, HoursEntry, Participation, Task, Volunteer
-from app.tasks.services import _hours
+from app.tasks.rules import as_hours
 
 
 def volunteer_stats(actor: User, period: Period) -> dict:
@@ -49,7 +49,7 @@ def volunteer_stats(actor: User, period: Period) -> dict:
     return {
         **period.echo(),
         "volunteers": {"members": members, "others": others, "total": members + others},
-        "person_times": person_times, "hours": _hours(hours),
+        "person_times": person_times, "hours": as_hours(hours),
         "average_rating": round(float(average), 2) if average is not None else None,
         "requests_by_state": requests, "tasks_by_state": tasks,
     }

@@ -17,10 +17,11 @@ import hmac
 import io
 import secrets
 from decimal import Decimal
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import CursorResult, func, select
 
 from app.audit import log as audit
 from app.auth.models import User
@@ -112,10 +113,14 @@ def _services(user_id: int, day_from: dt.date, day_to: dt.date, org: OrgNode | N
         .where(HoursEntry.participation_id.in_([entry.participation_id for entry, _ in rows]))
         .group_by(HoursEntry.participation_id)).all()) if rows else {}
     return [{"service_name": entry.service_name, "organizer": entry.organizer, "place": entry.place,
-             "started_at": entry.service_started_at.isoformat(), "ended_at": entry.service_ended_at.isoformat(),
+             "started_at": _iso(entry.service_started_at), "ended_at": _iso(entry.service_ended_at),
              "hours": str(Decimal(totals[entry.participation_id]).quantize(Decimal("0.01"))),
              "confirmed_by": entry.confirmed_by, "community_path": path}
             for entry, path in rows if totals.get(entry.participation_id, 0) > 0]
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def _common_ancestor(paths: list[str]) -> OrgNode:
@@ -126,7 +131,7 @@ def _common_ancestor(paths: list[str]) -> OrgNode:
         if len(set(level)) != 1:
             break
         common.append(level[0])
-    return db.session.get(OrgNode, int(common[-1]))
+    return db.session.get_one(OrgNode, int(common[-1]))
 
 
 def _new_serial() -> str:
@@ -189,10 +194,10 @@ def revoke(actor: User, serial: str, reason: str) -> VolunteerCertificate:
     if certificate.revoked_at is not None:
         raise CertificateRevoked()
     try:
-        claimed = db.session.execute(
+        claimed = cast(CursorResult[Any], db.session.execute(
             VolunteerCertificate.__table__.update()
             .where(VolunteerCertificate.id == certificate.id, VolunteerCertificate.revoked_at.is_(None))
-            .values(revoked_at=utcnow(), revoked_by_id=actor.id, revoke_reason=reason)).rowcount
+            .values(revoked_at=utcnow(), revoked_by_id=actor.id, revoke_reason=reason))).rowcount
         if not claimed:  # a concurrent revocation won
             raise CertificateRevoked()
         audit.record(actor, "certificate.revoke", certificate, org_id=certificate.issuer_id,

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
+    Table,
     Text,
     UniqueConstraint,
     select,
@@ -21,9 +23,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from app.common.db import UtcDateTime, append_only, utcnow
-from app.extensions import db
+from app.extensions import Base, db
 from app.moderation.models import Moderated
 from app.orgs.models import OrgNode
+
+if TYPE_CHECKING:  # db.Model is made at run time; mypy sees the declarative base it extends
+    Model = Base
+else:
+    Model = db.Model
 
 HELP_CATEGORIES = ("elderly_care", "errands", "repairs", "tutoring", "medical_escort", "other")
 TASK_STATES = ("draft", "published", "in_progress", "completed", "cancelled")
@@ -34,7 +41,7 @@ PARTICIPATION_STATES = ("waitlisted", "accepted", "withdrawn", "checked_in", "ch
                         "confirmed", "no_show", "cancelled")
 
 
-class Volunteer(Moderated, db.Model):
+class Volunteer(Moderated, Model):
     """A registered volunteer (member or resident)."""
 
     __tablename__ = "volunteers"
@@ -54,7 +61,7 @@ class Volunteer(Moderated, db.Model):
     community: Mapped[OrgNode] = relationship(lazy="joined")
 
 
-class HelpRequest(Moderated, db.Model):
+class HelpRequest(Moderated, Model):
     """A resident's request for help (点单)."""
 
     __tablename__ = "help_requests"
@@ -82,8 +89,11 @@ class HelpRequest(Moderated, db.Model):
 
     community: Mapped[OrgNode] = relationship(lazy="joined")
 
+    if TYPE_CHECKING:  # not mapped: set for the answer (app.tasks.help_requests.visible_help_request)
+        phone_visible: str | None
 
-class Task(Moderated, db.Model):
+
+class Task(Moderated, Model):
     """A volunteer task a community publishes (派单). ``places_taken`` moves
     only by conditional UPDATEs; the CHECK constraint is the backstop."""
 
@@ -124,8 +134,11 @@ class Task(Moderated, db.Model):
     community: Mapped[OrgNode] = relationship(lazy="joined")
     help_request: Mapped[HelpRequest | None] = relationship(lazy="raise")
 
+    if TYPE_CHECKING:  # not mapped: set for the answer of a ``near`` list (app.tasks.listing)
+        distance_m: int
 
-class Participation(Moderated, db.Model):
+
+class Participation(Moderated, Model):
     """One volunteer on one task: acceptance, attendance, confirmation."""
 
     __tablename__ = "participations"
@@ -161,7 +174,7 @@ HelpRequest.task_id = column_property(
     select(Task.id).where(Task.help_request_id == HelpRequest.id).correlate_except(Task).scalar_subquery())
 
 
-class HoursEntry(db.Model):
+class HoursEntry(Model):
     """The append-only hours ledger: a credit when a participation is
     confirmed, and corrections as new entries (never edits; on PostgreSQL a
     trigger refuses any UPDATE or DELETE of a row).
@@ -201,7 +214,7 @@ class HoursEntry(db.Model):
 append_only(HoursEntry.__table__)
 
 
-class VolunteerCertificate(db.Model):
+class VolunteerCertificate(Model):
     """A certificate of volunteer service (志愿服务证明), issued on the
     volunteer's request, with what it certifies frozen at issue; anyone may
     verify it by its serial (and signature), until it is revoked."""
@@ -225,8 +238,11 @@ class VolunteerCertificate(db.Model):
 
     issuer: Mapped[OrgNode] = relationship(lazy="joined")
 
+    if TYPE_CHECKING:  # a plain table: revocation updates it with a Core statement
+        __table__: ClassVar[Table]
 
-class CorrectionRequest(db.Model):
+
+class CorrectionRequest(Model):
     """A volunteer asks the organizer to correct the hours of a participation."""
 
     __tablename__ = "correction_requests"

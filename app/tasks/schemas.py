@@ -262,11 +262,12 @@ class VolunteerRecordSchema(Schema):
     total_hours = ma.fields.Decimal(places=2, as_string=False)
     person_times = Integer()
     ratings = ma.fields.Nested(RatingsSchema)
-    ledger = ma.fields.List(ma.fields.Nested(HoursEntrySchema))
-    next_cursor = ma.fields.String(allow_none=True)
+    items = ma.fields.List(ma.fields.Nested(HoursEntrySchema), required=True)  # the ledger, newest first
+    next_cursor = ma.fields.String(allow_none=True, required=True)
 
 
 HelpRequestPageSchema = page_schema(HelpRequestSchema, "HelpRequestPageSchema")
 TaskPageSchema = page_schema(TaskSchema, "TaskPageSchema")
 ParticipationPageSchema = page_schema(ParticipationSchema, "ParticipationPageSchema")
 ServedParticipationPageSchema = page_schema(ServedParticipationSchema, "ServedParticipationPageSchema")
+CorrectionRequestPageSchema = page_schema(CorrectionRequestSchema, "CorrectionRequestPageSchema")

@@ -81,17 +81,17 @@ def test_keys_are_per_user_in_the_database_too(login, tree):
 
 
 def test_a_request_that_crashed_midway_does_not_block_its_key(resident, tree, monkeypatch):
-    from app.tasks import services
+    from app.tasks import help_requests
 
-    real = services.create_help_request
+    real = help_requests.create_help_request
 
     def crash(*args, **kwargs):
         raise RuntimeError("the worker died")
 
-    monkeypatch.setattr(services, "create_help_request", crash)
+    monkeypatch.setattr(help_requests, "create_help_request", crash)
     key = {"Idempotency-Key": "help-crash"}
     assert_error(resident.post(URL, json=body(tree), headers=key), 500, "internal_error")
-    monkeypatch.setattr(services, "create_help_request", real)
+    monkeypatch.setattr(help_requests, "create_help_request", real)
     retry = resident.post(URL, json=body(tree), headers=key)
     assert retry.status_code == 201 and "Idempotent-Replayed" not in retry.headers
     assert count() == 1 and count(IdempotentAnswer) == 1

@@ -55,7 +55,7 @@ def pdf_qr(data: bytes) -> str:
 # ---- the record --------------------------------------------------------------------
 
 def test_a_credit_freezes_the_record_as_confirmed(record, admin):
-    ledger = record.v.get("/api/v1/me/volunteer-record").json["ledger"]
+    ledger = record.v.get("/api/v1/me/volunteer-record").json["items"]
     assert len(ledger) == 1
     entry = ledger[0]
     assert (entry["service_name"], entry["organizer"], entry["place"], entry["confirmed_by"]) == \
@@ -65,7 +65,7 @@ def test_a_credit_freezes_the_record_as_confirmed(record, admin):
     # the task renamed later: the record keeps what was confirmed
     db.session.execute(sa.update(Task).where(Task.id == record.task.id).values(title="别的名字", address="别处"))
     db.session.commit()
-    again = record.v.get("/api/v1/me/volunteer-record").json["ledger"][0]
+    again = record.v.get("/api/v1/me/volunteer-record").json["items"][0]
     assert (again["service_name"], again["place"]) == ("清洁家园", "")
 
 

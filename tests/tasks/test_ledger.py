@@ -38,8 +38,8 @@ def test_the_organizer_confirms_a_task_without_a_request(served, admin):
     record = served.v.get("/api/v1/me/volunteer-record").json
     assert record["total_hours"] == 1.5 and record["person_times"] == 1
     assert record["ratings"] == {"count": 1, "average": 5.0}
-    assert [(e["kind"], e["hours"], e["task_id"]) for e in record["ledger"]] == [("credit", 1.5, served.task.id)]
-    assert record["ledger"][0]["recorded_by_id"] == admin.user_id
+    assert [(e["kind"], e["hours"], e["task_id"]) for e in record["items"]] == [("credit", 1.5, served.task.id)]
+    assert record["items"][0]["recorded_by_id"] == admin.user_id
 
 
 def test_hours_are_the_actual_time_when_shorter(make_task, volunteer, admin, travel):
@@ -162,7 +162,11 @@ def test_a_correction_is_a_new_entry_and_the_old_one_stays(served, admin):
     record = served.v.get("/api/v1/me/volunteer-record").json
     assert record["total_hours"] == 2.25
     assert record["person_times"] == 1  # a correction is not another person-time
-    assert [e["kind"] for e in record["ledger"]] == ["correction", "credit"]  # newest first
+    assert [e["kind"] for e in record["items"]] == ["correction", "credit"]  # newest first
+    first = served.v.get("/api/v1/me/volunteer-record", query_string={"limit": 1}).json
+    assert [e["kind"] for e in first["items"]] == ["correction"] and first["total_hours"] == 2.25
+    rest = served.v.get("/api/v1/me/volunteer-record", query_string={"limit": 1, "cursor": first["next_cursor"]}).json
+    assert [e["kind"] for e in rest["items"]] == ["credit"] and rest["next_cursor"] is None
     down = admin.post(f"{served.url}/corrections", json={"hours": 1, "reason": "按实际签到时间"})
     assert down.json["hours"] == -1.25
     assert served.v.get("/api/v1/me/volunteer-record").json["total_hours"] == 1.0
@@ -207,20 +211,33 @@ def test_a_volunteer_asks_for_a_correction_and_the_organizer_applies_it(served, 
     assert (asked["state"], asked["requested_hours"], asked["user_id"]) == ("pending", 2.0, served.v.user_id)
     assert response.headers["Location"].endswith(f"{URL}/{served.task.id}/correction-requests")
     listed = admin.get(f"{URL}/{served.task.id}/correction-requests")
-    assert listed.status_code == 200 and [r["id"] for r in listed.json] == [asked["id"]]
+    assert listed.status_code == 200 and [r["id"] for r in listed.json["items"]] == [asked["id"]]
+    assert listed.json["next_cursor"] is None
     assert_error(admin_b.get(f"{URL}/{served.task.id}/correction-requests"), 404, "not_found")
     assert [r.kind for r in ledger_rows()] == ["credit"]  # asking changes nothing
     applied = admin.post(f"{served.url}/corrections", json={"hours": 1.75, "reason": "核实后按 1.75 小时",
                                                            "request_id": asked["id"]})
     assert applied.status_code == 201, applied.json
     assert applied.json["hours"] == 0.25
-    assert admin.get(f"{URL}/{served.task.id}/correction-requests").json[0]["state"] == "applied"
+    assert admin.get(f"{URL}/{served.task.id}/correction-requests").json["items"][0]["state"] == "applied"
     assert served.v.get("/api/v1/me/volunteer-record").json["total_hours"] == 1.75
     # a request is applied once: a second use fails and writes nothing
     assert_error(admin.post(f"{served.url}/corrections", json={"hours": 3, "reason": "again",
                                                               "request_id": asked["id"]}), 409, "invalid_state")
     assert len(ledger_rows()) == 2
     assert_error(admin.post(f"/api/v1/correction-requests/{asked['id']}/reject"), 409, "invalid_state")
+
+
+def test_correction_requests_are_a_paged_collection(served, admin):
+    admin.post(f"{served.url}/confirm", json={"score": 4})
+    asked = [served.v.post(f"{served.url}/correction-requests", json={"hours": h, "reason": "x"}).json["id"]
+             for h in (2, 3)]
+    url = f"{URL}/{served.task.id}/correction-requests"
+    first = admin.get(url, query_string={"limit": 1}).json
+    assert [r["id"] for r in first["items"]] == asked[:1] and first["next_cursor"]
+    rest = admin.get(url, query_string={"limit": 1, "cursor": first["next_cursor"]}).json
+    assert [r["id"] for r in rest["items"]] == asked[1:] and rest["next_cursor"] is None
+    assert_error(admin.get(url, query_string={"cursor": "nonsense"}), 422, "validation_failed")
 
 
 def test_a_correction_request_can_be_declined(served, admin, admin_b):
@@ -260,9 +277,9 @@ def test_the_record_ledger_is_paged(make_task, volunteer, admin, travel):
         p = serve(v, t.id, travel, START + dt.timedelta(hours=2 * i), START + dt.timedelta(hours=2 * i + 1))
         admin.post(f"{P}/{p['id']}/confirm", json={"score": 5})
     first = v.get("/api/v1/me/volunteer-record", query_string={"limit": 2}).json
-    assert first["total_hours"] == 3.0 and len(first["ledger"]) == 2 and first["next_cursor"]
+    assert first["total_hours"] == 3.0 and len(first["items"]) == 2 and first["next_cursor"]
     rest = v.get("/api/v1/me/volunteer-record", query_string={"limit": 2, "cursor": first["next_cursor"]}).json
-    assert [e["task_id"] for e in first["ledger"] + rest["ledger"]] == [t.id for t in reversed(tasks)]
+    assert [e["task_id"] for e in first["items"] + rest["items"]] == [t.id for t in reversed(tasks)]
     assert rest["next_cursor"] is None
 
 

@@ -258,7 +258,7 @@ export const record = {
       load: async (cursor) => {
         const answer = pending || await api.get("/me/volunteer-record", {limit: 10, cursor});
         pending = null;
-        return {items: answer.ledger, next_cursor: answer.next_cursor};
+        return {items: answer.items, next_cursor: answer.next_cursor};
       },
       item: async (entry) => h("div", {class: "list-item", "data-ledger": entry.id},
         h("div", {class: "spread"}, h("span", {}, `${entry.service_name || await taskTitle(api, entry.task_id)}${entry.kind === "credit" ? "" : "（更正）"}`),

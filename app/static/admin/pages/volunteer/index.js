@@ -183,7 +183,7 @@ const taskPage = {
     const id = Number(params.get("id"));
     const [task, participants, corrections] = await Promise.all([
       api.get(`/tasks/${id}`), api.all(`/tasks/${id}/participants`, {limit: 100}),
-      api.get(`/tasks/${id}/correction-requests`)]);
+      api.all(`/tasks/${id}/correction-requests`, {limit: 100})]);
     const reload = () => go(`#/task?id=${id}`);
     const transition = async (button, {action, label, confirm: question}) => {
       if (action === "cancel") {

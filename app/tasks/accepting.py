@@ -1,0 +1,209 @@
+"""Acceptance (接单), withdrawal and the waitlist.
+
+Rules:
+* Never more acceptances than places: a place is taken by a conditional
+  ``UPDATE tasks SET places_taken = places_taken + 1 WHERE places_taken <
+  places``, with a CHECK constraint behind it. A full task answers
+  ``task_full`` (or puts the volunteer on the waitlist if they asked).
+* One participation per volunteer and task (a repeat returns it); no two
+  held places whose times overlap; ``members_only`` tasks need an active
+  member identity.
+* Withdrawing frees the place until ``WITHDRAW_CUTOFF`` before the start;
+  the first on the waitlist then gets it (never someone who just withdrew
+  or took an overlapping task: the promotion takes their volunteer lock).
+* Every state change is a transition of :mod:`app.tasks.machines`; one of
+  concurrent changes wins, the others answer 409 ``state_changed``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app.auth.models import User
+from app.common.db import utcnow
+from app.common.transitions import StateChanged
+from app.errors import ApiError, NotFound
+from app.extensions import db
+from app.members.services import identity_of
+from app.subscriptions.services import announce
+from app.tasks.errors import MembersOnly, NotAVolunteer, ScheduleConflict, TaskFull, TaskNotOpen, WithdrawCutoffPassed
+from app.tasks.machines import PARTICIPATION, TASK
+from app.tasks.models import HelpRequest, Participation, Task, Volunteer
+from app.tasks.rules import HOLDING_PLACE, overlapping, participation_of
+
+
+def _lock_volunteer(user_id: int) -> None:
+    """One volunteer's places change one at a time (a no-op UPDATE of their row:
+    PostgreSQL's row lock, SQLite's write lock), so that an overlap check sees
+    the places just committed. Taken after the task's row (see machines)."""
+    db.session.execute(update(Volunteer).where(Volunteer.user_id == user_id)
+                       .values(user_id=Volunteer.user_id).execution_options(synchronize_session=False))
+
+
+def _claim_place_or_waitlist(task: Task, waitlist: bool) -> str:
+    """Claim the task for an acceptance: a free place (the conditional UPDATE
+    ``places_taken + 1 WHERE state = 'published' AND places_taken < places``)
+    or, when full and asked for, a spot on the waitlist of a task still
+    published. Either holds the task's row until the commit, so a cancel
+    cannot slip in between."""
+    try:
+        TASK.apply(task, "accept", where=[Task.places_taken < Task.places],
+                   places_taken=Task.places_taken + 1)
+        return "accepted"
+    except StateChanged as lost:
+        if lost.details["state"] != "published":
+            raise
+    if not waitlist:
+        raise TaskFull({"waitlist_available": True})
+    TASK.apply(task, "join_waitlist")
+    return "waitlisted"
+
+
+def accept_task(user: User, task_id: int, waitlist: bool = False) -> tuple[Participation, bool]:
+    """Take a place (or a waitlist spot). Returns (participation, created)."""
+    volunteer = db.session.scalar(select(Volunteer.id).where(Volunteer.user_id == user.id))
+    if volunteer is None:
+        raise NotAVolunteer()
+    task = db.session.get(Task, task_id)
+    if task is None or task.state == "draft":
+        raise NotFound()
+    existing = participation_of(task.id, user.id)
+    if existing is not None and existing.state in (*HOLDING_PLACE, "waitlisted"):
+        return existing, False
+    if task.state != "published":
+        raise TaskNotOpen({"state": task.state})
+    if utcnow() >= task.starts_at:
+        raise TaskNotOpen({"state": "started"})  # a place is taken before the work begins
+    if task.members_only:
+        identity = identity_of(user.id)
+        if identity is None or not identity.is_active:
+            raise MembersOnly()
+    values: dict[str, Any] = {"starts_at": task.starts_at, "ends_at": task.ends_at, "accepted_at": utcnow()}
+    try:
+        state = _claim_place_or_waitlist(task, waitlist)
+        _lock_volunteer(user.id)
+        if db.session.scalar(select(overlapping(user.id, task).exists())):
+            raise ScheduleConflict()
+        if state == "accepted" and task.help_request_id:
+            _tell_requester(task)
+        if existing is not None:
+            # Coming back after withdrawing: only if no concurrent request of theirs did it first.
+            try:
+                PARTICIPATION.apply(existing, "rejoin", to=state, **values)
+            except StateChanged:
+                db.session.rollback()  # gives the place back
+                return _held(task.id, user.id), False
+            db.session.commit()
+            return existing, True
+    except ApiError:
+        db.session.rollback()
+        raise
+    participation = Participation(task=task, user_id=user.id, state=state, **values)  # no reload to answer
+    db.session.add(participation)
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same volunteer's concurrent accept won
+        db.session.rollback()
+        return _held(task.id, user.id), False
+    return participation, True
+
+
+def _held(task_id: int, user_id: int) -> Participation:
+    """The participation a concurrent request of the same volunteer committed first."""
+    return db.session.scalars(select(Participation).where(
+        Participation.task_id == task_id, Participation.user_id == user_id)).one()
+
+
+def _tell_requester(task: Task) -> None:
+    """The resident who asked for help learns that a volunteer took it (接单):
+    an in-app notice per volunteer, one subscribe message per request."""
+    request = db.session.get_one(HelpRequest, task.help_request_id)
+    announce([request.requester_id], "help_request_accepted", request.id,
+             {"title": task.title, "status": "已接单", "time": task.starts_at,
+              "note": "志愿者已接单，请保持电话畅通"},
+             request_id=request.id, task_id=task.id, title=task.title)
+
+
+def with_waitlist_positions(participations: list[Participation]) -> list[Participation]:
+    """Set ``waitlist_position`` (1 = next to get a place) on the waitlisted
+    ones, in one query over their tasks' waitlists; no query when none is."""
+    waiting = [p for p in participations if p.state == "waitlisted"]
+    if waiting:
+        rank = func.row_number().over(partition_by=Participation.task_id,
+                                      order_by=(Participation.accepted_at, Participation.id))
+        ranked: dict[int, int] = dict(db.session.execute(select(Participation.id, rank).where(
+            Participation.task_id.in_({p.task_id for p in waiting}),
+            Participation.state == "waitlisted")).all())
+        for participation in waiting:
+            participation.__dict__["waitlist_position"] = ranked.get(participation.id)
+    return participations
+
+
+def withdraw(user: User, task_id: int) -> Participation:
+    """Give a place back (until the cutoff); the first on the waitlist gets it.
+    Of concurrent withdrawals of one participation one frees the place."""
+    participation = participation_of(task_id, user.id)
+    if participation is None or participation.state not in ("accepted", "waitlisted"):
+        raise NotFound()
+    task = participation.task
+    cutoff = dt.timedelta(seconds=current_app.config["WITHDRAW_CUTOFF"])
+    if participation.state == "accepted" and utcnow() > task.starts_at - cutoff:
+        raise WithdrawCutoffPassed({"cutoff_hours": round(cutoff.total_seconds() / 3600, 1)})
+    try:
+        release_place(participation)
+    except ApiError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return participation
+
+
+def release_place(participation: Participation) -> None:
+    """Withdraw an accepted or waitlisted participation in the caller's
+    transaction; a place it held goes to the first on the waitlist."""
+    task = participation.task
+    held = participation.state == "accepted"
+    # the task's row first (a concurrent promotion or cancel waits, or we wait for it)
+    TASK.claim(task, "withdraw", **({"places_taken": Task.places_taken - 1} if held else {}))
+    PARTICIPATION.apply(participation, "withdraw")
+    if held:
+        promote_waitlist(task)
+
+
+def promote_waitlist(task: Task) -> None:
+    """Give the task's free places to its waitlist, first come first served,
+    skipping whoever holds an overlapping task. The caller has claimed the
+    task's row (and refreshed ``task``); each promotion is a claim of its own,
+    so a volunteer who left the list meanwhile is never promoted."""
+    free = task.places - task.places_taken
+    if free <= 0:
+        return
+    waiting = db.session.scalars(select(Participation).where(
+        Participation.task_id == task.id, Participation.state == "waitlisted")
+        .order_by(Participation.accepted_at, Participation.id)).all()
+    promoted = 0
+    for participation in waiting:
+        if promoted == free:
+            break
+        _lock_volunteer(participation.user_id)
+        if db.session.scalar(select(overlapping(participation.user_id, task).exists())):
+            continue  # they took another task meanwhile; keep them waiting
+        try:
+            PARTICIPATION.apply(participation, "promote")
+        except StateChanged:
+            continue  # they left the list meanwhile
+        promoted += 1
+        announce([participation.user_id], "waitlist_promoted", task.id,
+                 {"title": task.title, "status": "候补成功", "time": task.starts_at,
+                  "note": task.address or "请按时参加"},
+                 version=int(utcnow().timestamp()), task_id=task.id, title=task.title)
+    if promoted:
+        db.session.execute(update(Task).where(Task.id == task.id)
+                           .values(places_taken=Task.places_taken + promoted)
+                           .execution_options(synchronize_session=False))
+        set_committed_value(task, "places_taken", task.places_taken + promoted)  # as stored; no flush
