@@ -86,19 +86,6 @@ class Blueprint(flask_smorest.Blueprint):
 
         return decorator
 
-    def action(self, rule: str, name: str, doc: str, call, *, auth, schema, response, errors):
-        """Register ``POST rule``, an action on one resource: ``auth`` guards it,
-        ``schema`` validates the body and ``call(body, **view_args)`` does it;
-        the answer is dumped with ``response``. For families of actions that
-        differ only in their verb (approve/reject/revoke, suspend/reinstate...)."""
-
-        def view(body, **view_args):
-            return call(body, **view_args)
-
-        view.__name__, view.__doc__ = name, doc
-        self.route(rule, methods=["POST"])(
-            auth(self.arguments(schema)(self.response(200, response)(self.errors(*errors)(view)))))
-
 
 def documented_statuses(func) -> set[int]:
     return {int(status) for status in

@@ -156,14 +156,34 @@ def reject_binding(body, request_id):
     return services.reject_binding(current_user(), request_id, body["reason"])
 
 
-for action, doc in (
-        ("suspend", "Suspend an active identity (member-only actions stop)."),
-        ("reinstate", "Reinstate a suspended identity."),
-        ("revoke", "Revoke an identity for good; it takes effect on the member's next request.")):
-    blp.action(
-        f"/members/<int:identity_id>/{action}", f"{action}_member", doc,
-        lambda body, identity_id, action=action:
-            services.change_identity_status(current_user(), identity_id, action, body["reason"]),
-        auth=login_required, schema=StatusChangeSchema, response=MemberAdminSchema,
-        errors=(NotFound, Forbidden, services.IdentityRevoked, services.InvalidStatusChange,
-                StateChanged, ValidationFailed))
+@blp.route("/members/<int:identity_id>/suspend", methods=["POST"])
+@login_required
+@blp.arguments(StatusChangeSchema)
+@blp.response(200, MemberAdminSchema)
+@blp.errors(NotFound, Forbidden, services.IdentityRevoked, services.InvalidStatusChange, StateChanged,
+            ValidationFailed)
+def suspend_member(body, identity_id):
+    """Suspend an active identity (member-only actions stop)."""
+    return services.change_identity_status(current_user(), identity_id, "suspend", body["reason"])
+
+
+@blp.route("/members/<int:identity_id>/reinstate", methods=["POST"])
+@login_required
+@blp.arguments(StatusChangeSchema)
+@blp.response(200, MemberAdminSchema)
+@blp.errors(NotFound, Forbidden, services.IdentityRevoked, services.InvalidStatusChange, StateChanged,
+            ValidationFailed)
+def reinstate_member(body, identity_id):
+    """Reinstate a suspended identity."""
+    return services.change_identity_status(current_user(), identity_id, "reinstate", body["reason"])
+
+
+@blp.route("/members/<int:identity_id>/revoke", methods=["POST"])
+@login_required
+@blp.arguments(StatusChangeSchema)
+@blp.response(200, MemberAdminSchema)
+@blp.errors(NotFound, Forbidden, services.IdentityRevoked, services.InvalidStatusChange, StateChanged,
+            ValidationFailed)
+def revoke_member(body, identity_id):
+    """Revoke an identity for good; it takes effect on the member's next request."""
+    return services.change_identity_status(current_user(), identity_id, "revoke", body["reason"])

@@ -168,16 +168,44 @@ def list_member_reports(args, org_id):
                                        args["limit"], args["cursor"])
 
 
-for kind, decide, schema in (("community-report", reports.decide_org_report, OrgReportSchema),
-                             ("member-report", reports.decide_member_report, MemberReportSchema)):
-    for verb, confirm in (("confirm", True), ("decline", False)):
-        blp.action(
-            f"/{kind}s/<int:report_id>/{verb}", f"{verb}_{kind.replace('-', '_')}",
-            f"{verb.capitalize()} a pending {kind.replace('-', ' ')} (the community's admins).",
-            lambda body, report_id, decide=decide, confirm=confirm:
-                decide(current_user(), report_id, confirm, body.get("reason")),
-            auth=login_required, schema=DecideSchema, response=schema,
-            errors=(NotFound, Forbidden, reports.ReportNotPending, StateChanged, ValidationFailed))
+@blp.route("/community-reports/<int:report_id>/confirm", methods=["POST"])
+@login_required
+@blp.arguments(DecideSchema)
+@blp.response(200, OrgReportSchema)
+@blp.errors(NotFound, Forbidden, reports.ReportNotPending, StateChanged, ValidationFailed)
+def confirm_community_report(body, report_id):
+    """Confirm a pending community report (the community's admins)."""
+    return reports.decide_org_report(current_user(), report_id, True, body.get("reason"))
+
+
+@blp.route("/community-reports/<int:report_id>/decline", methods=["POST"])
+@login_required
+@blp.arguments(DecideSchema)
+@blp.response(200, OrgReportSchema)
+@blp.errors(NotFound, Forbidden, reports.ReportNotPending, StateChanged, ValidationFailed)
+def decline_community_report(body, report_id):
+    """Decline a pending community report (the community's admins)."""
+    return reports.decide_org_report(current_user(), report_id, False, body.get("reason"))
+
+
+@blp.route("/member-reports/<int:report_id>/confirm", methods=["POST"])
+@login_required
+@blp.arguments(DecideSchema)
+@blp.response(200, MemberReportSchema)
+@blp.errors(NotFound, Forbidden, reports.ReportNotPending, StateChanged, ValidationFailed)
+def confirm_member_report(body, report_id):
+    """Confirm a pending member report (the community's admins)."""
+    return reports.decide_member_report(current_user(), report_id, True, body.get("reason"))
+
+
+@blp.route("/member-reports/<int:report_id>/decline", methods=["POST"])
+@login_required
+@blp.arguments(DecideSchema)
+@blp.response(200, MemberReportSchema)
+@blp.errors(NotFound, Forbidden, reports.ReportNotPending, StateChanged, ValidationFailed)
+def decline_member_report(body, report_id):
+    """Decline a pending member report (the community's admins)."""
+    return reports.decide_member_report(current_user(), report_id, False, body.get("reason"))
 
 
 @blp.route("/me/community-report", methods=["POST"])
