@@ -47,14 +47,14 @@ def init_cli(app: Flask) -> None:
     @jobs.command("close-forgotten-checkouts")
     def close_forgotten_command():
         """Close volunteer check-outs missing 12 h after the task, flagged for review."""
-        from app.jobs import close_forgotten_checkouts
+        from app.jobs.periodic import close_forgotten_checkouts
 
         click.echo(f"closed {close_forgotten_checkouts()} forgotten check-outs")
 
     @jobs.command("prune-sessions")
     def prune_sessions_command():
         """Delete ended login sessions and day-old Idempotency-Key answers."""
-        from app.jobs import prune_sessions
+        from app.jobs.periodic import prune_sessions
 
         families, answers = prune_sessions()
         click.echo(f"deleted {families} ended login sessions and {answers} old idempotent answers")
@@ -62,7 +62,7 @@ def init_cli(app: Flask) -> None:
     @jobs.command("purge-personal-data")
     def purge_personal_data_command():
         """Remove personal details whose retention period is over (positions, IPs, orphan photos)."""
-        from app.jobs import purge_personal_data
+        from app.jobs.periodic import purge_personal_data
 
         for kind, count in purge_personal_data().items():
             click.echo(f"{kind}: {count}")
@@ -70,7 +70,7 @@ def init_cli(app: Flask) -> None:
     @jobs.command("remind-overdue-events")
     def remind_overdue_command():
         """Tell of grid events newly overdue; remind the level above of long-overdue ones."""
-        from app.jobs import remind_overdue_events
+        from app.jobs.periodic import remind_overdue_events
 
         overdue, escalated = remind_overdue_events()
         click.echo(f"told {overdue} overdue events, reminded the level above of {escalated}")
@@ -78,7 +78,7 @@ def init_cli(app: Flask) -> None:
     @jobs.command("recheck-texts")
     def recheck_texts_command():
         """Re-enqueue the content re-check of the texts still unchecked."""
-        from app.jobs import recheck_texts
+        from app.jobs.periodic import recheck_texts
 
         click.echo(f"re-enqueued the re-check of {recheck_texts()} unchecked texts")
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from rq import cron
 
-from app.jobs import (
+from app.jobs.periodic import (
     close_forgotten_checkouts,
     prune_sessions,
     purge_personal_data,

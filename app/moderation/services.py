@@ -81,6 +81,7 @@ from app.errors import (
     ValidationFailed,
 )
 from app.extensions import db
+from app.jobs.queue import enqueue
 from app.moderation.models import HIDDEN, OPEN_ITEM_STATES, SHOWN, ModerationItem
 from app.notices.services import notify
 from app.orgs.models import OrgNode
@@ -230,8 +231,6 @@ def after_commit(verdict: Verdict) -> None:
 
 
 def enqueue_recheck(item_id: int) -> None:
-    from app.jobs.queue import enqueue
-
     enqueue(recheck_text, item_id, job_id=f"recheck:text:{item_id}")
 
 

@@ -15,11 +15,11 @@ from app.extensions import db, get_queue_redis
 from app.jobs.queue import PERIODIC_QUEUE, get_queue, make_worker
 
 SCHEDULE_MODULE = "app.jobs.schedule"
-PERIODIC = {"close-forgotten-checkouts": "app.jobs.close_forgotten_checkouts",
-            "prune-sessions": "app.jobs.prune_sessions",
-            "remind-overdue-events": "app.jobs.remind_overdue_events",
-            "recheck-texts": "app.jobs.recheck_texts",
-            "purge-personal-data": "app.jobs.purge_personal_data"}
+PERIODIC = {"close-forgotten-checkouts": "app.jobs.periodic.close_forgotten_checkouts",
+            "prune-sessions": "app.jobs.periodic.prune_sessions",
+            "remind-overdue-events": "app.jobs.periodic.remind_overdue_events",
+            "recheck-texts": "app.jobs.periodic.recheck_texts",
+            "purge-personal-data": "app.jobs.periodic.purge_personal_data"}
 # Deadlines are told soon after they pass, and a text WeChat could not judge
 # is shown unchecked meanwhile: every 10 minutes, 5 minutes apart.
 EVERY_TEN_MINUTES = {"remind-overdue-events": "*/10 * * * *", "recheck-texts": "5-59/10 * * * *"}
@@ -89,10 +89,10 @@ def test_due_jobs_are_enqueued_and_run_by_a_worker(app, cron, login, clock):
     queue = get_queue(PERIODIC_QUEUE)
     finished = [queue.fetch_job(job_id) for job_id in queue.finished_job_registry.get_job_ids()]
     results = {job.func_name: job.return_value() for job in finished}
-    assert results == {"app.jobs.close_forgotten_checkouts": 0, "app.jobs.prune_sessions": (1, 0),
-                       "app.jobs.remind_overdue_events": (0, 0),
-                       "app.jobs.recheck_texts": 0,
-                       "app.jobs.purge_personal_data": {"attempt_details": 0, "checkin_positions": 0,
+    assert results == {"app.jobs.periodic.close_forgotten_checkouts": 0, "app.jobs.periodic.prune_sessions": (1, 0),
+                       "app.jobs.periodic.remind_overdue_events": (0, 0),
+                       "app.jobs.periodic.recheck_texts": 0,
+                       "app.jobs.periodic.purge_personal_data": {"attempt_details": 0, "checkin_positions": 0,
                                                         "badge_check_positions": 0, "orphan_uploads": 0}}
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(TokenFamily)) == 1  # the live session

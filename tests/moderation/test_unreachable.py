@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.jobs import recheck_texts
+from app.jobs.periodic import recheck_texts
 from app.moderation.models import ModerationItem
 from app.moderation.services import recheck_text
 from app.notices.models import Notice

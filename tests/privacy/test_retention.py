@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.badges.models import BadgeShown
 from app.checkin.models import Checkin, CheckinAttempt
 from app.extensions import db
-from app.jobs import purge_personal_data
+from app.jobs.periodic import purge_personal_data
 from app.uploads.models import Upload
 from app.uploads.storage import get_storage
 from tests.grid.helpers import upload_id

@@ -255,7 +255,7 @@ def _grid_event_closed(world):
 
 
 def _grid_event_overdue(world):
-    from app.jobs import remind_overdue_events
+    from app.jobs.periodic import remind_overdue_events
 
     event_id = world.event()
 
@@ -267,7 +267,7 @@ def _grid_event_overdue(world):
 
 
 def _grid_event_escalation(world):
-    from app.jobs import remind_overdue_events
+    from app.jobs.periodic import remind_overdue_events
 
     street_admin = world.people("o-admin-street", "org_admin", world.tree.street)
     event_id = world.event()

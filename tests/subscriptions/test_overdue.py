@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from app.jobs import remind_overdue_events
+from app.jobs.periodic import remind_overdue_events
 from tests.subscriptions.conftest import T0, notice_rows, notices
 
 HOURS = dt.timedelta(hours=1)

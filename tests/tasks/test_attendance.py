@@ -9,7 +9,7 @@ import pytest
 
 from app.common.geo import wgs84_to_gcj02
 from app.extensions import db
-from app.jobs import close_forgotten_checkouts
+from app.jobs.periodic import close_forgotten_checkouts
 from app.tasks.models import Participation
 from tests.conftest import assert_error
 from tests.tasks.conftest import END, HERE, LAT, LNG, START, iso, near

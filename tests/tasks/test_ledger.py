@@ -116,7 +116,7 @@ def test_a_retried_confirm_with_an_idempotency_key_is_replayed(served, admin):
 
 
 def test_a_flagged_check_out_credits_nothing_until_the_organizer_sets_times(make_task, volunteer, admin, travel, clock):
-    from app.jobs import close_forgotten_checkouts
+    from app.jobs.periodic import close_forgotten_checkouts
 
     task = make_task()
     v = volunteer()
