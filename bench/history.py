@@ -16,6 +16,7 @@ replica``): the rows are made consistent by construction, and checking
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -129,7 +130,26 @@ def _events(c: sa.Connection, d: dict, g0: int, g1: int) -> None:
               FROM generate_series({g0}, {g1 - 1}) AS g) AS s"""))
 
 
-KINDS = (("checkins", _checkins), ("volunteering", _volunteering), ("events", _events))
+KINDS = (("checkins", _checkins, ("checkins", "checkin_attempts")),
+         ("volunteering", _volunteering, ("participations", "hours_ledger")),
+         ("events", _events, ("grid_events",)))
+# growing by more rows than this, the tables' plain indexes (those behind no
+# constraint) are dropped first and built again after: one sort instead of
+# millions of scattered inserts
+REBUILD_ABOVE = int(os.environ.get("BENCH_REBUILD_ABOVE", 2_000_000))
+
+
+def _drop_indexes(c: sa.Connection, tables: tuple[str, ...]) -> list[str]:
+    """Drop the indexes of ``tables`` that back no constraint; their definitions."""
+    rows = c.execute(sa.text("""
+        SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
+        WHERE i.indrelid = ANY(CAST(:tables AS regclass[]))
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)"""),
+        {"tables": list(tables)}).all()
+    for name, _ in rows:
+        c.execute(sa.text(f"DROP INDEX {name}"))
+    c.commit()
+    return [definition for _, definition in rows]
 
 
 def grow(c: sa.Connection, d: dict, target: int, log=print) -> float:
@@ -142,9 +162,11 @@ def grow(c: sa.Connection, d: dict, target: int, log=print) -> float:
     c.execute(sa.text("CREATE TABLE IF NOT EXISTS bench_history (tag text, kind text, rows bigint, "
                       "PRIMARY KEY (tag, kind))"))
     c.commit()
-    for kind, fill in KINDS:
+    c.execute(sa.text("SET maintenance_work_mem = '512MB'"))
+    for kind, fill, tables in KINDS:
         have = c.scalar(sa.text("SELECT rows FROM bench_history WHERE tag = :t AND kind = :k"),
                         {"t": d["tag"], "k": kind}) or 0
+        dropped = _drop_indexes(c, tables) if target - have > REBUILD_ABOVE else []
         for g0 in range(have, target, BATCH):
             g1 = min(g0 + BATCH, target)
             t = time.perf_counter()
@@ -153,6 +175,12 @@ def grow(c: sa.Connection, d: dict, target: int, log=print) -> float:
                               "DO UPDATE SET rows = EXCLUDED.rows"), {"t": d["tag"], "k": kind, "n": g1})
             c.commit()
             log(f"  {d['tag']} {kind}: {g1:,} rows ({time.perf_counter() - t:.1f} s)")
+        t = time.perf_counter()
+        for definition in dropped:
+            c.execute(sa.text(definition))
+            c.commit()
+        if dropped:
+            log(f"  {d['tag']} {kind}: {len(dropped)} indexes built again ({time.perf_counter() - t:.1f} s)")
     c.execute(sa.text("SET session_replication_role = origin"))
     c.commit()
     return time.perf_counter() - started

@@ -10,7 +10,10 @@ connection is busy it waits in line, and that wait is part of its latency.
     python -m bench.openloop --rate 300 --duration 10 --port 8077 --dir bench/out --tokens tokens_rate.txt
 
 Prints one JSON line (requests, achieved rate, p50/p95/p99/max from the
-scheduled time, statuses, errors). Only 127.0.0.1 is ever a target.
+scheduled time, statuses, errors). A request still waiting ``--timeout``
+seconds after its scheduled time is not sent (lost): the run ends at most
+that long after the schedule, and unanswered requests count as infinitely
+late in the percentiles. Only 127.0.0.1 is ever a target.
 """
 from __future__ import annotations
 
@@ -86,14 +89,17 @@ async def run(port: int, rate: float, duration: float, connections: int, build, 
     queue: asyncio.Queue[tuple[int, float] | None] = asyncio.Queue()
     latencies: list[float] = []
     statuses: dict[str, int] = {}
-    errors = 0
+    errors = lost = 0
     done_at = 0.0
 
     async def worker() -> None:
-        nonlocal errors, done_at
+        nonlocal errors, lost, done_at
         conn = Connection(port)
         while (job := await queue.get()) is not None:
             i, due = job
+            if time.perf_counter() - due > timeout:  # so late it counts as lost (and the run ends)
+                lost += 1
+                continue
             try:
                 status = await asyncio.wait_for(conn.request(build(i)), timeout)
                 statuses[str(status)] = statuses.get(str(status), 0) + 1
@@ -117,15 +123,16 @@ async def run(port: int, rate: float, duration: float, connections: int, build, 
     for _ in workers:
         queue.put_nowait(None)
     await asyncio.wait_for(asyncio.gather(*workers), duration + 60)
-    latencies.sort()
+    answered = len(latencies)
+    # an unanswered request (lost, refused, timed out) has no latency: it counts as infinitely late
+    latencies = sorted(latencies) + [math.inf] * (total - answered)
     # achieved: answers per second from the first scheduled send to the last answer
     elapsed = max(done_at - start, total / rate)
-    return {"requests": len(latencies), "scheduled": total, "seconds": round(elapsed, 3),
-            "rps": len(latencies) / elapsed, "target_rps": rate,
+    return {"requests": answered, "scheduled": total, "seconds": round(elapsed, 3),
+            "rps": answered / elapsed, "target_rps": rate,
             "p50_ms": percentile(latencies, 50) * 1000, "p95_ms": percentile(latencies, 95) * 1000,
-            "p99_ms": percentile(latencies, 99) * 1000, "max_ms": (latencies[-1] if latencies else 0) * 1000,
-            "errors": errors, "status": statuses, "open_loop": True}
-
+            "p99_ms": percentile(latencies, 99) * 1000, "max_ms": latencies[-1] * 1000 if latencies else 0,
+            "errors": errors + lost, "lost": lost, "status": statuses, "open_loop": True}
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
