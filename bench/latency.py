@@ -5,19 +5,28 @@ concurrency: the figure is the endpoint's own cost at this history size).
 
 The statistics take ``org_id``, ``from`` and ``to`` as dates (YYYY-MM-DD);
 where an endpoint still refuses dates (400/422), it is asked with times
-(ISO 8601 with offset) instead and the row says so.
+(ISO 8601 with offset) instead and the row says so. Each endpoint gets
+REQUESTS requests after a warm-up, or fewer (at least 3) when they take
+more than ``BENCH_ENDPOINT_BUDGET`` seconds (90) in all: the row says how many.
 """
 from __future__ import annotations
 
 import datetime as dt
 import http.client
 import json
+import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
 WARMUP = 2
+TIMEOUT = 600.0
+SLOW = 5.0  # seconds: no warm-up request beyond the first call
+# an endpoint slower than BUDGET / REQUESTS stops after BUDGET seconds (at least
+# MIN_REQUESTS requests): at 10^7 rows one answer can take a minute
+BUDGET = float(os.environ.get("BENCH_ENDPOINT_BUDGET", "90"))
+MIN_REQUESTS = 3
 
 
 def endpoints(state: dict) -> list[tuple[str, str, str]]:
@@ -51,14 +60,20 @@ def _as_times(path: str) -> str:
     return head + "?" + "&".join(parts)
 
 
-def get(port: int, token: str, path: str) -> tuple[int, float]:
+def get(port: int, token: str, path: str) -> tuple[str, float]:
+    """The status (or ``timeout``) and the seconds of one request, on a new connection."""
     started = time.perf_counter()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
-    response = conn.getresponse()
-    response.read()
-    conn.close()
-    return response.status, time.perf_counter() - started
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    try:
+        conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+        response = conn.getresponse()
+        response.read()
+        status = str(response.status)
+    except TimeoutError:
+        status = "timeout"
+    finally:
+        conn.close()
+    return status, time.perf_counter() - started
 
 
 def main(out: Path, port: int, rows: int, requests: int) -> None:
@@ -67,22 +82,27 @@ def main(out: Path, port: int, rows: int, requests: int) -> None:
         for name, token_file, path in endpoints(state):
             token = (out / token_file).read_text().strip()
             note = ""
-            status, _ = get(port, token, path)
-            if status in (400, 422) and "from=" in path:
+            status, seconds = get(port, token, path)
+            if status in ("400", "422") and "from=" in path:
                 path, note = _as_times(path), "times"
-                status, _ = get(port, token, path)
-            for _ in range(WARMUP - 1):
-                get(port, token, path)
+                status, seconds = get(port, token, path)
+            if seconds < SLOW:  # a slow endpoint's first call warmed it enough
+                for _ in range(WARMUP - 1):
+                    get(port, token, path)
             timings, statuses = [], {}
+            started = time.perf_counter()
             for _ in range(requests):
                 status, seconds = get(port, token, path)
                 timings.append(seconds * 1000)
-                statuses[str(status)] = statuses.get(str(status), 0) + 1
+                statuses[status] = statuses.get(status, 0) + 1
+                if len(timings) >= MIN_REQUESTS and time.perf_counter() - started > BUDGET:
+                    break
             row = {"name": name, "rows": rows, "median_ms": statistics.median(timings),
-                   "max_ms": max(timings), "status": statuses, "note": note}
+                   "max_ms": max(timings), "requests": len(timings), "status": statuses, "note": note}
             results.write(json.dumps(row) + "\n")
-            print(f"  n={rows:,} {name}: median {row['median_ms']:.1f} ms {statuses} {note}", file=sys.stderr)
-
+            results.flush()
+            print(f"  n={rows:,} {name}: median {row['median_ms']:.1f} ms of {len(timings)} {statuses} {note}",
+                  file=sys.stderr)
 
 if __name__ == "__main__":
     main(Path(sys.argv[1]), int(sys.argv[2]), int(float(sys.argv[3])), int(sys.argv[4]) if len(sys.argv) > 4 else 20)

@@ -96,6 +96,7 @@ def history(rows: list[dict], seeds: list[dict]) -> tuple[str, list[str]]:
     names = list(dict.fromkeys(r["name"] for r in rows))
     by = {(r["name"], r["rows"]): r for r in rows}
     first = sizes[0]
+    most = max(r.get("requests", 0) for r in rows)
     head = ["endpoint", *[f"median ms, n={s:,}" for s in sizes], *[f"{s:,}/{first:,}" for s in sizes[1:]]]
     lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
     flags = []
@@ -105,7 +106,8 @@ def history(rows: list[dict], seeds: list[dict]) -> tuple[str, list[str]]:
             r = by.get((name, s))
             bad = r and set(r["status"]) != {"200"}
             cells.append("—" if r is None else f"{r['median_ms']:.1f}" + (f" ({r['status']})" if bad else "")
-                         + (" (times)" if r.get("note") else ""))
+                         + (" (times)" if r.get("note") else "")
+                         + (f" ({r['requests']} req)" if r and r.get("requests", most) < most else ""))
         base = by.get((name, first))
         for s in sizes[1:]:
             r = by.get((name, s))
