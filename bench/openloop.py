@@ -134,9 +134,35 @@ async def run(port: int, rate: float, duration: float, connections: int, build, 
             "p99_ms": percentile(latencies, 99) * 1000, "max_ms": latencies[-1] * 1000 if latencies else 0,
             "errors": errors + lost, "lost": lost, "status": statuses, "open_loop": True}
 
+async def _stub(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A server that answers 201 at once and closes, as gunicorn's sync workers do."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                       if line.lower().startswith(b"content-length:")), 0)
+        await reader.readexactly(length)
+        writer.write(b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+        await writer.drain()
+    except (OSError, asyncio.IncompleteReadError):
+        pass
+    writer.close()
+
+
+async def selftest(rate: float, duration: float, connections: int, build, timeout: float) -> dict:
+    """The generator against a stub server in the same process: what this
+    machine, as loaded now, lets the generator itself reach."""
+    server = await asyncio.start_server(_stub, HOST, 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        result = await run(port, rate, duration, connections, build, timeout)
+    return {**result, "selftest": True}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, help="the server under test (on 127.0.0.1)")
+    parser.add_argument("--selftest", action="store_true",
+                        help="instead, against a stub server in this process: the generator's own limit")
     parser.add_argument("--rate", type=float, required=True, help="requests per second, on a fixed schedule")
     parser.add_argument("--duration", type=float, required=True, help="seconds of sending")
     parser.add_argument("--connections", type=int, default=64, help="at most this many requests in flight")
@@ -147,7 +173,12 @@ def main() -> None:
     build, distinct = checkin_requests(args.dir, args.tokens)
     if args.rate * args.duration > distinct:
         parser.error(f"{int(args.rate * args.duration)} requests but {distinct} members: some would be duplicates")
-    result = asyncio.run(run(args.port, args.rate, args.duration, args.connections, build, args.timeout))
+    if args.selftest:
+        result = asyncio.run(selftest(args.rate, args.duration, args.connections, build, args.timeout))
+    elif args.port:
+        result = asyncio.run(run(args.port, args.rate, args.duration, args.connections, build, args.timeout))
+    else:
+        parser.error("--port or --selftest")
     print(json.dumps(result))
 
 

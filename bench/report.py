@@ -49,10 +49,15 @@ def throughput(rows: list[dict]) -> tuple[str, list[str]]:
              "| CPU ms/req (app + db) | CPU vs bare | expected answers |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     failures: list[str] = []
+    notes: list[str] = []
     for r in rows:
         expected, statuses = _expected(r)
         cpu = _cpu_ms(r)
-        if r.get("open_loop"):
+        if r.get("selftest"):
+            name = f"open-loop generator vs a stub server, {r['target_rps']:.0f}/s (its own limit)"
+            ratio = f"{r['rps'] / r['target_rps']:.0%} of target"
+            cpu = None
+        elif r.get("open_loop"):
             name = f"{r['name']} (open loop, target {r['target_rps']:.0f}/s)"
             ratio = f"{r['rps'] / r['target_rps']:.0%} of target"
         else:
@@ -64,7 +69,12 @@ def throughput(rows: list[dict]) -> tuple[str, list[str]]:
         lines.append(f"| {name} | {r.get('load', '—')} | {r['rps']:.0f} | {ratio} | {r['p50_ms']:.1f} | "
                      f"{r['p95_ms']:.1f} | {r['p99_ms']:.1f} | {cpu_text} | {cpu_ratio} | "
                      f"{expected:.1%} ({statuses}) |")
-        if r.get("open_loop"):
+        if r.get("selftest"):
+            if r["rps"] < RATE_TOLERANCE * r["target_rps"] or r["p99_ms"] >= P99_LIMIT_MS:
+                notes.append(f"NOTE: the generator alone, against a stub server, reached {r['rps']:.0f} req/s, "
+                             f"p99 {r['p99_ms']:.1f} ms: this machine is too loaded now to judge the open-loop "
+                             "target (the run still counts as FAILED if the app misses it)")
+        elif r.get("open_loop"):
             if r["rps"] < RATE_TOLERANCE * r["target_rps"]:
                 failures.append(f"FAILED: {r['name']}: {r['rps']:.0f} req/s answered, target {r['target_rps']:.0f}")
             if r["p99_ms"] >= P99_LIMIT_MS:
@@ -72,7 +82,7 @@ def throughput(rows: list[dict]) -> tuple[str, list[str]]:
                                 f"(limit < {P99_LIMIT_MS:.0f} ms)")
             if expected < 1:
                 failures.append(f"FAILED: {r['name']}: {expected:.1%} expected answers ({statuses})")
-    return "\n".join(lines), failures
+    return "\n".join(lines), notes + failures
 
 
 def targets(rows: list[dict]) -> list[str]:
@@ -138,9 +148,10 @@ def main(out: Path) -> int:
         print()
     for line in [*targets(_read(out / "results.jsonl")), *flags, *failures]:
         print(line)
-    if not failures:
+    failed = any(line.startswith("FAILED") for line in failures)
+    if not failed:
         print("open-loop check-in: PASSED")
-    return 1 if failures else 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
