@@ -1,22 +1,25 @@
-"""Seed the benchmark database (PostgreSQL) and write tokens and codes for wrk.
+"""Seed the benchmark database (PostgreSQL) and write tokens and codes for the load.
 
-A district with 5 streets and 50 communities, 30 service centers, 20,000
-members (users, roster entries, identities, volunteers), 1,000,000 historic
-check-ins over the past 50 days with their daily counts, and 5,000 tasks;
-plus a small control district with 10,000 check-ins, so the statistics can
-be timed against a history 100 times smaller.
+A district with 5 streets and 50 communities (a grid each), 30 service
+centers, 30,000 members (users, roster entries, identities, volunteers) and
+5,000 open tasks; a control district of the same shape whose history stays
+at 1,000 rows of each kind; and a viewer who reported one grid event. The
+district's history is grown afterwards, step by step, by ``bench.history``.
 
     python -m bench.seed OUT_DIR
 """
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select
 
+# first: app.audit.log and app.orgs.services import each other, and only this order works
+import app.audit.log  # noqa: F401
 from app import create_app
 from app.auth import tokens
 from app.auth.models import RoleGrant, User
@@ -25,15 +28,16 @@ from app.checkin.models import Checkin, ServiceCenter
 from app.common import signed_codes
 from app.common.db import utcnow
 from app.extensions import db
+from app.grid.models import Grid
 from app.members import phones
 from app.members.models import MemberIdentity, RosterEntry
 from app.orgs.services import create_root, insert_node
 from app.tasks.models import Task, Volunteer
+from bench import history
 
-MEMBERS = 20_000
+MEMBERS = 30_000
 CENTERS = 30
-HISTORY = 1_000_000
-CONTROL_HISTORY = 10_000
+CONTROL_ROWS = 1_000
 TASKS = 5_000
 FULL_TASKS = 1_000
 LAT, LNG = 21.8580, 111.9620
@@ -84,34 +88,6 @@ def _members(branches, communities) -> list[int]:
     return user_ids
 
 
-def _history(centers, user_ids, rows: int, days: int) -> None:
-    """``rows`` past check-ins, a different member per row within a day."""
-    per_day = -(-rows // days)
-    center_ids = "ARRAY[" + ",".join(str(c.id) for c in centers) + "]"
-    first_user = user_ids[0]
-    db.session.execute(text(f"""
-        INSERT INTO checkins (center_id, user_id, identity_id, purpose, window_key, local_day,
-                              checked_in_at, received_at, offline, lat, lng, distance_m, exit_offline)
-        SELECT ({center_ids})[1 + g % {len(centers)}],
-               {first_user} + g % {per_day},
-               i.id, 'visit',
-               to_char(current_date - 1 - g / {per_day}, 'YYYY-MM-DD'),
-               current_date - 1 - g / {per_day},
-               (current_date - 1 - g / {per_day}) + time '02:00',
-               (current_date - 1 - g / {per_day}) + time '02:00',
-               false, {LAT}, {LNG}, 10, false
-        FROM generate_series(0, {rows - 1}) AS g
-        JOIN member_identities i ON i.user_id = {first_user} + g % {per_day}
-    """))
-    db.session.execute(text(f"""
-        INSERT INTO checkin_daily_counts (center_id, day, purpose, count)
-        SELECT center_id, local_day, purpose, count(*) FROM checkins
-        WHERE center_id = ANY({center_ids}) GROUP BY center_id, local_day, purpose
-        ON CONFLICT (center_id, day, purpose) DO UPDATE SET count = EXCLUDED.count
-    """))
-    db.session.commit()
-
-
 def _tasks(communities, admin_id: int) -> tuple[list[int], list[int]]:
     start = utcnow().replace(microsecond=0) + dt.timedelta(days=7)
     rows = []
@@ -130,10 +106,10 @@ def _tasks(communities, admin_id: int) -> tuple[list[int], list[int]]:
 
 
 def _precheck_today(centers, user_ids) -> None:
-    """Members 16,000-19,999 already checked in today (for the duplicate run)."""
+    """Members 24,000-29,999 already checked in today (for the duplicate run)."""
     today = utcnow().astimezone(dt.timezone(dt.timedelta(hours=8))).date()
     rows = []
-    for k, user_id in enumerate(user_ids[16_000:]):
+    for k, user_id in enumerate(user_ids[24_000:]):
         rows.append({"center_id": centers[k % len(centers)].id, "user_id": user_id})
     identity = dict(db.session.execute(select(MemberIdentity.user_id, MemberIdentity.id)).all())
     now = utcnow()
@@ -144,45 +120,74 @@ def _precheck_today(centers, user_ids) -> None:
     db.session.commit()
 
 
+def _grids(communities) -> tuple[list[int], list[int]]:
+    """One grid (and its grid Party group) per community."""
+    grids = []
+    for community in communities:
+        group = insert_node("party_group", f"{community.name}第1网格党小组", community)
+        grids.append(Grid(community_id=community.id, party_group_id=group.id, name=f"{community.name}第1网格",
+                          households=300))
+    db.session.add_all(grids)
+    db.session.commit()
+    return [g.id for g in grids], [g.community_id for g in grids]
+
+
+def _spec(tag: str, centers, communities, grids: tuple[list[int], list[int]], user_ids, admin_id: int) -> dict:
+    """What bench.history needs to grow a district's history."""
+    return {"tag": tag, "centers": [c.id for c in centers], "communities": [c.id for c in communities],
+            "grids": grids[0], "grid_communities": grids[1], "first_user": user_ids[0],
+            "users": len(user_ids), "admin": admin_id}
+
+
 def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     app = create_app()
     with app.app_context():
         started = time.perf_counter()
         district, communities, branches = _tree("基准区", 5, 10)
-        # the same shape (30 centers), a history 100 times smaller
+        # the same shape (30 centers), a small history that does not grow
         control, control_communities, _ = _tree("对照区", 3, 10)
         centers = _centers(communities, CENTERS)
         control_centers = _centers(control_communities, CENTERS)
         user_ids = _members(branches, communities)
+        assert user_ids == list(range(user_ids[0], user_ids[0] + MEMBERS)), "bench.history needs contiguous ids"
         admin = User(openid="bench-admin")
-        db.session.add(admin)
+        viewer = User(openid="bench-viewer")  # sees one grid event: the one they reported
+        db.session.add_all([admin, viewer])
         db.session.flush()
         db.session.add_all([RoleGrant(user_id=admin.id, org_id=district.id, role="district_admin"),
                             RoleGrant(user_id=admin.id, org_id=control.id, role="district_admin")])
         db.session.commit()
-        _history(centers, user_ids, HISTORY, 50)
-        _history(control_centers, user_ids, CONTROL_HISTORY, 50)
+        district_grids, control_grids = _grids(communities), _grids(control_communities)
         open_tasks, full_tasks = _tasks(communities, admin.id)
         _precheck_today(centers, user_ids)
-        db.session.execute(text("ANALYZE"))
         db.session.commit()
+        spec = _spec("h", centers, communities, district_grids, user_ids, admin.id)
+        control_spec = _spec("c", control_centers, control_communities, control_grids, user_ids, admin.id)
+        with db.engine.connect() as c:
+            history.grow(c, control_spec, CONTROL_ROWS)
+            history.grow(c, {**spec, "tag": "v", "first_user": viewer.id, "users": 1}, 1)
 
         # Access tokens (the server runs with a long ACCESS_TOKEN_TTL).
-        # members 0-11,999 check in for the first time (and accept open tasks), 12,000-15,999
-        # check in at a fixed rate, 16,000-19,999 checked in today already (duplicates, full tasks)
-        for name, part in (("tokens_first.txt", user_ids[:12_000]), ("tokens_rate.txt", user_ids[12_000:16_000]),
-                           ("tokens_dup.txt", user_ids[16_000:])):
+        # members 0-11,999 check in for the first time (and accept open tasks), 12,000-23,999
+        # check in at a fixed rate, 24,000-29,999 checked in today already (duplicates, full tasks)
+        for name, part in (("tokens_first.txt", user_ids[:12_000]), ("tokens_rate.txt", user_ids[12_000:24_000]),
+                           ("tokens_dup.txt", user_ids[24_000:])):
             (out / name).write_text("\n".join(tokens.issue_pair(u).access_token for u in part) + "\n")
         (out / "codes.txt").write_text("\n".join(poster_code(c) for c in centers) + "\n")
         (out / "tasks_open.txt").write_text("\n".join(map(str, open_tasks)) + "\n")
         (out / "tasks_full.txt").write_text("\n".join(map(str, full_tasks)) + "\n")
         (out / "admin_token.txt").write_text(tokens.issue_pair(admin.id).access_token + "\n")
+        (out / "viewer_token.txt").write_text(tokens.issue_pair(viewer.id).access_token + "\n")
         db.session.commit()  # the login sessions (token families) of every token above
         (out / "orgs.txt").write_text(f"{district.id}\n{control.id}\n")
+        (out / "state.json").write_text(json.dumps({
+            "database_url": db.engine.url.render_as_string(hide_password=False),
+            "district_id": district.id, "control_id": control.id, "center_id": centers[0].id,
+            "district": spec, "control": control_spec}, indent=1))
         print(f"seeded in {time.perf_counter() - started:.1f} s: {len(communities)} communities, "
-              f"{len(centers)} centers, {MEMBERS} members, {HISTORY} + {CONTROL_HISTORY} check-ins, "
-              f"{TASKS} tasks")
+              f"{len(centers)} centers, {MEMBERS} members, {TASKS} tasks; control district: "
+              f"{CONTROL_ROWS} rows of each history", file=sys.stderr)
 
 
 if __name__ == "__main__":

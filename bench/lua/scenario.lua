@@ -3,14 +3,12 @@
 --   BENCH_DIR    where seed.py wrote tokens and codes
 --   BENCH_TOKENS the token file (one access token per line)
 --   BENCH_PATH   for get: the path; for accept: the file of task ids
---   BENCH_RATE   optional: total requests per second across all connections
+--   (closed loop: for a fixed rate, open loop, see bench/openloop.py)
 package.path = os.getenv("BENCH_LUA") .. "/?.lua;" .. package.path
 local common = require("common")
 
 local kind = os.getenv("BENCH_KIND")
 local dir = os.getenv("BENCH_DIR")
-local rate = tonumber(os.getenv("BENCH_RATE") or "0")
-local connections = tonumber(os.getenv("BENCH_CONNECTIONS") or "1")
 local threads_n = tonumber(os.getenv("BENCH_THREADS") or "1")
 local tokens, codes, tasks, i, step
 
@@ -46,13 +44,4 @@ end
 
 function response(status, headers, body)
   common.count(status)
-end
-
-if rate > 0 then
-  -- Pacing: each connection waits connections / rate between requests, less
-  -- the expected response time (wrk adds its wait after each response).
-  local wait = math.max(0, connections * 1000 / rate - tonumber(os.getenv("BENCH_LATENCY_MS") or "5"))
-  function delay()
-    return wait
-  end
 end
