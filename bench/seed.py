@@ -18,8 +18,6 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
-# first: app.audit.log and app.orgs.services import each other, and only this order works
-import app.audit.log  # noqa: F401
 from app import create_app
 from app.auth import tokens
 from app.auth.models import RoleGrant, User
