@@ -39,31 +39,32 @@ def upgrade():
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.create_index('ix_tasks_community_starts', ['community_id', 'starts_at'], unique=False)
 
-    _backfill()
+    op.execute(backfill(op.get_bind().dialect.name))
 
 
-def _local_day(column):
+def _local_day(column, dialect):
     """The Asia/Shanghai day of a naive UTC timestamp (SQLite: UTC+8, Shanghai's offset since 1991)."""
-    if op.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         return f"CAST(({column} AT TIME ZONE 'UTC') AT TIME ZONE 'Asia/Shanghai' AS DATE)"
     return f"date({column}, '+8 hours')"
 
 
-def _backfill():
-    """The figures of the ledger and the confirmations so far, one row per community and day."""
-    op.execute(f"""
+def backfill(dialect):
+    """The figures of the ledger and the confirmations so far, one row per
+    community and day (tests/stats/test_volunteer_daily.py runs it too)."""
+    return f"""
         INSERT INTO volunteer_daily (community_id, day, hours, person_times, score_sum, score_count)
         SELECT community_id, day, SUM(hours), SUM(person_times), SUM(score_sum), SUM(score_count) FROM (
-            SELECT e.community_id AS community_id, {_local_day("e.created_at")} AS day, e.hours AS hours,
+            SELECT e.community_id AS community_id, {_local_day("e.created_at", dialect)} AS day, e.hours AS hours,
                    0 AS person_times, 0 AS score_sum, 0 AS score_count
             FROM hours_ledger AS e
             UNION ALL
-            SELECT t.community_id, {_local_day("p.confirmed_at")}, 0, 1, COALESCE(p.score, 0),
+            SELECT t.community_id, {_local_day("p.confirmed_at", dialect)}, 0, 1, COALESCE(p.score, 0),
                    CASE WHEN p.score IS NULL THEN 0 ELSE 1 END
             FROM participations AS p JOIN tasks AS t ON t.id = p.task_id
             WHERE p.state = 'confirmed' AND p.confirmed_at IS NOT NULL
         ) AS figures
-        GROUP BY community_id, day""")
+        GROUP BY community_id, day"""
 
 
 def downgrade():
