@@ -7,9 +7,11 @@ Rules:
 """
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from app.audit import log as audit
 from app.auth.models import User
@@ -20,9 +22,10 @@ from app.errors import ApiError, NotFound
 from app.extensions import db
 from app.moderation import services as moderation
 from app.notices.services import notify
+from app.stats.period import LOCAL_TZ
 from app.tasks.errors import NeedsReview, NotYourParticipation
 from app.tasks.machines import CORRECTION_REQUEST, PARTICIPATION, InvalidState
-from app.tasks.models import CorrectionRequest, HelpRequest, HoursEntry, Participation
+from app.tasks.models import CorrectionRequest, HelpRequest, HoursEntry, Participation, VolunteerDaily
 from app.tasks.publishing import managed_task
 from app.tasks.rules import as_hours, managed_participation
 
@@ -33,6 +36,22 @@ def credited_hours(participation: Participation) -> Decimal:
         return as_hours(0)  # a time still missing credits nothing
     actual = (participation.checked_out_at - participation.checked_in_at).total_seconds() / 3600
     return min(as_hours(max(actual, 0)), Decimal(participation.task.hours_credited))
+
+
+def count_daily(community_id: int, at: dt.datetime, hours: Decimal = Decimal(0), person_times: int = 0,
+                score: int | None = None) -> None:
+    """Add to the community's figures of the local day of ``at``, in the
+    caller's transaction: one upsert that adds to the row, so concurrent
+    writers on PostgreSQL never lose an increment."""
+    dialect = db.session.get_bind().dialect.name
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = upsert(VolunteerDaily).values(
+        community_id=community_id, day=at.astimezone(LOCAL_TZ).date(), hours=hours, person_times=person_times,
+        score_sum=score or 0, score_count=int(score is not None))
+    db.session.execute(stmt.on_conflict_do_update(
+        index_elements=["community_id", "day"],
+        set_={name: getattr(VolunteerDaily, name) + getattr(stmt.excluded, name)
+              for name in ("hours", "person_times", "score_sum", "score_count")}))
 
 
 def confirm(user: User, participation_id: int, score: int, comment: str) -> Participation:
@@ -59,9 +78,10 @@ def confirm(user: User, participation_id: int, score: int, comment: str) -> Part
     if participation.needs_review:
         raise NeedsReview()
     verdict = moderation.check_text("task_rating", {"comment": comment}, user)
+    now = utcnow()  # the confirmation's and its credit's time: the day both count on
     try:
         PARTICIPATION.apply(participation, "confirm", where=[Participation.needs_review.is_(False)],
-                            score=score, comment=comment, confirmed_by_id=user.id, confirmed_at=utcnow())
+                            score=score, comment=comment, confirmed_by_id=user.id, confirmed_at=now)
         moderation.record(verdict, participation, org_id=task.community_id, author_id=user.id)
     except ApiError:
         db.session.rollback()
@@ -71,8 +91,9 @@ def confirm(user: User, participation_id: int, score: int, comment: str) -> Part
         community_id=task.community_id, kind="credit", hours=credited_hours(participation),
         recorded_by_id=user.id, service_name=task.title, organizer=task.community.name,
         place=task.address, service_started_at=participation.checked_in_at,
-        service_ended_at=participation.checked_out_at,
+        service_ended_at=participation.checked_out_at, created_at=now,
         confirmed_by="requester" if requester is not None else "organizer"))
+    count_daily(task.community_id, now, hours=credited_hours(participation), person_times=1, score=score)
     if requester is None:  # the organizer's act; a resident confirming their own request is not an admin's
         audit.record(user, "participation.confirm", participation, org_id=task.community_id,
                      before={"state": "checked_out"},
@@ -117,11 +138,13 @@ def correct_hours(actor: User, participation_id: int, hours: Decimal, reason: st
     delta = as_hours(hours) - as_hours(_ledger_total(participation.id))
     credit = db.session.scalar(select(HoursEntry).where(
         HoursEntry.participation_id == participation.id, HoursEntry.kind == "credit"))
+    now = utcnow()
     entry = HoursEntry(user_id=participation.user_id, task_id=participation.task_id,
                        participation_id=participation.id, community_id=participation.task.community_id,
-                       kind="correction", hours=delta, reason=reason, recorded_by_id=actor.id,
+                       kind="correction", hours=delta, reason=reason, recorded_by_id=actor.id, created_at=now,
                        **{name: getattr(credit, name) for name in FROZEN_RECORD})
     db.session.add(entry)
+    count_daily(participation.task.community_id, now, hours=delta)
     audit.record(actor, "participation.correct", participation, org_id=participation.task.community_id,
                  before={"hours": str(as_hours(hours) - delta)},
                  after={"hours": str(as_hours(hours)), "reason": reason, "correction_request_id": request_id})

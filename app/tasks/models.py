@@ -68,6 +68,7 @@ class HelpRequest(Moderated, Model):
     __table_args__ = (
         Index("ix_help_requests_community_state_id", "community_id", "state", "id"),
         Index("ix_help_requests_requester_id_id", "requester_id", "id"),
+        Index("ix_help_requests_community_created", "community_id", "created_at"),  # a period's requests
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -103,6 +104,7 @@ class Task(Moderated, Model):
         CheckConstraint("places_taken >= 0 AND places_taken <= places", name="places_taken_in_range"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         Index("ix_tasks_community_state_starts", "community_id", "state", "starts_at", "id"),
+        Index("ix_tasks_community_starts", "community_id", "starts_at"),  # a subtree's tasks of a period
         Index("ix_tasks_state_starts_at_id", "state", "starts_at", "id"),
         Index("ix_tasks_lat_lng", "lat", "lng"),
     )
@@ -212,6 +214,23 @@ class HoursEntry(Model):
 
 # On PostgreSQL the ledger refuses to be rewritten: a correction is a new row.
 append_only(HoursEntry.__table__)
+
+
+class VolunteerDaily(Model):
+    """Volunteer service per community and local (Asia/Shanghai) day, kept in
+    the transaction of every ledger entry and confirmation, so that statistics
+    cost communities × days, not the history. A figure belongs to the day it
+    was written: an entry's ``created_at``, a confirmation's ``confirmed_at``
+    (a correction counts on the day it is made, as the ledger has it)."""
+
+    __tablename__ = "volunteer_daily"
+
+    community_id: Mapped[int] = mapped_column(ForeignKey("org_nodes.id"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    hours: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=0)  # the ledger's entries, summed
+    person_times: Mapped[int] = mapped_column(Integer, default=0)  # confirmations
+    score_sum: Mapped[int] = mapped_column(Integer, default=0)
+    score_count: Mapped[int] = mapped_column(Integer, default=0)  # confirmations with a score
 
 
 class VolunteerCertificate(Model):

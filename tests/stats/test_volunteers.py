@@ -173,12 +173,12 @@ def test_statistics_equal_the_ledger_for_every_subtree(make_task, volunteer, mem
         mine = [r for r in ledger_rows() if r.participation_id in
                 {pid for (uid, _), pid in ids.items() if uid == v.user_id}]
         assert Decimal(str(record["total_hours"])) == sum((r.hours for r in mine), Decimal("0"))
-        assert len(record["ledger"]) == len(mine)
+        assert len(record["items"]) == len(mine)
     assert v1.get("/api/v1/me/volunteer-record").json["person_times"] == 2
     assert v1.get("/api/v1/me/volunteer-record").json["ratings"] == {"count": 2, "average": 4.5}
     assert v5.get("/api/v1/me/volunteer-record").json == {
         "total_hours": 0.0, "person_times": 0, "ratings": {"count": 0, "average": None},
-        "ledger": [], "next_cursor": None}
+        "items": [], "next_cursor": None}
 
 
 def test_statistics_are_for_those_who_may_read_them(admin, admin_b, volunteer, login_as, tree):
