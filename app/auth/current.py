@@ -29,7 +29,7 @@ def authenticate() -> User:
     """The active user behind the request's access token, or 401.
 
     One Redis read (the token family's cached status) and one SQL statement
-    (the user with their member identity). On a cache miss the family's
+    (the user with their member identity, two tables). On a cache miss the family's
     status, and for a write with an ``Idempotency-Key`` whether an answer is
     stored for it, ride on that same statement.
     """
@@ -38,8 +38,14 @@ def authenticate() -> User:
     if status == tokens.REVOKED:
         raise InvalidToken()
     user_id = int(claims["sub"])
-    query: Select[Any] = (select(User).options(joinedload(User.identity)).where(User.id == user_id)
-             .execution_options(populate_existing=True))
+    # The user and their identity only, one narrow join: the identity's own
+    # relations (roster entry, branch) load lazily for the few actions that
+    # read them, not on every request. populate_existing costs nothing on a
+    # request's fresh session; where a session outlives a request (the test
+    # client's, a worker's) it keeps an identity issued or revoked since
+    # effective on the next request (tests/auth/test_cancellation.py).
+    query: Select[Any] = (select(User).options(joinedload(User.identity).lazyload("*"))
+                          .where(User.id == user_id).execution_options(populate_existing=True))
     if status is None:
         query = query.add_columns(tokens.status_column(claims))
     stored_answer = idempotency.lookup_column(user_id)

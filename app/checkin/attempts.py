@@ -8,7 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
 from app.checkin.centers import local_time, managed_center
-from app.checkin.models import Checkin, CheckinAttempt
+from app.checkin.models import FAILED_PREDICATE, Checkin, CheckinAttempt
 from app.common.db import utcnow
 from app.common.pagination import Page, keyset_page
 from app.errors import NotFound
@@ -46,7 +46,6 @@ def occupancy(actor: User, center_id: int) -> dict:
     return {"center_id": center.id, "inside": inside, "day": today, "as_of": now}
 
 
-SUCCESS_RESULTS = ("ok", "already_checked_in", "checked_out", "already_checked_out")
 FAILED = "failed"
 
 
@@ -61,7 +60,7 @@ def center_attempts(actor: User, center_id: int, *, day: dt.date | None, purpose
     if purpose:
         stmt = stmt.where(CheckinAttempt.purpose == purpose)
     if status == FAILED:
-        stmt = stmt.where(CheckinAttempt.result.not_in(SUCCESS_RESULTS))
+        stmt = stmt.where(FAILED_PREDICATE)  # the partial index's own words
     elif status:
         stmt = stmt.where(CheckinAttempt.result == status)
     return keyset_page(stmt, (CheckinAttempt.id,), limit, cursor, descending=True)

@@ -15,7 +15,8 @@ from app.checkin.errors import StaticModeRequired
 from app.checkin.models import CheckinDailyCount, ServiceCenter
 from app.common import code_images, signed_codes
 from app.common.db import utcnow
-from app.common.geo import Point, bounding_box, distance_m, to_gcj02
+from app.common.geo import Point, to_gcj02
+from app.common.near import nearest_page
 from app.common.pagination import Page, keyset_page
 from app.errors import NotFound
 from app.extensions import db
@@ -116,7 +117,8 @@ def rotate_key(actor: User, center_id: int) -> ServiceCenter:
 
 def list_centers(*, org_id: int | None, near: Point | None, radius_m: float, limit: int,
                  cursor: str | None) -> Page:
-    """Centers are public places: any user may list them, under an org or near a point."""
+    """Centers are public places: any user may list them, under an org or near a
+    point (nearest first, keyset-paged by distance, each with ``distance_m``)."""
     stmt = select(ServiceCenter).where(ServiceCenter.deleted_at.is_(None))
     if org_id is not None:
         org = db.session.get(OrgNode, org_id)
@@ -125,16 +127,8 @@ def list_centers(*, org_id: int | None, near: Point | None, radius_m: float, lim
         stmt = stmt.join(ServiceCenter.org).where(subtree_clause(OrgNode.path, org.path))
     if near is None:
         return keyset_page(stmt, (ServiceCenter.id,), limit, cursor)
-    min_lat, max_lat, min_lng, max_lng = bounding_box(near, radius_m)
-    rows = db.session.scalars(stmt.where(ServiceCenter.lat.between(min_lat, max_lat),
-                                         ServiceCenter.lng.between(min_lng, max_lng))).all()
-    ranked = sorted(((distance_m(near, Point(c.lat, c.lng)), c) for c in rows), key=lambda p: p[0])
-    items = []
-    for distance, center in ranked:
-        if distance <= radius_m:
-            center.distance_m = round(distance)
-            items.append(center)
-    return Page(items[:limit], None)
+    return nearest_page(stmt, ServiceCenter.lat, ServiceCenter.lng, ServiceCenter.id, near, radius_m,
+                        limit, cursor)
 
 
 @dataclass

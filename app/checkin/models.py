@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.common.db import UtcDateTime, utcnow
@@ -116,13 +116,28 @@ class Checkin(Model):
     center: Mapped[ServiceCenter] = relationship(lazy="raise")
 
 
+# The results of a scan that counted (or found its visit counted); any other is a failure.
+SUCCESS_RESULTS = ("ok", "already_checked_in", "checked_out", "already_checked_out")
+# A center's failed scans, as the partial index below states it and as the
+# list of them filters by (word for word, so PostgreSQL sees the index applies).
+FAILED_PREDICATE = text("result NOT IN ({})".format(", ".join(f"'{r}'" for r in SUCCESS_RESULTS)))
+
+
 class CheckinAttempt(Model):
-    """Every scan, failed ones included, with why it failed and where it came from."""
+    """Every scan, failed ones included, with why it failed and where it came from.
+
+    A center's list filters by day, purpose and result (or any failure), newest
+    first: each has an index that walks only the matching rows, in that order.
+    """
 
     __tablename__ = "checkin_attempts"
     __table_args__ = (
         Index("ix_checkin_attempts_center_id_id", "center_id", "id"),
         Index("ix_checkin_attempts_center_day", "center_id", "local_day", "id"),
+        Index("ix_checkin_attempts_center_purpose", "center_id", "purpose", "id"),
+        Index("ix_checkin_attempts_center_result", "center_id", "result", "id"),
+        Index("ix_checkin_attempts_center_failed", "center_id", "id",
+              postgresql_where=FAILED_PREDICATE, sqlite_where=FAILED_PREDICATE),
         Index("ix_checkin_attempts_user_id_id", "user_id", "id"),
     )
 

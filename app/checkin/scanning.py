@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from flask import current_app
-from sqlalchemy import bindparam, insert, literal, select, update
+from sqlalchemy import bindparam, case, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.auth.models import User
@@ -192,7 +192,7 @@ def _check_in(scan: Scan, attempt: CheckinAttempt, now: dt.datetime,
         if result is None:  # the cached copy may be out of date: judge by the database
             return _check_in(scan, attempt, now, fresh=True)
         return result
-    checkin, current = _enter({
+    status, checkin, current = _enter({
         "center_id": center.id, "user_id": scan.user.id, "identity_id": identity.id,
         "purpose": scan.purpose, "window_key": window_key, "local_day": local.date(),
         "checked_in_at": at, "received_at": now, "offline": offline,
@@ -205,44 +205,57 @@ def _check_in(scan: Scan, attempt: CheckinAttempt, now: dt.datetime,
         return _check_in(scan, attempt, now, fresh=True)  # the cached copy is out of date
     if checkin is None:
         # The row that stopped the INSERT is committed, so this reads it.
-        return "already_checked_in", cast(Checkin, _natural(center.id, scan.user.id, window_key))
-    return "ok", checkin
+        return status, cast(Checkin, _natural(center.id, scan.user.id, window_key))
+    return status, checkin
 
 
 def _enter(values: dict, attempt: CheckinAttempt,
-           center: codes.CenterSnapshot) -> tuple[Checkin | None, bool]:
+           center: codes.CenterSnapshot) -> tuple[str, Checkin | None, bool]:
     """Write a new check-in, its daily count and its attempt. Returns the
-    check-in (None, and nothing written, when the member already checked in
-    in this window) and whether the center is still as ``center`` says (key
-    version, mode, not deleted); when it is not, nothing is written either.
+    status (``ok``, or ``already_checked_in`` when the member already checked
+    in in this window, and nothing is counted), the check-in (the new one or
+    the first; None when the first is not read yet) and whether the center
+    is still as ``center`` says (key version, mode, not deleted); when it is
+    not, nothing is written either.
 
     On PostgreSQL this is one statement of data-modifying CTEs, one round
-    trip on the hottest path; elsewhere three statements in the same
-    transaction.
+    trip on the hottest path, which records a duplicate's attempt too;
+    elsewhere three statements in the same transaction.
     """
     if not _on_postgresql():  # here the center was read fresh in this transaction
         checkin = _insert_ignoring_duplicate(values)
-        if checkin is not None:
-            _count_daily(values["center_id"], values["local_day"], values["purpose"])
-        return checkin, True
-    attempt.result = "ok"
+        if checkin is None:
+            return "already_checked_in", None, True
+        _count_daily(values["center_id"], values["local_day"], values["purpose"])
+        return "ok", checkin, True
     params = {**values, "guard_key_version": center.key_version, "guard_code_mode": center.code_mode,
-              **{f"attempt_{k}": getattr(attempt, k) for k in _ATTEMPT_FIELDS}}
+              **{f"attempt_{k}": getattr(attempt, k) for k in _ATTEMPT_FIELDS if k != "result"}}
     row = db.session.execute(_entry_statement(tuple(values)), params).one()
     found = dict(row._mapping)
-    still_current = found.pop("current")
-    if found["id"] is None:
-        return None, still_current
-    attempt.recorded = True
-    return Checkin(**found), True
+    if not found.pop("current"):
+        return "already_checked_in", None, False
+    first = {key[len(_FIRST):]: found.pop(key) for key in list(found) if key.startswith(_FIRST)}
+    if found["id"] is not None:
+        attempt.recorded = True
+        return "ok", Checkin(**found), True
+    if first["id"] is not None:
+        attempt.recorded = True
+        return "already_checked_in", Checkin(**first), True
+    # The row that stopped the INSERT was committed after this statement
+    # began, so it could not read it: the caller does, and records the attempt.
+    return "already_checked_in", None, True
+
+
+_FIRST = "first_"
 
 
 @functools.cache
 def _entry_statement(keys: tuple[str, ...]):
-    """The one statement of a first check-in on PostgreSQL, built once with bound
+    """The one statement of a check-in on PostgreSQL, built once with bound
     parameters (so each scan only binds values): insert the check-in unless the
-    member already has one in this window, count it, record the attempt, and
-    say whether the center is still current.
+    member already has one in this window, count it, record the attempt
+    (``ok``, or ``already_checked_in`` with the first check-in), and say
+    whether the center is still current.
 
     Written only while the center still has this key version and mode and is
     not deleted, so a cached copy of the center can never let a dead code in.
@@ -257,21 +270,31 @@ def _entry_statement(keys: tuple[str, ...]):
     entry = (postgresql.insert(Checkin).from_select(list(keys), row)
              .on_conflict_do_nothing(index_elements=["center_id", "user_id", "window_key"])
              .returning(*columns).cte("entry"))
+    # The check-in already in this window, as this statement's snapshot sees it
+    # (never the one ``entry`` inserts).
+    first = select(Checkin.__table__).where(
+        columns.center_id == bindparam("center_id"), columns.user_id == bindparam("user_id"),
+        columns.window_key == bindparam("window_key")).cte("first")
     daily = (postgresql.insert(CheckinDailyCount)
              .from_select(["center_id", "day", "purpose", "count"],
                           select(entry.c.center_id, entry.c.local_day, entry.c.purpose, literal(1)))
              .on_conflict_do_update(index_elements=["center_id", "day", "purpose"],
                                     set_={"count": CheckinDailyCount.count + 1})
              .cte("daily"))
-    attempts = CheckinAttempt.__table__.c
-    recorded = (insert(CheckinAttempt)
-                .from_select([*_ATTEMPT_FIELDS, "checkin_id"],
-                             select(*(bindparam(f"attempt_{k}", type_=attempts[k].type)
-                                      for k in _ATTEMPT_FIELDS), entry.c.id))
-                .cte("recorded"))
     guard = select(current.label("current")).cte("guard")
-    return (select(guard.c.current, entry).select_from(guard.outerjoin(entry, literal(True)))
-            .add_cte(daily).add_cte(recorded))
+    attempts = CheckinAttempt.__table__.c
+    fields = [k for k in _ATTEMPT_FIELDS if k != "result"]
+    outcome = guard.outerjoin(entry, literal(True)).outerjoin(first, literal(True))
+    recorded = (insert(CheckinAttempt)
+                .from_select([*fields, "result", "checkin_id"], select(
+                    *(bindparam(f"attempt_{k}", type_=attempts[k].type) for k in fields),
+                    case((entry.c.id.is_not(None), literal("ok")), else_=literal("already_checked_in")),
+                    func.coalesce(entry.c.id, first.c.id))
+                    .select_from(outcome)
+                    .where(guard.c.current, func.coalesce(entry.c.id, first.c.id).is_not(None)))
+                .cte("recorded"))
+    return (select(guard.c.current, entry, *(c.label(_FIRST + c.key) for c in first.c))
+            .select_from(outcome).add_cte(daily).add_cte(recorded))
 
 
 def _natural(center_id: int, user_id: int, window_key: str) -> Checkin | None:

@@ -225,6 +225,32 @@ def test_list_near_a_point_is_sorted_by_distance(admin, make_center):
     assert "distance_m" not in admin.get(CENTERS).json["items"][0]
 
 
+@pytest.mark.parametrize("limit", [1, 3, 100])
+def test_near_pages_return_every_center_inside_once_nearest_first(admin, make_center, limit):
+    """The near list keeps its cursor (issue 15): page by page, every center
+    in the radius exactly once, in distance order, ties by id."""
+    inside = []
+    for i, metres in enumerate([1200, 0, 300, 300, 1900, 700, 50, 300]):
+        point = near(metres)
+        inside.append(make_center(name=f"in{i}", location={"lat": point["lat"], "lng": point["lng"]}).id)
+    for metres in (2100, 5000):
+        point = near(metres)
+        make_center(name="outside", location={"lat": point["lat"], "lng": point["lng"]})
+    query = {"near": f"{CENTER_LAT},{CENTER_LNG}", "radius_m": 2000, "limit": limit}
+    seen, cursor = [], None
+    while True:
+        page = admin.get(CENTERS, query_string={**query, **({"cursor": cursor} if cursor else {})}).json
+        assert len(page["items"]) <= limit
+        seen += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    ids = [c["id"] for c in seen]
+    assert len(ids) == len(set(ids)) and set(ids) == set(inside)
+    keys = [(c["distance_m"], c["id"]) for c in seen]
+    assert keys == sorted(keys)
+
+
 @pytest.mark.parametrize("value", ["21.8", "abc,def", "91,111", "21.8,111.9,3", ""])
 def test_a_bad_near_is_422(admin, value):
     assert_error(admin.get(CENTERS, query_string={"near": value}), 422, "validation_failed")
