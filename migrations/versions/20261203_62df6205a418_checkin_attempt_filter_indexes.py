@@ -4,7 +4,7 @@ instead of the center's whole history. The failures' index is partial, on
 the same words the list filters by (app.checkin.models.FAILED_PREDICATE).
 
 Revision ID: 62df6205a418
-Revises: b958478dc950
+Revises: 3134eba86b76
 Create Date: 2026-12-03 13:57:04.115062
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '62df6205a418'
-down_revision = 'b958478dc950'
+down_revision = '3134eba86b76'
 branch_labels = None
 depends_on = None
 
