@@ -235,7 +235,8 @@ def test_list_cost_does_not_grow_with_the_page(request, admin, leader, grid, cou
         response = api.get(EVENTS)
     assert len(response.json["items"]) == 15
     assert all(len(e["photos"]) == 1 for e in response.json["items"])
-    assert many.count == few.count, (few.statements, many.statements)
+    # at most: the event row may still be in the session (the tests share one), sparing its SELECT
+    assert many.count <= few.count, "\n".join(s[:300] for s in few.statements + ["----"] + many.statements)
 
 
 def test_timeline_cost_does_not_grow(admin, leader, grid, count_queries, login):
@@ -256,7 +257,8 @@ def test_timeline_cost_does_not_grow(admin, leader, grid, count_queries, login):
         long = leader.get(f"{EVENTS}/{big}/timeline").json
     assert len(short["transitions"]) + len(short["comments"]) == 3
     assert len(long["transitions"]) + len(long["comments"]) == 14
-    assert many.count == few.count, (few.statements, many.statements)
+    # at most: the event row may still be in the session (the tests share one), sparing its SELECT
+    assert many.count <= few.count, "\n".join(s[:300] for s in few.statements + ["----"] + many.statements)
     # and one event with its actions
     admin.get(f"{EVENTS}/{small}")
     with count_queries() as one:
