@@ -96,6 +96,11 @@ def test_existing_participation_guard(make_task, volunteer):
     again = accept(v, task.id)
     assert (again.status_code, again.json["id"]) == (200, first.json["id"])
     assert written(task.id) == (1, 1)
+    # a return after withdrawing is the general path's rejoin, not the claim's unique write
+    assert v.post(f"{URL}/{task.id}/withdraw").status_code == 200
+    back = accept(v, task.id)
+    assert (back.status_code, back.json["id"], back.json["state"]) == (201, first.json["id"], "accepted")
+    assert written(task.id) == (1, 1)
 
 
 def test_free_place_guard(make_task, volunteer):
