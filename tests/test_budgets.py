@@ -21,6 +21,8 @@ CHECKIN_PG_DUPLICATE_SQL_BUDGET = 2
 # An Idempotency-Key adds the durable copy of the answer (one INSERT).
 IDEMPOTENT_ANSWER_SQL = 1
 ACCEPT_SQL_BUDGET = 8
+# On PostgreSQL: the user, the claim (place, guards, volunteer lock), the participation.
+ACCEPT_PG_SQL_BUDGET = 3
 T0 = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)
 HERE = {"lat": 21.8580, "lng": 111.9620, "accuracy": 20}
 
@@ -115,6 +117,21 @@ def test_an_acceptance_stays_within_its_sql_budget(clock, login_as, login, tree,
         response = volunteer.post(f"/api/v1/tasks/{task['id']}/accept", json={})
     assert response.status_code == 201, response.json
     assert queries.count <= ACCEPT_SQL_BUDGET, queries.statements
+    if db.engine.dialect.name == "postgresql":
+        assert queries.count <= ACCEPT_PG_SQL_BUDGET, queries.statements
+    # a refusal costs no more (nothing written): an overlapping task
+    same_hours = admin.post("/api/v1/tasks", json={
+        "community_id": tree.a, "title": "清扫", "category": "community_service", "location": HERE,
+        "starts_at": start.isoformat(), "ends_at": (start + dt.timedelta(hours=2)).isoformat(),
+        "places": 10}).json
+    admin.post(f"/api/v1/tasks/{same_hours['id']}/publish", json={})
+    db.session.expunge_all()
+    with count_queries() as queries:
+        refused = volunteer.post(f"/api/v1/tasks/{same_hours['id']}/accept", json={})
+    assert refused.json["error"]["code"] == "schedule_conflict", refused.json
+    assert queries.count <= ACCEPT_SQL_BUDGET, queries.statements
+    if db.engine.dialect.name == "postgresql":
+        assert queries.count <= ACCEPT_PG_SQL_BUDGET, queries.statements
 
 
 @pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),

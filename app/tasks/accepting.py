@@ -13,14 +13,24 @@ Rules:
   or took an overlapping task: the promotion takes their volunteer lock).
 * Every state change is a transition of :mod:`app.tasks.machines`; one of
   concurrent changes wins, the others answer 409 ``state_changed``.
+
+On PostgreSQL a first acceptance is two statements (the hottest write path
+after the check-in): one claims the place or the waitlist spot and the
+volunteer's lock with every guard in its WHERE, the next writes the
+participation unless it overlaps (it must be a statement of its own: only
+a new statement's snapshot sees what the volunteer's lock waited for).
+What those cannot settle (a return after withdrawing, a change made
+meanwhile) goes the general way, the only one on SQLite.
 """
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import functools
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, Table, bindparam, exists, false, func, literal, or_, select, true, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -66,6 +76,10 @@ def _claim_place_or_waitlist(task: Task, waitlist: bool) -> str:
 
 def accept_task(user: User, task_id: int, waitlist: bool = False) -> tuple[Participation, bool]:
     """Take a place (or a waitlist spot). Returns (participation, created)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        accepted = _accept_on_postgresql(user, task_id, waitlist)
+        if accepted is not None:
+            return accepted
     volunteer = db.session.scalar(select(Volunteer.id).where(Volunteer.user_id == user.id))
     if volunteer is None:
         raise NotAVolunteer()
@@ -111,6 +125,127 @@ def accept_task(user: User, task_id: int, waitlist: bool = False) -> tuple[Parti
         db.session.rollback()
         return _held(task.id, user.id), False
     return participation, True
+
+
+_TASKS = cast(Table, Task.__table__)
+_VOLUNTEERS = cast(Table, Volunteer.__table__)
+_PARTICIPATIONS = cast(Table, Participation.__table__)
+_TASK_COLUMNS = tuple(c.key for c in _TASKS.columns)
+_PARTICIPATION_COLUMNS = tuple(c.key for c in _PARTICIPATIONS.columns)
+
+
+def _accept_on_postgresql(user: User, task_id: int, waitlist: bool) -> tuple[Participation, bool] | None:
+    """A first acceptance in two statements; None, with nothing written, when
+    the general path must judge (a participation exists, or the task changed
+    between the statement's snapshot and its claim, or the waitlist spot was
+    not claimed). The answers are the general path's, in its order."""
+    now = utcnow()
+    identity = user.identity  # loaded with the request's user, as the check-in reads it
+    member = identity is not None and identity.is_active
+    row = db.session.execute(_claim_statement(), {
+        "p_task": task_id, "p_user": user.id, "p_now": now, "p_member": member,
+        "p_waitlist": waitlist}).one()
+    if row.id is None:  # nothing claimed, nothing written: say why
+        if row.volunteer_id is None:
+            raise NotAVolunteer()
+        if row.seen_state is None or row.seen_state == "draft":
+            raise NotFound()
+        if row.existing_state is not None:
+            return None  # a repeat, or a return after withdrawing
+        if row.seen_state != "published":
+            raise TaskNotOpen({"state": row.seen_state})
+        if now >= row.seen_starts_at:
+            raise TaskNotOpen({"state": "started"})
+        if row.seen_members_only and not member:
+            raise MembersOnly()
+        if row.seen_full and not waitlist:
+            raise TaskFull({"waitlist_available": True})
+        return None  # changed meanwhile
+    task = Task(**{key: getattr(row, key) for key in _TASK_COLUMNS})  # as claimed; not in the session
+    state = "accepted" if row.took_place else "waitlisted"
+    written = db.session.execute(_participation_statement(), {
+        "p_task": task_id, "p_user": user.id, "p_state": state, "p_starts": task.starts_at,
+        "p_ends": task.ends_at, "p_now": now}).one()
+    if written.conflict:
+        db.session.rollback()  # gives the place back
+        raise ScheduleConflict()
+    if written.id is None:  # the same volunteer's concurrent accept won
+        db.session.rollback()
+        return _held(task_id, user.id), False
+    if state == "accepted" and task.help_request_id:
+        _tell_requester(task)
+    db.session.commit()
+    participation = Participation(**{key: getattr(written, key) for key in _PARTICIPATION_COLUMNS})
+    participation.task = task
+    return participation, True
+
+
+@functools.cache
+def _claim_statement() -> Select:
+    """Claim a place (or, when full and asked for, a waitlist spot) and then
+    the volunteer's lock, in the lock order of :mod:`app.tasks.machines`; the
+    task's row is claimed only if the volunteer exists and has no
+    participation in it, the task is published and not started, and a
+    ``members_only`` task has an active member. The row also gives the task
+    as the snapshot saw it, for the answer when nothing was claimed."""
+    tasks = _TASKS.c
+    user_id = bindparam("p_user", type_=_VOLUNTEERS.c.user_id.type)
+    task_id = bindparam("p_task", type_=tasks.id.type)
+    volunteer = select(Volunteer.id).where(Volunteer.user_id == user_id).scalar_subquery()
+    existing = (select(Participation.state)
+                .where(Participation.task_id == task_id, Participation.user_id == user_id).scalar_subquery())
+    guards = (tasks.id == task_id, tasks.state == "published",
+              tasks.starts_at > bindparam("p_now", type_=tasks.starts_at.type),
+              or_(tasks.members_only == false(), bindparam("p_member", type_=tasks.members_only.type)),
+              exists(select(Volunteer.id).where(Volunteer.user_id == user_id)),
+              ~exists(select(Participation.id).where(Participation.task_id == task_id,
+                                                     Participation.user_id == user_id)))
+    place = (update(_TASKS).where(*guards, tasks.places_taken < tasks.places)
+             .values(places_taken=tasks.places_taken + 1).returning(*tasks).cte("place"))
+    # full (its own WHERE is the opposite of the place's, so never both): the row is held until the commit
+    spot = (update(_TASKS)
+            .where(*guards, tasks.places_taken >= tasks.places,
+                   bindparam("p_waitlist", type_=tasks.members_only.type))
+            .values(state=tasks.state).returning(*tasks).cte("spot"))
+    claimed = select(*place.c, true().label("took_place")).union_all(
+        select(*spot.c, false().label("took_place"))).cte("claimed")
+    volunteers = _VOLUNTEERS.c
+    lock = (update(_VOLUNTEERS).where(volunteers.user_id == user_id, exists(select(claimed.c.id)))
+            .values(user_id=volunteers.user_id).returning(volunteers.id).cte("lock"))
+    seen = select(tasks.state.label("seen_state"), tasks.starts_at.label("seen_starts_at"),
+                  tasks.members_only.label("seen_members_only"),
+                  (tasks.places_taken >= tasks.places).label("seen_full")).where(tasks.id == task_id).cte("seen")
+    asked = select(volunteer.label("volunteer_id"), existing.label("existing_state")).cte("asked")
+    return (select(asked, seen, claimed)
+            .select_from(asked.outerjoin(seen, true()).outerjoin(claimed, true()))
+            .add_cte(lock))
+
+
+@functools.cache
+def _participation_statement() -> Select:
+    """Write the participation unless the volunteer holds an overlapping place
+    (their lock is held, so this statement's snapshot sees their latest
+    places); nothing when their concurrent accept of this task won. The row
+    says which."""
+    columns = _PARTICIPATIONS.c
+    user_id = bindparam("p_user", type_=columns.user_id.type)
+    task_id = bindparam("p_task", type_=columns.task_id.type)
+    starts = bindparam("p_starts", type_=columns.starts_at.type)
+    ends = bindparam("p_ends", type_=columns.ends_at.type)
+    overlap = exists(select(Participation.id).where(
+        Participation.user_id == user_id, Participation.task_id != task_id,
+        Participation.state.in_(("accepted", "checked_in")),
+        Participation.starts_at < ends, Participation.ends_at > starts))
+    conflict = select(overlap.label("conflict")).cte("conflict")
+    row = select(task_id, user_id, bindparam("p_state", type_=columns.state.type), starts, ends,
+                 bindparam("p_now", type_=columns.accepted_at.type), false(), literal("visible")
+                 ).select_from(conflict).where(conflict.c.conflict == false())
+    written = (postgresql.insert(_PARTICIPATIONS)
+               .from_select(["task_id", "user_id", "state", "starts_at", "ends_at", "accepted_at",
+                             "needs_review", "content_state"], row)
+               .on_conflict_do_nothing(index_elements=["task_id", "user_id"])
+               .returning(*columns).cte("written"))
+    return select(conflict, written).select_from(conflict.outerjoin(written, true()))
 
 
 def _held(task_id: int, user_id: int) -> Participation:
