@@ -1,17 +1,13 @@
 """Lists of tasks and participations: by community, state, nearness; a volunteer's own."""
 from __future__ import annotations
 
-import base64
-import json
-
 from sqlalchemy import select
 
 from app.auth.models import User
 from app.auth.permissions import scope_clause, subtree_clause
-from app.common.geo import Point, bounding_box, distance_m
+from app.common.geo import Point
+from app.common.near import nearest_page
 from app.common.pagination import Page, keyset_page
-from app.errors import field_error
-from app.extensions import db
 from app.moderation import services as moderation
 from app.orgs.models import OrgNode
 from app.orgs.services import get_node
@@ -44,33 +40,7 @@ def list_tasks(user: User, *, community_id: int | None, state: str | None, categ
                                               Task.community_id))
     if near is None:
         return keyset_page(stmt, (Task.starts_at, Task.id), limit, cursor)
-    min_lat, max_lat, min_lng, max_lng = bounding_box(near, radius_m)
-    rows = db.session.scalars(stmt.where(Task.lat.between(min_lat, max_lat),
-                                         Task.lng.between(min_lng, max_lng)).limit(2000)).all()
-    after = _decode_near_cursor(cursor) if cursor else None
-    ranked = sorted((distance_m(near, Point(t.lat, t.lng)), t.id, t) for t in rows)
-    ranked = [r for r in ranked if r[0] <= radius_m and (after is None or (r[0], r[1]) > after)]
-    for distance, _, task in ranked[:limit]:
-        task.distance_m = round(distance)
-    next_cursor = _encode_near_cursor(*ranked[limit - 1][:2]) if len(ranked) > limit else None
-    return Page([task for _, _, task in ranked[:limit]], next_cursor)
-
-
-# ``near`` lists are keyset-paged on (distance, id), computed in Python.
-def _encode_near_cursor(distance: float, task_id: int) -> str:
-    raw = json.dumps(["near", distance, task_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_near_cursor(cursor: str) -> tuple[float, int]:
-    try:
-        tag, distance, task_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if tag != "near" or not isinstance(distance, (int, float)) or isinstance(distance, bool) \
-                or not isinstance(task_id, int) or isinstance(task_id, bool):
-            raise ValueError
-        return float(distance), task_id
-    except (ValueError, TypeError, UnicodeDecodeError):
-        raise field_error("cursor", "Not a cursor this list gave out.") from None
+    return nearest_page(stmt, Task.lat, Task.lng, Task.id, near, radius_m, limit, cursor)
 
 
 def my_tasks(user: User, state: str | None, limit: int, cursor: str | None) -> Page:
