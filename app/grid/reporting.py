@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from app.auth.models import User
 from app.auth.permissions import roles_over
+from app.common import near
 from app.common.db import utcnow
-from app.common.geo import Point, bounding_box, distance_m, to_gcj02
+from app.common.geo import Point, to_gcj02
 from app.errors import ApiError
 from app.extensions import db
 from app.grid import photos
@@ -43,14 +44,11 @@ def possible_duplicates(category: str, point: Point, now: dt.datetime, community
                         exclude_id: int | None = None) -> list[GridEvent]:
     """Open events of the same category within 100 m in the last 7 days, of
     the same community (another community's events are never shown)."""
-    min_lat, max_lat, min_lng, max_lng = bounding_box(point, DUPLICATE_RADIUS_M)
-    rows = db.session.scalars(select(GridEvent).where(
-        GridEvent.category == category, GridEvent.community_id == community_id, GridEvent.lat.between(min_lat, max_lat),
-        GridEvent.lng.between(min_lng, max_lng), GridEvent.is_open.is_(True),
-        GridEvent.created_at >= now - dt.timedelta(days=DUPLICATE_DAYS),
-        GridEvent.id != (exclude_id or 0))).all()
-    return sorted((e for e in rows if distance_m(point, Point(e.lat, e.lng)) <= DUPLICATE_RADIUS_M),
-                  key=lambda e: distance_m(point, Point(e.lat, e.lng)))
+    stmt, distance2 = near.within(select(GridEvent).where(
+        GridEvent.category == category, GridEvent.community_id == community_id, GridEvent.is_open.is_(True),
+        GridEvent.created_at >= now - dt.timedelta(days=DUPLICATE_DAYS), GridEvent.id != (exclude_id or 0)),
+        GridEvent.lat, GridEvent.lng, point, DUPLICATE_RADIUS_M)
+    return list(db.session.scalars(stmt.order_by(distance2, GridEvent.id)))
 
 
 def report_event(user: User, fields: dict) -> Reported:

@@ -1,22 +1,21 @@
 """Lists of tasks and participations: by community, state, nearness; a volunteer's own."""
 from __future__ import annotations
 
-import base64
-import json
-
 from sqlalchemy import select
 
 from app.auth.models import User
 from app.auth.permissions import scope_clause, subtree_clause
-from app.common.geo import Point, bounding_box, distance_m
+from app.common.geo import Point
+from app.common.near import nearest_page
 from app.common.pagination import Page, keyset_page
-from app.errors import field_error
-from app.extensions import db
 from app.moderation import services as moderation
 from app.orgs.models import OrgNode
 from app.orgs.services import get_node
-from app.tasks.models import Participation, Task
+from app.tasks.models import TASK_STATES, Participation, Task
 from app.tasks.publishing import managed_task
+
+# Every state but ``draft``, named (an index on ``state`` can seek these, not ``!= 'draft'``).
+LISTED_STATES = tuple(s for s in TASK_STATES if s != "draft")
 
 
 def list_tasks(user: User, *, community_id: int | None, state: str | None, category: str | None,
@@ -26,12 +25,7 @@ def list_tasks(user: User, *, community_id: int | None, state: str | None, categ
     tasks with places left; ``near`` sorts by distance (within ``radius_m``)."""
     stmt = select(Task)
     if state == "draft":
-        stmt = stmt.join(Task.community).where(
-            Task.state == "draft", scope_clause(user, "tasks.manage", OrgNode.path))
-    elif state:
-        stmt = stmt.where(Task.state == state)
-    else:
-        stmt = stmt.where(Task.state != "draft")
+        stmt = stmt.join(Task.community).where(scope_clause(user, "tasks.manage", OrgNode.path))
     if community_id is not None:
         community = get_node(community_id)
         stmt = stmt.where(Task.community_id.in_(
@@ -42,35 +36,12 @@ def list_tasks(user: User, *, community_id: int | None, state: str | None, categ
         stmt = stmt.where(Task.state == "published", Task.places_taken < Task.places)
     stmt = stmt.where(moderation.shown_clause(user, Task.content_state, Task.created_by_id,
                                               Task.community_id))
-    if near is None:
-        return keyset_page(stmt, (Task.starts_at, Task.id), limit, cursor)
-    min_lat, max_lat, min_lng, max_lng = bounding_box(near, radius_m)
-    rows = db.session.scalars(stmt.where(Task.lat.between(min_lat, max_lat),
-                                         Task.lng.between(min_lng, max_lng)).limit(2000)).all()
-    after = _decode_near_cursor(cursor) if cursor else None
-    ranked = sorted((distance_m(near, Point(t.lat, t.lng)), t.id, t) for t in rows)
-    ranked = [r for r in ranked if r[0] <= radius_m and (after is None or (r[0], r[1]) > after)]
-    for distance, _, task in ranked[:limit]:
-        task.distance_m = round(distance)
-    next_cursor = _encode_near_cursor(*ranked[limit - 1][:2]) if len(ranked) > limit else None
-    return Page([task for _, _, task in ranked[:limit]], next_cursor)
-
-
-# ``near`` lists are keyset-paged on (distance, id), computed in Python.
-def _encode_near_cursor(distance: float, task_id: int) -> str:
-    raw = json.dumps(["near", distance, task_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_near_cursor(cursor: str) -> tuple[float, int]:
-    try:
-        tag, distance, task_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if tag != "near" or not isinstance(distance, (int, float)) or isinstance(distance, bool) \
-                or not isinstance(task_id, int) or isinstance(task_id, bool):
-            raise ValueError
-        return float(distance), task_id
-    except (ValueError, TypeError, UnicodeDecodeError):
-        raise field_error("cursor", "Not a cursor this list gave out.") from None
+    # one state: ix_tasks_state_starts_at_id serves the order; every listed
+    # state: ix_tasks_starts_at_id (migration f1e2d3c4b5a6), drafts filtered on the way
+    stmt = stmt.where(Task.state == state if state else Task.state.in_(LISTED_STATES))
+    if near is not None:
+        return nearest_page(stmt, Task.lat, Task.lng, Task.id, near, radius_m, limit, cursor)
+    return keyset_page(stmt, (Task.starts_at, Task.id), limit, cursor)
 
 
 def my_tasks(user: User, state: str | None, limit: int, cursor: str | None) -> Page:
