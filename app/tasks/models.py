@@ -106,6 +106,7 @@ class Task(Moderated, Model):
         Index("ix_tasks_community_state_starts", "community_id", "state", "starts_at", "id"),
         Index("ix_tasks_community_starts", "community_id", "starts_at"),  # a subtree's tasks of a period
         Index("ix_tasks_state_starts_at_id", "state", "starts_at", "id"),
+        Index("ix_tasks_starts_at_id", "starts_at", "id"),
         Index("ix_tasks_lat_lng", "lat", "lng"),
     )
 

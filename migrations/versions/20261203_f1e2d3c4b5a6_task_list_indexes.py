@@ -3,14 +3,14 @@
 every task; one state keeps ix_tasks_state_starts_at_id.
 
 Revision ID: f1e2d3c4b5a6
-Revises: b958478dc950
+Revises: 62df6205a418
 Create Date: 2026-12-03 14:05:00
 
 """
 from alembic import op
 
 revision = 'f1e2d3c4b5a6'
-down_revision = 'b958478dc950'
+down_revision = '62df6205a418'
 branch_labels = None
 depends_on = None
 

@@ -4,9 +4,7 @@ it, 2,000 rows of the bounding box were taken in no order)."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
 
-from app.extensions import db
 from tests.plans import assert_within_budget, clone, pg_only
 from tests.tasks.conftest import HERE, near
 
@@ -25,9 +23,6 @@ STATE = "(ARRAY['published', 'in_progress', 'completed', 'cancelled'])[g % 4 + 1
 @pytest.fixture
 def history(make_task):
     """A task right here, and 10^5 copies of one 150 m away spread around it."""
-    # migration f1e2d3c4b5a6's index, until app.tasks.models declares it (then a no-op)
-    db.session.execute(text("CREATE INDEX IF NOT EXISTS ix_tasks_starts_at_id ON tasks (starts_at, id)"))
-    db.session.commit()
     here = make_task(location=near(0)).id
     template = make_task(location=near(150, 150), category="errands").id
     clone("tasks", template, lat=f"t.lat + {NORTH} / 111195.0",
