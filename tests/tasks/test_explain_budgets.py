@@ -4,7 +4,11 @@ it, 2,000 rows of the bounding box were taken in no order)."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
+from app.common.pagination import _encode
+from app.extensions import db
+from app.tasks.models import Task
 from tests.plans import assert_within_budget, clone, pg_only
 from tests.tasks.conftest import HERE, near
 
@@ -73,3 +77,18 @@ def test_the_list_and_its_next_page_read_by_index(history, volunteer, count_quer
     assert starts == sorted(starts)
     assert_within_budget(first.calls, "tasks")
     assert_within_budget(second.calls, "tasks")
+
+
+def test_a_deep_page_seeks_into_the_index(history, volunteer, count_queries):
+    """The page after the 60,000th task costs what the second page costs: the
+    cursor is a row-value comparison PostgreSQL seeks with (an OR of the
+    columns' steps walked and dropped every earlier row)."""
+    in_order = select(Task.starts_at, Task.id).where(Task.state != "draft").order_by(Task.starts_at, Task.id)
+    deep = db.session.execute(in_order.offset(60_000).limit(1)).one()
+    following = [row.id for row in db.session.execute(in_order.offset(60_001).limit(20))]
+    v = volunteer()
+    with count_queries() as queries:
+        response = v.get(URL, query_string={"limit": 20, "cursor": _encode([deep.starts_at, deep.id])})
+    assert response.status_code == 200
+    assert [i["id"] for i in response.json["items"]] == following
+    assert_within_budget(queries.calls, "tasks")
