@@ -8,8 +8,8 @@ Revises: 3134eba86b76
 Create Date: 2026-12-03 13:57:04.115062
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = '62df6205a418'
 down_revision = '3134eba86b76'
