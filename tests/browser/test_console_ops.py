@@ -18,6 +18,7 @@ from playwright.sync_api import expect
 from app.checkin.models import CheckinDailyCount
 from app.extensions import db
 from app.grid.categories import ensure_default_categories
+from app.stats.period import LOCAL_TZ
 
 HERE = {"lat": 21.858, "lng": 111.962}  # inside SQUARE (丰泽社区, GCJ-02)
 SQUARE = {"type": "Polygon", "coordinates": [[[111.959, 21.855], [111.965, 21.855], [111.965, 21.861],
@@ -158,8 +159,11 @@ def test_a_help_request_becomes_a_task_and_the_dashboard_counts_the_service(
     expect(page.locator("h2 .tag")).to_have_text("已完成")
     assert ok(resident.get(f"/api/v1/help-requests/{request['id']}"))["state"] == "closed"
 
-    # after: two person-times and three hours on the dashboard
-    page.click("#nav >> text=数据看板")
+    # after: two person-times and three hours on the dashboard. A task counts
+    # on its starting day, in Shanghai: the period runs to that day (30 minutes
+    # ahead, it is tomorrow from 23:30 on).
+    start_day = start.astimezone(LOCAL_TZ).date()
+    page.goto(page.url.split("#", 1)[0] + f"#/?from={start_day - dt.timedelta(days=29)}&to={start_day}")
     expect(page.locator("[data-figure=person_times] .value")).to_have_text("2")
     assert figure(page, "hours") == "3"
     rows = dict(cells(page, "志愿服务"))
