@@ -37,6 +37,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.auth.models import User
 from app.common.db import utcnow
 from app.common.transitions import StateChanged
+from app.common.work import unit_of_work
 from app.errors import ApiError, NotFound
 from app.extensions import db
 from app.members.services import identity_of
@@ -289,12 +290,8 @@ def withdraw(user: User, task_id: int) -> Participation:
     cutoff = dt.timedelta(seconds=current_app.config["WITHDRAW_CUTOFF"])
     if participation.state == "accepted" and utcnow() > task.starts_at - cutoff:
         raise WithdrawCutoffPassed({"cutoff_hours": round(cutoff.total_seconds() / 3600, 1)})
-    try:
+    with unit_of_work():
         release_place(participation)
-    except ApiError:
-        db.session.rollback()
-        raise
-    db.session.commit()
     return participation
 
 
