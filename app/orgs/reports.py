@@ -115,11 +115,18 @@ def report_residence(user: User, community_id: int) -> MemberCommunityReport:
 
 def list_member_reports(actor: User, community_id: int, state: str | None, limit: int,
                         cursor: str | None) -> Page:
+    """Members who reported to a community (seen by the community's admins)."""
+    return _reports_to(MemberCommunityReport, actor, community_id, state, limit, cursor)
+
+
+def _reports_to(model: type[MemberCommunityReport] | type[OrgCommunityReport], actor: User, community_id: int,
+                state: str | None, limit: int, cursor: str | None) -> Page:
+    """A community's reports of one kind, newest first (for its admins)."""
     community = visible_node(actor, community_id, "reports.decide")
-    stmt = select(MemberCommunityReport).where(MemberCommunityReport.community_id == community.id)
+    stmt = select(model).where(model.community_id == community.id)
     if state:
-        stmt = stmt.where(MemberCommunityReport.state == state)
-    return keyset_page(stmt, (MemberCommunityReport.id,), limit, cursor, descending=True)
+        stmt = stmt.where(model.state == state)
+    return keyset_page(stmt, (model.id,), limit, cursor, descending=True)
 
 
 def decide_member_report(actor: User, report_id: int, confirm: bool,
@@ -170,11 +177,7 @@ def report_org(actor: User, org_id: int, community_id: int) -> OrgCommunityRepor
 def list_org_reports(actor: User, community_id: int, state: str | None, limit: int,
                      cursor: str | None) -> Page:
     """Units that reported to a community (seen by the community's admins)."""
-    community = visible_node(actor, community_id, "reports.decide")
-    stmt = select(OrgCommunityReport).where(OrgCommunityReport.community_id == community.id)
-    if state:
-        stmt = stmt.where(OrgCommunityReport.state == state)
-    return keyset_page(stmt, (OrgCommunityReport.id,), limit, cursor, descending=True)
+    return _reports_to(OrgCommunityReport, actor, community_id, state, limit, cursor)
 
 
 def decide_org_report(actor: User, report_id: int, confirm: bool,
