@@ -49,7 +49,8 @@ from app.auth.models import User
 from app.badges.merchants import PLATES
 from app.badges.models import DutySession, MerchantPlate, PostAssignment
 from app.common.db import utcnow
-from app.errors import ApiError, ValidationFailed
+from app.common.work import unit_of_work
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.grid.models import GridEvent
 from app.members.models import MemberIdentity
@@ -94,17 +95,13 @@ def cancel_account(user: User, confirmation: str) -> User:
     if not isinstance(claims, dict) or claims.get("u") != user.id:
         raise ConfirmationInvalid()
     after_commit: list[Callable[[], None]] = []
-    try:
+    with unit_of_work():
         for (table, column), action in POLICY.items():
             action(user.id, db.metadata.tables[table].c[column], after_commit)
         db.session.execute(update(User).where(User.id == user.id).values(
             openid=f"closed:{user.id}", unionid=None, last_login_at=None, deleted_at=utcnow()))
         log.record(user, "account.close", user, org_id=None, before={"deleted_at": None},
                    after={"deleted_at": log.jsonable(utcnow())})
-        db.session.commit()
-    except ApiError:
-        db.session.rollback()
-        raise
     for step in after_commit:
         step()
     db.session.refresh(user)

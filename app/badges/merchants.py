@@ -16,7 +16,8 @@ from app.common.geo import to_gcj02
 from app.common.pagination import Page, keyset_page
 from app.common.rows import get_or_404, get_row
 from app.common.transitions import Machine, Transition
-from app.errors import ApiError, NotFound
+from app.common.work import unit_of_work
+from app.errors import NotFound
 from app.extensions import db
 from app.members.models import MemberIdentity
 from app.members.services import require_active_member
@@ -64,15 +65,11 @@ def decide_plate(actor: User, plate_id: int, action: str, reason: str | None) ->
     if plate.state not in PLATES[action].sources:
         error = PlateNotApproved if action == "revoke" else PlateNotPending
         raise error({"state": plate.state, "action": action})
-    try:
+    with unit_of_work():
         before = audit.snapshot(plate, "state", "reason")
         PLATES.apply(plate, action, reason=reason, decided_by_id=actor.id, decided_at=utcnow())
         audit.record(actor, f"merchant_plate.{action}", plate, org_id=plate.zone_id, before=before,
                      after=audit.snapshot(plate, "state", "reason"))
-        db.session.commit()
-    except ApiError:
-        db.session.rollback()
-        raise
     if action == "approve":
         code_images.warm_later(merchant_plate_token, plate)
     return plate

@@ -2,10 +2,7 @@
 to them, and their ratings: one per user, post and local day, scores 1–5."""
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from sqlalchemy import Float, func, select, type_coerce
-from sqlalchemy.exc import IntegrityError
 
 from app.audit import log as audit
 from app.auth.models import User
@@ -14,19 +11,17 @@ from app.badges.errors import AlreadyRatedToday
 from app.badges.models import DutySession, PostAssignment, PostRating, ServicePost
 from app.badges.plate_codes import post_plate_token
 from app.common import code_images, signed_codes
-from app.common.db import utcnow
+from app.common.db import LOCAL_TZ, utcnow
 from app.common.geo import to_gcj02
 from app.common.pagination import Page, keyset_page
 from app.common.rows import get_or_404, get_row
+from app.common.work import unit_of_work
 from app.errors import NotFound
 from app.extensions import db
 from app.members.models import MemberIdentity
 from app.moderation import services as moderation
 from app.orgs.models import OrgNode
 from app.orgs.services import visible_node
-
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
-
 
 POST_FIELDS = ("name", "unit", "window", "service_items")
 
@@ -159,13 +154,9 @@ def rate_post(user: User, post_id: int, score: int, comment: str) -> PostRating:
     day = utcnow().astimezone(LOCAL_TZ).date()
     verdict = moderation.check_text("post_rating", {"comment": comment}, user)
     rating = PostRating(post_id=post.id, user_id=user.id, day=day, score=score, comment=comment)
-    db.session.add(rating)
-    try:
+    with unit_of_work(conflict=AlreadyRatedToday):  # one rating per user, post and day
+        db.session.add(rating)
         moderation.record(verdict, rating, org_id=post.org_id, author_id=user.id)
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise AlreadyRatedToday() from None
     moderation.after_commit(verdict)
     return rating
 

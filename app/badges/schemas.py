@@ -5,13 +5,13 @@ import unicodedata
 import marshmallow as ma
 from marshmallow import validate
 
-from app.checkin.schemas import LocationOutSchema
 from app.common.qr import UNPRINTABLE_CATEGORIES
 from app.common.schemas import (
     ID_RANGE,
     AwareDateTime,
     CoordinateSchema,
     Integer,
+    LocationOutSchema,
     PageArgsSchema,
     Schema,
     page_schema,

@@ -237,7 +237,7 @@ def _enter(values: dict, attempt: CheckinAttempt,
     first = {key[len(_FIRST):]: found.pop(key) for key in list(found) if key.startswith(_FIRST)}
     if found["id"] is not None:
         attempt.recorded = True
-        return "ok", Checkin(**found), True
+        return "ok", Checkin(id=found["id"], **values), True  # the row as written
     if first["id"] is not None:
         attempt.recorded = True
         return "already_checked_in", Checkin(**first), True
@@ -247,6 +247,10 @@ def _enter(values: dict, attempt: CheckinAttempt,
 
 
 _FIRST = "first_"
+# What the answer shows of a check-in (CheckinSchema): all the statement reads
+# back of the first one, for a duplicate.
+_ANSWERED = ("id", "center_id", "purpose", "checked_in_at", "local_day", "offline", "distance_m",
+             "exited_at", "duration_seconds")
 
 
 @functools.cache
@@ -269,10 +273,10 @@ def _entry_statement(keys: tuple[str, ...]):
     row = select(*(bindparam(key, type_=columns[key].type) for key in keys)).where(current)
     entry = (postgresql.insert(Checkin).from_select(list(keys), row)
              .on_conflict_do_nothing(index_elements=["center_id", "user_id", "window_key"])
-             .returning(*columns).cte("entry"))
+             .returning(columns.id, columns.center_id, columns.local_day, columns.purpose).cte("entry"))
     # The check-in already in this window, as this statement's snapshot sees it
     # (never the one ``entry`` inserts).
-    first = select(Checkin.__table__).where(
+    first = select(*(columns[key] for key in _ANSWERED)).where(
         columns.center_id == bindparam("center_id"), columns.user_id == bindparam("user_id"),
         columns.window_key == bindparam("window_key")).cte("first")
     daily = (postgresql.insert(CheckinDailyCount)
@@ -293,7 +297,7 @@ def _entry_statement(keys: tuple[str, ...]):
                     .select_from(outcome)
                     .where(guard.c.current, func.coalesce(entry.c.id, first.c.id).is_not(None)))
                 .cte("recorded"))
-    return (select(guard.c.current, entry, *(c.label(_FIRST + c.key) for c in first.c))
+    return (select(guard.c.current, entry.c.id, *(c.label(_FIRST + c.key) for c in first.c))
             .select_from(outcome).add_cte(daily).add_cte(recorded))
 
 

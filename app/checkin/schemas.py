@@ -81,12 +81,6 @@ class CenterCreateSchema(CenterInSchema):
             raise ValidationError(missing)
 
 
-class LocationOutSchema(Schema):
-    lat = ma.fields.Float()
-    lng = ma.fields.Float()
-    coord_system = ma.fields.Constant("gcj02")
-
-
 class CenterSchema(Schema):
     id = Integer()
     org = ma.fields.Nested(OrgRefSchema)

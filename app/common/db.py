@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, String
 from sqlalchemy.types import TypeDecorator
 
 UTC = dt.UTC
+# The district's own time: the day a figure, a rating or a certificate counts on.
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
 def utcnow() -> dt.datetime:

@@ -9,6 +9,8 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
+from app.common.geo import Point
+
 UTC = dt.UTC
 MAX_ID = 2**31 - 1  # ids are INTEGER columns: a larger one names nothing
 ID_RANGE = validate.Range(1, MAX_ID)
@@ -80,6 +82,14 @@ class CoordinateSchema(Schema):
     accuracy = ma.fields.Float(validate=validate.Range(min=0), allow_none=True)
 
 
+class LocationOutSchema(Schema):
+    """A position in every answer: GCJ-02, the system the mini-program's maps use."""
+
+    lat = ma.fields.Float()
+    lng = ma.fields.Float()
+    coord_system = ma.fields.Constant("gcj02")
+
+
 class LatLng(ma.fields.Field):
     """A ``lat,lng`` query parameter (GCJ-02), loaded as a :class:`Point`."""
 
@@ -88,8 +98,6 @@ class LatLng(ma.fields.Field):
         super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        from app.common.geo import Point
-
         try:
             lat, lng = (float(part) for part in str(value).split(","))
         except ValueError:

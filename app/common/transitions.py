@@ -18,8 +18,9 @@ not as it was read.
 
 The order inside a service is therefore: load and check visibility, then
 ``apply`` (the claim), then the action's own work, then the one commit.
-A domain error raised after ``apply`` must roll the transaction back (the
-services do this in one ``try/except ApiError: rollback``).
+A domain error raised after ``apply`` must roll the transaction back: the
+services do their writes and the commit in one ``with unit_of_work():``
+(:mod:`app.common.work`).
 """
 from __future__ import annotations
 

@@ -33,7 +33,8 @@ from app.auth.permissions import roles_over
 from app.common.db import utcnow
 from app.common.rows import get_row
 from app.common.transitions import Machine, Transition
-from app.errors import ApiError, Forbidden, field_error
+from app.common.work import unit_of_work
+from app.errors import Forbidden, field_error
 from app.extensions import db
 from app.grid import photos
 from app.grid.access import handlers_of, is_handler, is_lead, is_owner, visible_event
@@ -252,11 +253,8 @@ def _actor_role(user: User, event: GridEvent, who: str) -> str:
 def transition(user: User, event_id: int, action: str, args: dict) -> GridEvent:
     """Take ``action`` on an event, if its state allows it and the user may.
     An action that fails changes nothing (nor claims its photos)."""
-    try:
+    with unit_of_work():
         return _transition(user, event_id, action, args)
-    except ApiError:
-        db.session.rollback()
-        raise
 
 
 def _claim_conditions(event: GridEvent, action: str) -> list:
@@ -296,7 +294,6 @@ def _transition(user: User, event_id: int, action: str, args: dict) -> GridEvent
         db.session.flush()
         photos.attach(user, event, step.photo_ids, action, transition_id=record.id)
     _tell(step, action, record)
-    db.session.commit()
     return event
 
 

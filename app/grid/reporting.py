@@ -14,7 +14,7 @@ from app.auth.permissions import roles_over
 from app.common import near
 from app.common.db import utcnow
 from app.common.geo import Point, to_gcj02
-from app.errors import ApiError
+from app.common.work import unit_of_work
 from app.extensions import db
 from app.grid import photos
 from app.grid.access import can_see
@@ -56,14 +56,13 @@ def report_event(user: User, fields: dict) -> Reported:
     members and residents to ``unverified`` (a leader confirms it). The grid
     comes from the location, else from the reporter's own grid. A report that
     fails stores nothing (its photos stay unattached)."""
-    try:
-        return _report_event(user, fields)
-    except ApiError:
-        db.session.rollback()
-        raise
+    with unit_of_work():
+        reported, verdict = _report_event(user, fields)
+    moderation.after_commit(verdict)
+    return reported
 
 
-def _report_event(user: User, fields: dict) -> Reported:
+def _report_event(user: User, fields: dict) -> tuple[Reported, moderation.Verdict]:
     category = db.session.get(EventCategory, fields["category"])
     if category is None or not category.active:
         raise UnknownCategory()
@@ -96,9 +95,7 @@ def _report_event(user: User, fields: dict) -> Reported:
                                    from_state=None, to_state=event.state, note="", created_at=now))
     photos.attach(user, event, photo_ids, "report")
     moderation.record(verdict, event, org_id=event.community_id, author_id=user.id)
-    db.session.commit()
-    moderation.after_commit(verdict)
-    return Reported(event, duplicates)
+    return Reported(event, duplicates), verdict
 
 
 def _plain_role(user: User) -> str:

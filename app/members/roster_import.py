@@ -7,11 +7,11 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from app.audit import log
 from app.auth.models import User
 from app.auth.permissions import subtree_clause
+from app.common.work import unit_of_work
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.members import phones, roster
@@ -80,39 +80,35 @@ def import_roster(actor: User, org_id: int, content: bytes, today: dt.date) -> d
         errors = sorted(parsed.errors, key=lambda e: (e["row"], e["column"]))
         raise RosterInvalid({"count": len(errors), "rows": errors})
 
-    counts = {"created": held_elsewhere, "updated": 0, "unchanged": 0}
-    overwritten = []  # what the import changed, entry by entry, for the audit trail
-    for row, branch, entry in resolved:
-        if entry is None:
-            db.session.add(RosterEntry(
-                branch_id=branch.id, name=row.name, phone_encrypted=phones.encrypt(row.phone),
-                phone_hash=hashes[row.row][0], phone_masked=phones.mask(row.phone),
-                join_date=row.join_date, member_status=row.member_status))
-            counts["created"] += 1
-            continue
-        new = {"branch_id": branch.id, "name": row.name, "join_date": row.join_date,
-               "member_status": row.member_status}
-        if all(getattr(entry, k) == v for k, v in new.items()):
-            counts["unchanged"] += 1
-            continue
-        before = log.snapshot(entry, *new)
-        for key, value in new.items():
-            setattr(entry, key, value)
-        overwritten.append({"entry_id": entry.id, **dict(zip(("before", "after"), log.changed(
-            before, log.snapshot(entry, *new)), strict=True))})
-        counts["updated"] += 1
-    # A member who moved branch on the roster moves with it.
-    moved = {e.id: b.id for _, b, e in resolved if e is not None}
-    if moved:
-        for identity in db.session.scalars(select(MemberIdentity).where(
-                MemberIdentity.roster_entry_id.in_(list(moved)))):
-            if identity.roster_entry_id is not None:  # always, by the WHERE
-                identity.branch_id = moved[identity.roster_entry_id]
-    log.record(actor, "roster.import", org, org_id=org.id,
-               after={**counts, "overwritten": overwritten})
-    try:
-        db.session.commit()
-    except IntegrityError:  # a concurrent import added the same phone
-        db.session.rollback()
-        raise Conflict() from None
+    with unit_of_work(conflict=Conflict):  # a concurrent import added the same phone
+        counts = {"created": held_elsewhere, "updated": 0, "unchanged": 0}
+        overwritten = []  # what the import changed, entry by entry, for the audit trail
+        for row, branch, entry in resolved:
+            if entry is None:
+                db.session.add(RosterEntry(
+                    branch_id=branch.id, name=row.name, phone_encrypted=phones.encrypt(row.phone),
+                    phone_hash=hashes[row.row][0], phone_masked=phones.mask(row.phone),
+                    join_date=row.join_date, member_status=row.member_status))
+                counts["created"] += 1
+                continue
+            new = {"branch_id": branch.id, "name": row.name, "join_date": row.join_date,
+                   "member_status": row.member_status}
+            if all(getattr(entry, k) == v for k, v in new.items()):
+                counts["unchanged"] += 1
+                continue
+            before = log.snapshot(entry, *new)
+            for key, value in new.items():
+                setattr(entry, key, value)
+            overwritten.append({"entry_id": entry.id, **dict(zip(("before", "after"), log.changed(
+                before, log.snapshot(entry, *new)), strict=True))})
+            counts["updated"] += 1
+        # A member who moved branch on the roster moves with it.
+        moved = {e.id: b.id for _, b, e in resolved if e is not None}
+        if moved:
+            for identity in db.session.scalars(select(MemberIdentity).where(
+                    MemberIdentity.roster_entry_id.in_(list(moved)))):
+                if identity.roster_entry_id is not None:  # always, by the WHERE
+                    identity.branch_id = moved[identity.roster_entry_id]
+        log.record(actor, "roster.import", org, org_id=org.id,
+                   after={**counts, "overwritten": overwritten})
     return counts

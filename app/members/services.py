@@ -15,10 +15,8 @@ Rules:
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import contextmanager
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from app.audit import log
 from app.auth.models import User
@@ -27,7 +25,8 @@ from app.common.db import utcnow
 from app.common.pagination import Page, keyset_page
 from app.common.rows import get_or_404, get_row
 from app.common.transitions import Machine, Transition
-from app.errors import ApiError, Conflict, Forbidden, NotFound, ValidationFailed, field_error
+from app.common.work import unit_of_work
+from app.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from app.extensions import db
 from app.members import phones
 from app.members.models import BindingRequest, MemberIdentity, RosterEntry
@@ -184,7 +183,7 @@ def bind_member(user: User, name: str, phone_code: str, branch_id: int | None):
         select(MemberIdentity).where(MemberIdentity.roster_entry_id == entry.id))
 
     if entry is not None and entry.name == name and holder is None and previous is None:
-        with _one_commit():
+        with unit_of_work(conflict=Conflict):
             identity = _issue_identity(user.id, entry, None)
             _withdraw_pending(user.id)
         return "active", identity
@@ -201,28 +200,13 @@ def bind_member(user: User, name: str, phone_code: str, branch_id: int | None):
             raise field_error("branch_id", "Not a Party branch.")
         org = branch
         mismatch = "previously_revoked" if previous is not None else "not_in_roster"
-    with _one_commit():
+    with unit_of_work(conflict=Conflict):
         _withdraw_pending(user.id)
         request = BindingRequest(user_id=user.id, org_id=org.id, name=name,
                                  phone_encrypted=phones.encrypt(phone), phone_hash=phone_hash,
                                  phone_masked=phones.mask(phone), mismatch=mismatch)
         db.session.add(request)
     return "pending", request
-
-
-@contextmanager
-def _one_commit():
-    """The use case's one commit; on a domain error or a lost race on a unique
-    index (the same user binding twice at once) nothing is written."""
-    try:
-        yield
-        db.session.commit()
-    except ApiError:
-        db.session.rollback()
-        raise
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict() from None
 
 
 def _withdraw_pending(user_id: int) -> None:
@@ -271,7 +255,7 @@ def approve_binding(actor: User, request_id: int, join_date: dt.date | None,
             raise ValidationFailed({"fields": missing})
     else:
         authorize(actor, "members.manage", entry.branch)
-    try:
+    with unit_of_work(conflict=PhoneAlreadyBound):  # a concurrent approval took the entry or the phone
         BINDING.apply(request, "approve", decided_at=utcnow(), decided_by_id=actor.id)
         if entry is None:
             entry = RosterEntry(branch_id=request.org_id, name=request.name,
@@ -289,27 +273,17 @@ def approve_binding(actor: User, request_id: int, join_date: dt.date | None,
                  version=request.id, identity_id=identity.id, branch=entry.branch.name)
         log.record(actor, "binding.approve", request, org_id=request.org_id, before={"state": "pending"},
                    after={"state": "approved", "identity_id": identity.id, "roster_entry_id": entry.id})
-        db.session.commit()
-    except (ApiError, IntegrityError) as error:
-        db.session.rollback()
-        if isinstance(error, IntegrityError):  # a concurrent approval took the entry or the phone
-            raise PhoneAlreadyBound() from None
-        raise
     return identity
 
 
 def reject_binding(actor: User, request_id: int, reason: str) -> BindingRequest:
     """Reject a pending binding request with the reason the user sees."""
     request = _pending_request(actor, request_id, "reject")
-    try:
+    with unit_of_work():
         BINDING.apply(request, "reject", reject_reason=reason, decided_at=utcnow(),
                       decided_by_id=actor.id)
         log.record(actor, "binding.reject", request, org_id=request.org_id, before={"state": "pending"},
                    after={"state": "rejected", "reason": reason})
-        db.session.commit()
-    except ApiError:
-        db.session.rollback()
-        raise
     return request
 
 
@@ -333,7 +307,7 @@ def change_identity_status(actor: User, identity_id: int, action: str,
     authorize(actor, "members.manage", identity.branch)
     if identity.status == "revoked":
         raise IdentityRevoked({"status": "revoked", "state": "revoked", "action": action})
-    try:
+    with unit_of_work():
         now = utcnow()
         before = log.snapshot(identity, "status", "status_reason")
         IDENTITY.apply(identity, action, status_reason=reason, status_changed_at=now)
@@ -343,8 +317,4 @@ def change_identity_status(actor: User, identity_id: int, action: str,
             announce([identity.user_id], "identity_revoked", identity.id,
                      {"title": "党员身份", "status": "已撤销", "time": now, "note": reason},
                      version=int(now.timestamp()), identity_id=identity.id, reason=reason)
-        db.session.commit()
-    except ApiError:
-        db.session.rollback()
-        raise
     return identity

@@ -1,8 +1,7 @@
 """Ending a use case whose text passed the content check."""
 from __future__ import annotations
 
-from app.errors import ApiError
-from app.extensions import db
+from app.common.work import unit_of_work
 from app.moderation.services import Verdict, after_commit, record
 
 
@@ -11,10 +10,6 @@ def record_and_commit(verdict: Verdict, obj: object, *, org_id: int, author_id: 
     that cannot be recorded undoes the whole change. The re-checks WeChat owes
     are enqueued only once committed, so that a worker never looks for an
     item that is not there yet."""
-    try:
+    with unit_of_work():
         record(verdict, obj, org_id=org_id, author_id=author_id)
-    except ApiError:
-        db.session.rollback()
-        raise
-    db.session.commit()
     after_commit(verdict)

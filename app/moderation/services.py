@@ -72,6 +72,7 @@ from app.auth.permissions import authorize, can, scope_clause
 from app.common.db import utcnow
 from app.common.pagination import Page, keyset_page
 from app.common.transitions import Machine, Transition
+from app.common.work import unit_of_work
 from app.errors import (
     RETRY_AFTER_SECONDS,
     ApiError,
@@ -298,33 +299,25 @@ def _managed_item(actor: User, item_id: int) -> ModerationItem:
 def release(actor: User, item_id: int) -> ModerationItem:
     """An admin of the subtree lets the text be seen."""
     item = _managed_item(actor, item_id)
-    try:
+    with unit_of_work():
         before = audit.snapshot(item, "state")
         ITEMS.apply(item, "release", decided_by_id=actor.id, decided_at=utcnow())
         audit.record(actor, "text.release", item, org_id=item.org_id, before=before,
                      after=audit.snapshot(item, "state"))
         _refresh_object(item.kind, item.object_id)
-    except ApiError:
-        db.session.rollback()
-        raise
-    db.session.commit()
     return item
 
 
 def reject(actor: User, item_id: int, reason: str) -> ModerationItem:
     """An admin of the subtree hides the text for good; its author is told why."""
     item = _managed_item(actor, item_id)
-    try:
+    with unit_of_work():
         before = audit.snapshot(item, "state")
         ITEMS.apply(item, "reject", reason=reason, decided_by_id=actor.id, decided_at=utcnow())
         audit.record(actor, "text.reject", item, org_id=item.org_id, before=before,
                      after={**audit.snapshot(item, "state"), "reason": reason})
         _refresh_object(item.kind, item.object_id)
         _tell_author(item, reason)
-    except ApiError:
-        db.session.rollback()
-        raise
-    db.session.commit()
     return item
 
 

@@ -13,7 +13,6 @@ confirm and a decline at once exactly one wins, the other gets 409
 from __future__ import annotations
 
 from sqlalchemy import case, select
-from sqlalchemy.exc import IntegrityError
 
 from app.audit import log
 from app.auth.models import User
@@ -22,7 +21,8 @@ from app.common.db import utcnow
 from app.common.pagination import Page, keyset_page
 from app.common.rows import get_or_404
 from app.common.transitions import Machine, Transition
-from app.errors import ApiError, Conflict, NotFound, ValidationFailed
+from app.common.work import unit_of_work
+from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from app.members.services import require_active_member
 from app.orgs.models import UNIT_KINDS, MemberCommunityReport, OrgCommunityReport, OrgNode
@@ -105,28 +105,28 @@ def report_residence(user: User, community_id: int) -> MemberCommunityReport:
     if any(r.community_id == community.id for r in active):
         raise AlreadyReported()
     report = MemberCommunityReport(user_id=user.id, community_id=community.id)
-    try:
+    with unit_of_work(conflict=AlreadyReported):  # a concurrent request from the same member
         for old in active:
             if old.state == "pending":
                 MEMBER_REPORTS.apply(old, "withdraw", decided_at=utcnow())
         db.session.add(report)
-        db.session.commit()
-    except ApiError:
-        db.session.rollback()
-        raise
-    except IntegrityError:  # a concurrent request from the same member
-        db.session.rollback()
-        raise AlreadyReported() from None
     return report
 
 
 def list_member_reports(actor: User, community_id: int, state: str | None, limit: int,
                         cursor: str | None) -> Page:
+    """Members who reported to a community (seen by the community's admins)."""
+    return _reports_to(MemberCommunityReport, actor, community_id, state, limit, cursor)
+
+
+def _reports_to(model: type[MemberCommunityReport] | type[OrgCommunityReport], actor: User, community_id: int,
+                state: str | None, limit: int, cursor: str | None) -> Page:
+    """A community's reports of one kind, newest first (for its admins)."""
     community = visible_node(actor, community_id, "reports.decide")
-    stmt = select(MemberCommunityReport).where(MemberCommunityReport.community_id == community.id)
+    stmt = select(model).where(model.community_id == community.id)
     if state:
-        stmt = stmt.where(MemberCommunityReport.state == state)
-    return keyset_page(stmt, (MemberCommunityReport.id,), limit, cursor, descending=True)
+        stmt = stmt.where(model.state == state)
+    return keyset_page(stmt, (model.id,), limit, cursor, descending=True)
 
 
 def decide_member_report(actor: User, report_id: int, confirm: bool,
@@ -138,7 +138,7 @@ def decide_member_report(actor: User, report_id: int, confirm: bool,
     action = "confirm" if confirm else "decline"
     MEMBER_REPORTS.check(report, action)
     now = utcnow()
-    try:
+    with unit_of_work():
         if confirm:
             # The old residence ends first: one confirmed report per member is a
             # unique index, checked statement by statement.
@@ -152,10 +152,6 @@ def decide_member_report(actor: User, report_id: int, confirm: bool,
                                  decided_by_id=actor.id)
         log.record(actor, f"member_report.{action}", report, org_id=report.community_id,
                    before={"state": "pending"}, after={"state": report.state, "reason": reason})
-        db.session.commit()
-    except ApiError:
-        db.session.rollback()
-        raise
     return report
 
 
@@ -173,23 +169,15 @@ def report_org(actor: User, org_id: int, community_id: int) -> OrgCommunityRepor
     if live is not None:
         raise AlreadyReported()
     report = OrgCommunityReport(org_id=org.id, community_id=community.id, requested_by_id=actor.id)
-    db.session.add(report)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise AlreadyReported() from None
+    with unit_of_work(conflict=AlreadyReported):  # a concurrent report of the same pair
+        db.session.add(report)
     return report
 
 
 def list_org_reports(actor: User, community_id: int, state: str | None, limit: int,
                      cursor: str | None) -> Page:
     """Units that reported to a community (seen by the community's admins)."""
-    community = visible_node(actor, community_id, "reports.decide")
-    stmt = select(OrgCommunityReport).where(OrgCommunityReport.community_id == community.id)
-    if state:
-        stmt = stmt.where(OrgCommunityReport.state == state)
-    return keyset_page(stmt, (OrgCommunityReport.id,), limit, cursor, descending=True)
+    return _reports_to(OrgCommunityReport, actor, community_id, state, limit, cursor)
 
 
 def decide_org_report(actor: User, report_id: int, confirm: bool,
@@ -198,14 +186,10 @@ def decide_org_report(actor: User, report_id: int, confirm: bool,
     report = get_or_404(OrgCommunityReport, report_id)
     authorize(actor, "reports.decide", report.community)
     action = "confirm" if confirm else "decline"
-    try:
+    with unit_of_work():
         before = log.snapshot(report, "state")
         ORG_REPORTS.apply(report, action, decline_reason=None if confirm else reason,
                           decided_at=utcnow(), decided_by_id=actor.id)
         log.record(actor, f"org_report.{action}", report, org_id=report.community_id, before=before,
                    after={"state": report.state, "reason": None if confirm else reason})
-        db.session.commit()
-    except ApiError:
-        db.session.rollback()
-        raise
     return report

@@ -15,15 +15,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 
-from app.common.db import utcnow
+from app.common.db import LOCAL_TZ, utcnow
 from app.common.schemas import ID_RANGE, Integer, Schema
 from app.errors import field_error
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
 

@@ -37,6 +37,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.auth.models import User
 from app.common.db import utcnow
 from app.common.transitions import StateChanged
+from app.common.work import unit_of_work
 from app.errors import ApiError, NotFound
 from app.extensions import db
 from app.members.services import identity_of
@@ -130,8 +131,8 @@ def accept_task(user: User, task_id: int, waitlist: bool = False) -> tuple[Parti
 _TASKS = cast(Table, Task.__table__)
 _VOLUNTEERS = cast(Table, Volunteer.__table__)
 _PARTICIPATIONS = cast(Table, Participation.__table__)
-_TASK_COLUMNS = tuple(c.key for c in _TASKS.columns)
-_PARTICIPATION_COLUMNS = tuple(c.key for c in _PARTICIPATIONS.columns)
+# What the answer (the task's title) and the requester's notice read of the claimed task.
+_TASK_COLUMNS = ("id", "title", "starts_at", "ends_at", "help_request_id")
 
 
 def _accept_on_postgresql(user: User, task_id: int, waitlist: bool) -> tuple[Participation, bool] | None:
@@ -175,9 +176,15 @@ def _accept_on_postgresql(user: User, task_id: int, waitlist: bool) -> tuple[Par
     if state == "accepted" and task.help_request_id:
         _tell_requester(task)
     db.session.commit()
-    participation = Participation(**{key: getattr(written, key) for key in _PARTICIPATION_COLUMNS})
-    participation.task = task
+    # the row as written: the statement's values, and the id it returned
+    participation = Participation(id=written.id, task_id=task_id, task=task, user_id=user.id, state=state,
+                                  starts_at=task.starts_at, ends_at=task.ends_at, accepted_at=now,
+                                  needs_review=False, content_state="visible")
     return participation, True
+
+
+def _returned(tasks) -> list:
+    return [tasks[key] for key in _TASK_COLUMNS]
 
 
 @functools.cache
@@ -201,12 +208,12 @@ def _claim_statement() -> Select:
               ~exists(select(Participation.id).where(Participation.task_id == task_id,
                                                      Participation.user_id == user_id)))
     place = (update(_TASKS).where(*guards, tasks.places_taken < tasks.places)
-             .values(places_taken=tasks.places_taken + 1).returning(*tasks).cte("place"))
+             .values(places_taken=tasks.places_taken + 1).returning(*_returned(tasks)).cte("place"))
     # full (its own WHERE is the opposite of the place's, so never both): the row is held until the commit
     spot = (update(_TASKS)
             .where(*guards, tasks.places_taken >= tasks.places,
                    bindparam("p_waitlist", type_=tasks.members_only.type))
-            .values(state=tasks.state).returning(*tasks).cte("spot"))
+            .values(state=tasks.state).returning(*_returned(tasks)).cte("spot"))
     claimed = select(*place.c, true().label("took_place")).union_all(
         select(*spot.c, false().label("took_place"))).cte("claimed")
     volunteers = _VOLUNTEERS.c
@@ -244,7 +251,7 @@ def _participation_statement() -> Select:
                .from_select(["task_id", "user_id", "state", "starts_at", "ends_at", "accepted_at",
                              "needs_review", "content_state"], row)
                .on_conflict_do_nothing(index_elements=["task_id", "user_id"])
-               .returning(*columns).cte("written"))
+               .returning(columns.id).cte("written"))
     return select(conflict, written).select_from(conflict.outerjoin(written, true()))
 
 
@@ -289,12 +296,8 @@ def withdraw(user: User, task_id: int) -> Participation:
     cutoff = dt.timedelta(seconds=current_app.config["WITHDRAW_CUTOFF"])
     if participation.state == "accepted" and utcnow() > task.starts_at - cutoff:
         raise WithdrawCutoffPassed({"cutoff_hours": round(cutoff.total_seconds() / 3600, 1)})
-    try:
+    with unit_of_work():
         release_place(participation)
-    except ApiError:
-        db.session.rollback()
-        raise
-    db.session.commit()
     return participation
 
 

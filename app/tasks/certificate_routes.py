@@ -7,6 +7,7 @@ from flask import render_template, request, url_for
 from app.auth.current import current_user, login_required
 from app.common import headers, qr
 from app.common.blueprint import Blueprint
+from app.common.db import LOCAL_TZ
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.tasks import certificates
 from app.tasks.certificate_schemas import (
@@ -100,5 +101,5 @@ def verification_page(serial: str):
         view = certificates.public_view(certificates.verify(serial, request.args.get("sig", "")))
     except NotFound:
         view = None
-    page = render_template("certificate_verify.html", view=view, serial=serial, tz=certificates.LOCAL_TZ)
+    page = render_template("certificate_verify.html", view=view, serial=serial, tz=LOCAL_TZ)
     return page, (200 if view else 404), {"Content-Security-Policy": headers.PAGE}

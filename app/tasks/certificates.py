@@ -18,7 +18,6 @@ import io
 import secrets
 from decimal import Decimal
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import CursorResult, func, select
@@ -27,16 +26,16 @@ from app.audit import log as audit
 from app.auth.models import User
 from app.auth.permissions import authorize, subtree_clause
 from app.common import poster_font, qr
-from app.common.db import utcnow
+from app.common.db import LOCAL_TZ, utcnow
 from app.common.pagination import Page, keyset_page
-from app.errors import ApiError, Conflict, NotFound, ValidationFailed
+from app.common.work import unit_of_work
+from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from app.members.phones import mask_name
 from app.members.services import identity_of
 from app.orgs.models import OrgNode
 from app.tasks.models import HoursEntry, Volunteer, VolunteerCertificate
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 MAX_PERIOD_DAYS = 366 * 5
 
 
@@ -193,7 +192,7 @@ def revoke(actor: User, serial: str, reason: str) -> VolunteerCertificate:
     authorize(actor, "tasks.manage", certificate.issuer)
     if certificate.revoked_at is not None:
         raise CertificateRevoked()
-    try:
+    with unit_of_work():
         claimed = cast(CursorResult[Any], db.session.execute(
             VolunteerCertificate.__table__.update()
             .where(VolunteerCertificate.id == certificate.id, VolunteerCertificate.revoked_at.is_(None))
@@ -202,10 +201,6 @@ def revoke(actor: User, serial: str, reason: str) -> VolunteerCertificate:
             raise CertificateRevoked()
         audit.record(actor, "certificate.revoke", certificate, org_id=certificate.issuer_id,
                      before={"revoked_at": None}, after={"reason": reason})
-        db.session.commit()
-    except ApiError:
-        db.session.rollback()
-        raise
     db.session.refresh(certificate)
     return certificate
 

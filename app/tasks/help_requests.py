@@ -17,7 +17,8 @@ from app.auth.permissions import authorize, can, scope_clause
 from app.common.db import utcnow
 from app.common.geo import to_gcj02
 from app.common.pagination import Page, keyset_page
-from app.errors import ApiError, NotFound, field_error
+from app.common.work import unit_of_work
+from app.errors import NotFound, field_error
 from app.extensions import db
 from app.members import phones
 from app.members.models import MemberIdentity, RosterEntry
@@ -81,12 +82,8 @@ def cancel_help_request(user: User, request_id: int) -> HelpRequest:
     request = db.session.get(HelpRequest, request_id)
     if request is None or request.requester_id != user.id:
         raise NotFound()
-    try:
+    with unit_of_work():
         HELP_REQUEST.apply(request, "cancel", decided_at=utcnow())
-    except ApiError:
-        db.session.rollback()
-        raise
-    db.session.commit()
     return request
 
 
@@ -97,15 +94,11 @@ def reject_help_request(actor: User, request_id: int, reason: str) -> HelpReques
     if request is None:
         raise NotFound()
     authorize(actor, "tasks.manage", request.community)
-    try:
+    with unit_of_work():
         HELP_REQUEST.apply(request, "reject", reject_reason=reason, decided_at=utcnow())
-    except ApiError:
-        db.session.rollback()
-        raise
-    audit.record(actor, "help_request.reject", request, org_id=request.community_id,
-                 before={"state": "submitted"}, after={"state": "rejected", "reason": reason})
-    notify([request.requester_id], "help_request_rejected", request_id=request.id, reason=reason)
-    db.session.commit()
+        audit.record(actor, "help_request.reject", request, org_id=request.community_id,
+                     before={"state": "submitted"}, after={"state": "rejected", "reason": reason})
+        notify([request.requester_id], "help_request_rejected", request_id=request.id, reason=reason)
     return request
 
 

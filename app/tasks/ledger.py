@@ -16,13 +16,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from app.audit import log as audit
 from app.auth.models import User
 from app.auth.permissions import can, roles_over
-from app.common.db import utcnow
+from app.common.db import LOCAL_TZ, utcnow
 from app.common.pagination import Page, keyset_page
-from app.errors import ApiError, NotFound
+from app.common.work import unit_of_work
+from app.errors import NotFound
 from app.extensions import db
 from app.moderation import services as moderation
 from app.notices.services import notify
-from app.stats.period import LOCAL_TZ
 from app.tasks.errors import NeedsReview, NotYourParticipation
 from app.tasks.machines import CORRECTION_REQUEST, PARTICIPATION, InvalidState
 from app.tasks.models import CorrectionRequest, HelpRequest, HoursEntry, Participation, VolunteerDaily
@@ -79,26 +79,22 @@ def confirm(user: User, participation_id: int, score: int, comment: str) -> Part
         raise NeedsReview()
     verdict = moderation.check_text("task_rating", {"comment": comment}, user)
     now = utcnow()  # the confirmation's and its credit's time: the day both count on
-    try:
+    with unit_of_work():
         PARTICIPATION.apply(participation, "confirm", where=[Participation.needs_review.is_(False)],
                             score=score, comment=comment, confirmed_by_id=user.id, confirmed_at=now)
         moderation.record(verdict, participation, org_id=task.community_id, author_id=user.id)
-    except ApiError:
-        db.session.rollback()
-        raise
-    db.session.add(HoursEntry(
-        user_id=participation.user_id, task_id=task.id, participation_id=participation.id,
-        community_id=task.community_id, kind="credit", hours=credited_hours(participation),
-        recorded_by_id=user.id, service_name=task.title, organizer=task.community.name,
-        place=task.address, service_started_at=participation.checked_in_at,
-        service_ended_at=participation.checked_out_at, created_at=now,
-        confirmed_by="requester" if requester is not None else "organizer"))
-    count_daily(task.community_id, now, hours=credited_hours(participation), person_times=1, score=score)
-    if requester is None:  # the organizer's act; a resident confirming their own request is not an admin's
-        audit.record(user, "participation.confirm", participation, org_id=task.community_id,
-                     before={"state": "checked_out"},
-                     after={"state": "confirmed", "hours": str(credited_hours(participation))})
-    db.session.commit()
+        db.session.add(HoursEntry(
+            user_id=participation.user_id, task_id=task.id, participation_id=participation.id,
+            community_id=task.community_id, kind="credit", hours=credited_hours(participation),
+            recorded_by_id=user.id, service_name=task.title, organizer=task.community.name,
+            place=task.address, service_started_at=participation.checked_in_at,
+            service_ended_at=participation.checked_out_at, created_at=now,
+            confirmed_by="requester" if requester is not None else "organizer"))
+        count_daily(task.community_id, now, hours=credited_hours(participation), person_times=1, score=score)
+        if requester is None:  # the organizer's act; a resident confirming their own request is not an admin's
+            audit.record(user, "participation.confirm", participation, org_id=task.community_id,
+                         before={"state": "checked_out"},
+                         after={"state": "confirmed", "hours": str(credited_hours(participation))})
     moderation.after_commit(verdict)
     return participation
 
@@ -127,30 +123,26 @@ def correct_hours(actor: User, participation_id: int, hours: Decimal, reason: st
         if request is None or request.participation_id != participation.id:
             raise NotFound()
         CORRECTION_REQUEST.check(request, "apply")
-    try:
+    with unit_of_work():
         # claims the participation's row before its total is read (a self-transition)
         PARTICIPATION.apply(participation, "correct")
         if request is not None:
             CORRECTION_REQUEST.apply(request, "apply", decided_at=utcnow())
-    except ApiError:
-        db.session.rollback()
-        raise
-    delta = as_hours(hours) - as_hours(_ledger_total(participation.id))
-    credit = db.session.scalar(select(HoursEntry).where(
-        HoursEntry.participation_id == participation.id, HoursEntry.kind == "credit"))
-    now = utcnow()
-    entry = HoursEntry(user_id=participation.user_id, task_id=participation.task_id,
-                       participation_id=participation.id, community_id=participation.task.community_id,
-                       kind="correction", hours=delta, reason=reason, recorded_by_id=actor.id, created_at=now,
-                       **{name: getattr(credit, name) for name in FROZEN_RECORD})
-    db.session.add(entry)
-    count_daily(participation.task.community_id, now, hours=delta)
-    audit.record(actor, "participation.correct", participation, org_id=participation.task.community_id,
-                 before={"hours": str(as_hours(hours) - delta)},
-                 after={"hours": str(as_hours(hours)), "reason": reason, "correction_request_id": request_id})
-    notify([participation.user_id], "hours_corrected", task_id=participation.task_id,
-           hours=float(as_hours(hours)), reason=reason)  # a JSON number, as everywhere
-    db.session.commit()
+        delta = as_hours(hours) - as_hours(_ledger_total(participation.id))
+        credit = db.session.scalar(select(HoursEntry).where(
+            HoursEntry.participation_id == participation.id, HoursEntry.kind == "credit"))
+        now = utcnow()
+        entry = HoursEntry(user_id=participation.user_id, task_id=participation.task_id,
+                           participation_id=participation.id, community_id=participation.task.community_id,
+                           kind="correction", hours=delta, reason=reason, recorded_by_id=actor.id, created_at=now,
+                           **{name: getattr(credit, name) for name in FROZEN_RECORD})
+        db.session.add(entry)
+        count_daily(participation.task.community_id, now, hours=delta)
+        audit.record(actor, "participation.correct", participation, org_id=participation.task.community_id,
+                     before={"hours": str(as_hours(hours) - delta)},
+                     after={"hours": str(as_hours(hours)), "reason": reason, "correction_request_id": request_id})
+        notify([participation.user_id], "hours_corrected", task_id=participation.task_id,
+               hours=float(as_hours(hours)), reason=reason)  # a JSON number, as everywhere
     return entry
 
 
@@ -172,14 +164,10 @@ def reject_correction(actor: User, request_id: int) -> CorrectionRequest:
     if request is None:
         raise NotFound()
     participation = managed_participation(actor, request.participation_id)
-    try:
+    with unit_of_work():
         CORRECTION_REQUEST.apply(request, "reject", decided_at=utcnow())
         audit.record(actor, "correction_request.reject", request, org_id=participation.task.community_id,
                      before={"state": "pending"}, after={"state": "rejected"})
-    except ApiError:
-        db.session.rollback()
-        raise
-    db.session.commit()
     return request
 
 

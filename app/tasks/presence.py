@@ -19,7 +19,8 @@ from app.common import signed_codes
 from app.common.db import utcnow
 from app.common.geo import Point, distance_m, to_gcj02
 from app.common.rotating import Rotation
-from app.errors import ApiError, NotFound, ValidationFailed
+from app.common.work import unit_of_work
+from app.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.tasks.errors import InvalidTaskCode, LocationRequired, NotTaskTime, OutOfRange
 from app.tasks.machines import PARTICIPATION, TASK
@@ -86,13 +87,9 @@ def check_in(user: User, task_id: int, location: dict | None, code: str | None) 
     if not task.starts_at - EARLY_CHECKIN <= now <= task.ends_at:
         raise NotTaskTime()
     _prove_presence(task, location, code, now)
-    try:
+    with unit_of_work():
         TASK.claim(task, "check_in")  # the task's row first: a concurrent cancel or complete decides
         PARTICIPATION.apply(participation, "check_in", checked_in_at=now)
-    except ApiError:
-        db.session.rollback()
-        raise
-    db.session.commit()
     return participation
 
 
@@ -105,12 +102,8 @@ def check_out(user: User, task_id: int, location: dict | None, code: str | None)
     if now > participation.task.ends_at + FORGOTTEN_AFTER:
         raise NotTaskTime()
     _prove_presence(participation.task, location, code, now)
-    try:
+    with unit_of_work():
         PARTICIPATION.apply(participation, "check_out", checked_out_at=now)
-    except ApiError:
-        db.session.rollback()
-        raise
-    db.session.commit()
     return participation
 
 
@@ -131,17 +124,13 @@ def set_times(actor: User, participation_id: int, checked_in_at: dt.datetime | N
     start = checked_in_at or participation.checked_in_at
     if start is None or checked_out_at <= start:
         raise ValidationFailed({"fields": {"checked_out_at": ["Must be after the check-in."]}})
-    try:
+    with unit_of_work():
         before = audit.snapshot(participation, "checked_in_at", "checked_out_at", "needs_review")
         PARTICIPATION.apply(participation, "set_times", checked_in_at=start, checked_out_at=checked_out_at,
                             needs_review=False)
         audit.record(actor, "participation.set_times", participation, org_id=participation.task.community_id,
                      before=before,
                      after=audit.snapshot(participation, "checked_in_at", "checked_out_at", "needs_review"))
-    except ApiError:
-        db.session.rollback()
-        raise
-    db.session.commit()
     return participation
 
 
@@ -150,12 +139,8 @@ def mark_no_show(actor: User, participation_id: int) -> Participation:
     PARTICIPATION.check(participation, "no_show")
     if utcnow() < participation.task.starts_at:
         raise NotTaskTime()
-    try:
+    with unit_of_work():
         PARTICIPATION.apply(participation, "no_show")
         audit.record(actor, "participation.no_show", participation, org_id=participation.task.community_id,
                      before={"state": "accepted"}, after={"state": "no_show"})
-    except ApiError:
-        db.session.rollback()
-        raise
-    db.session.commit()
     return participation

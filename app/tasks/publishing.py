@@ -23,10 +23,10 @@ from app.common import signed_codes
 from app.common.db import utcnow
 from app.common.geo import Point, to_gcj02
 from app.common.transitions import StateChanged
-from app.errors import ApiError, NotFound, field_error
+from app.common.work import unit_of_work
+from app.errors import NotFound, field_error
 from app.extensions import db
 from app.moderation import services as moderation
-from app.moderation.commit import record_and_commit
 from app.orgs.services import visible_node
 from app.subscriptions.services import announce
 from app.tasks.accepting import promote_waitlist
@@ -79,16 +79,12 @@ def create_task(actor: User, fields: dict) -> Task:
     task = Task(community_id=community.id, help_request_id=request.id if request else None,
                 lat=point.lat, lng=point.lng, code_key=signed_codes.new_key(),
                 created_by_id=actor.id, state="draft", places_taken=0, **values)
-    if request is not None:
-        try:
+    with unit_of_work():
+        if request is not None:
             HELP_REQUEST.apply(request, "dispatch", decided_at=utcnow())
-        except ApiError:
-            db.session.rollback()
-            raise
-    db.session.add(task)
-    moderation.record(verdict, task, org_id=community.id, author_id=actor.id)
-    audit.record(actor, "task.create", task, org_id=community.id, after=audit.state(task))
-    db.session.commit()
+        db.session.add(task)
+        moderation.record(verdict, task, org_id=community.id, author_id=actor.id)
+        audit.record(actor, "task.create", task, org_id=community.id, after=audit.state(task))
     moderation.after_commit(verdict)
     return task
 
@@ -123,7 +119,7 @@ def transition_task(actor: User, task_id: int, action: str, reason: str | None =
         values["published_at"] = utcnow()
     if action == "cancel":
         values["cancel_reason"] = reason
-    try:
+    with unit_of_work():
         before = audit.snapshot(task, "state")
         TASK.claim(task, action, **values)
         audit.record(actor, f"task.{action}", task, org_id=task.community_id, before=before,
@@ -148,10 +144,6 @@ def transition_task(actor: User, task_id: int, action: str, reason: str | None =
                          {"title": task.title, "status": "已完成", "time": utcnow(),
                           "note": "请确认并评价志愿服务"},
                          request_id=request.id, task_id=task.id, title=task.title)
-    except ApiError:
-        db.session.rollback()
-        raise
-    db.session.commit()
     return task
 
 
@@ -175,10 +167,10 @@ def update_task(actor: User, task_id: int, fields: dict) -> Task:
     before = {key: getattr(task, key) for key in CHANGES_TOLD}
     verdict = moderation.check_text("task", {"title": values.get("title"),
                                              "description": values.get("description")}, actor)
-    try:
+    with unit_of_work():
         try:
             TASK.claim(task, "edit", where=[literal(places) >= Task.places_taken] if places else [],
-                  **values)
+                       **values)
         except StateChanged as lost:
             if places is None or lost.details["state"] not in TASK["edit"].sources:
                 raise
@@ -193,10 +185,8 @@ def update_task(actor: User, task_id: int, fields: dict) -> Task:
         db.session.flush()
         audit.record_change(actor, "task.update", task, audited, org_id=task.community_id)
         _tell_change(task, before)
-    except ApiError:
-        db.session.rollback()
-        raise
-    record_and_commit(verdict, task, org_id=task.community_id, author_id=actor.id)
+        moderation.record(verdict, task, org_id=task.community_id, author_id=actor.id)
+    moderation.after_commit(verdict)
     return task
 
 

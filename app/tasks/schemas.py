@@ -3,13 +3,13 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.checkin.schemas import LocationOutSchema
 from app.common.schemas import (
     ID_RANGE,
     AwareDateTime,
     CoordinateSchema,
     Integer,
     LatLng,
+    LocationOutSchema,
     PageArgsSchema,
     Schema,
     page_schema,

@@ -16,9 +16,9 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from app.checkin.models import CheckinDailyCount
+from app.common.db import LOCAL_TZ
 from app.extensions import db
 from app.grid.categories import ensure_default_categories
-from app.stats.period import LOCAL_TZ
 
 HERE = {"lat": 21.858, "lng": 111.962}  # inside SQUARE (丰泽社区, GCJ-02)
 SQUARE = {"type": "Polygon", "coordinates": [[[111.959, 21.855], [111.965, 21.855], [111.965, 21.861],
