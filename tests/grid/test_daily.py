@@ -8,9 +8,7 @@ every event answered before."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 from collections import Counter, defaultdict
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,6 +22,7 @@ from app.stats.sql import seconds_between
 from tests.conftest import assert_error, fire
 from tests.grid.conftest import INSIDE_B, T0
 from tests.grid.helpers import EVENTS, act, acted, reported
+from tests.migration_files import migration
 
 H = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
@@ -179,7 +178,7 @@ def test_the_migration_backfill_builds_the_same_aggregate(life):
     db.session.execute(delete(GridDaily))
     db.session.commit()
     assert aggregate() == {}
-    db.session.execute(text(_migration().backfill(db.engine.dialect.name)))
+    db.session.execute(text(migration("grid_daily_aggregate").backfill(db.engine.dialect.name)))
     db.session.commit()
     assert aggregate() == expected
 
@@ -240,11 +239,3 @@ def test_concurrent_transitions_of_one_row_lose_no_increment(live_url, admin, le
     assert key == (tree.a, local(T0), "facilities", "accepted") and figures[0] == n // 2
     assert sum(f[0] for f in aggregate().values()) == n
 
-
-def _migration():
-    [path] = (Path(__file__).parents[2] / "migrations" / "versions").glob("*_grid_daily_aggregate.py")
-    spec = importlib.util.spec_from_file_location("grid_daily_migration", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
