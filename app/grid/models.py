@@ -114,7 +114,7 @@ class GridEvent(Moderated, Model):
     __table_args__ = (
         Index("ix_grid_events_grid_id_id", "grid_id", "id"),
         Index("ix_grid_events_community_id_id", "community_id", "id"),
-        Index("ix_grid_events_community_created", "community_id", "created_at"),  # a period's statistics
+        Index("ix_grid_events_community_created", "community_id", "created_at"),  # stats read grid_daily now
         Index("ix_grid_events_owner_org_id_id", "owner_org_id", "id"),
         Index("ix_grid_events_reporter_id_id", "reporter_id", "id"),
         Index("ix_grid_events_assignee_user_id_id", "assignee_user_id", "id"),
