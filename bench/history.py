@@ -113,6 +113,7 @@ def _events(c: sa.Connection, d: dict, g0: int, g1: int) -> None:
     """Grid events: eight in ten closed (one in seven of those late), the rest open."""
     grids, gcom = d["grids"], d["grid_communities"]
     n = len(grids)
+    first_id = c.scalar(sa.text("SELECT coalesce(max(id), 0) FROM grid_events"))
     c.execute(sa.text(f"""
         INSERT INTO grid_events (grid_id, community_id, owner_org_id, category, title, description, lat, lng,
                                  urgency, state, is_open, reporter_id, reporter_role, rework_count, escalations,
@@ -128,6 +129,21 @@ def _events(c: sa.Connection, d: dict, g0: int, g1: int) -> None:
         FROM (SELECT g, date_trunc('hour', {NOW}) - (1 + g % {DAYS}) * interval '1 day'
                         + (g % 24) * interval '1 hour' AS at
               FROM generate_series({g0}, {g1 - 1}) AS g) AS s"""))
+    # their figures in the per-day aggregate the statistics read, as the app keeps it (app.grid.daily)
+    c.execute(sa.text(f"""
+        INSERT INTO grid_daily (community_id, day, category, state, events, late, close_microseconds, rework,
+                                escalations)
+        SELECT community_id, CAST((created_at AT TIME ZONE 'UTC') AT TIME ZONE 'Asia/Shanghai' AS DATE), category,
+               state, count(*), count(*) FILTER (WHERE late),
+               coalesce(sum(CAST(ROUND(EXTRACT(EPOCH FROM (closed_at - created_at)) * 1000000) AS BIGINT)), 0),
+               sum(rework_count), sum(escalations)
+        FROM grid_events WHERE id > {first_id}
+        GROUP BY 1, 2, 3, 4
+        ON CONFLICT (community_id, day, category, state) DO UPDATE SET
+            events = grid_daily.events + EXCLUDED.events, late = grid_daily.late + EXCLUDED.late,
+            close_microseconds = grid_daily.close_microseconds + EXCLUDED.close_microseconds,
+            rework = grid_daily.rework + EXCLUDED.rework,
+            escalations = grid_daily.escalations + EXCLUDED.escalations"""))
 
 
 KINDS = (("checkins", _checkins, ("checkins", "checkin_attempts")),

@@ -25,7 +25,7 @@ from typing import cast
 
 from flask import current_app
 from sqlalchemy import bindparam, case, func, insert, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 
 from app.auth.models import User
 from app.checkin import codes
@@ -44,6 +44,7 @@ from app.checkin.errors import (
     ScannedAtTooOld,
 )
 from app.checkin.models import WEEKDAYS, Checkin, CheckinAttempt, CheckinDailyCount, ServiceCenter
+from app.common.counters import add_to_rows, dialect_insert, on_conflict_add
 from app.common.db import utcnow
 from app.common.geo import Point, distance_m, to_gcj02
 from app.extensions import db
@@ -92,22 +93,19 @@ def _scan_time(scanned_at: dt.datetime | None, now: dt.datetime) -> tuple[dt.dat
     return scanned_at, True
 
 
+DAILY_KEY = ("center_id", "day", "purpose")  # checkin_daily_counts' primary key
+
+
 def _insert_ignoring_duplicate(values: dict):
-    dialect = db.session.get_bind().dialect.name
-    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (upsert(Checkin).values(**values)
+    stmt = (dialect_insert(Checkin).values(**values)
             .on_conflict_do_nothing(index_elements=["center_id", "user_id", "window_key"])
             .returning(Checkin))
     return db.session.scalars(stmt, execution_options={"populate_existing": True}).first()
 
 
 def _count_daily(center_id: int, day: dt.date, purpose: str) -> None:
-    dialect = db.session.get_bind().dialect.name
-    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = upsert(CheckinDailyCount).values(center_id=center_id, day=day, purpose=purpose, count=1)
-    db.session.execute(stmt.on_conflict_do_update(
-        index_elements=["center_id", "day", "purpose"],
-        set_={"count": CheckinDailyCount.count + 1}))
+    add_to_rows(CheckinDailyCount, DAILY_KEY, [{"center_id": center_id, "day": day, "purpose": purpose,
+                                                "count": 1}])
 
 
 def check_in(scan: Scan) -> tuple[str, Checkin]:
@@ -279,12 +277,9 @@ def _entry_statement(keys: tuple[str, ...]):
     first = select(*(columns[key] for key in _ANSWERED)).where(
         columns.center_id == bindparam("center_id"), columns.user_id == bindparam("user_id"),
         columns.window_key == bindparam("window_key")).cte("first")
-    daily = (postgresql.insert(CheckinDailyCount)
-             .from_select(["center_id", "day", "purpose", "count"],
-                          select(entry.c.center_id, entry.c.local_day, entry.c.purpose, literal(1)))
-             .on_conflict_do_update(index_elements=["center_id", "day", "purpose"],
-                                    set_={"count": CheckinDailyCount.count + 1})
-             .cte("daily"))
+    daily = on_conflict_add(postgresql.insert(CheckinDailyCount).from_select(
+        [*DAILY_KEY, "count"], select(entry.c.center_id, entry.c.local_day, entry.c.purpose, literal(1))),
+        CheckinDailyCount, DAILY_KEY, ("count",)).cte("daily")
     guard = select(current.label("current")).cte("guard")
     attempts = CheckinAttempt.__table__.c
     fields = [k for k in _ATTEMPT_FIELDS if k != "result"]

@@ -20,7 +20,8 @@ is claimed by one conditional UPDATE on the state and owner as read (and the
 pending extension, for the extension actions), so that of concurrent actions
 exactly one wins and the others get 409 ``state_changed``; then its handler
 does the action's work, the timeline row is written, the people concerned
-are told, and the whole commits once. Any domain error rolls it back.
+are told, the event's figures move in the per-day aggregate
+(:mod:`app.grid.daily`), and the whole commits once. Any domain error rolls it back.
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ from app.common.transitions import Machine, Transition
 from app.common.work import unit_of_work
 from app.errors import Forbidden, field_error
 from app.extensions import db
-from app.grid import photos
+from app.grid import daily, photos
 from app.grid.access import handlers_of, is_handler, is_lead, is_owner, visible_event
 from app.grid.deadlines import finish_step, start_step
 from app.grid.errors import (
@@ -282,6 +283,8 @@ def _transition(user: User, event_id: int, action: str, args: dict) -> GridEvent
     actor_role = _actor_role(user, event, rule.who)
     now = utcnow()
     before = MACHINE.apply(event, action, where=_claim_conditions(event, action))
+    # the claim changed the state only: the row it returned, in the state it came from, is what was counted
+    counted = daily.contribution(event, before)
     step = Step(user, event, args, now)
     HANDLERS[action](step)
     event.is_open = event.state not in FINAL_STATES
@@ -294,6 +297,7 @@ def _transition(user: User, event_id: int, action: str, args: dict) -> GridEvent
         db.session.flush()
         photos.attach(user, event, step.photo_ids, action, transition_id=record.id)
     _tell(step, action, record)
+    daily.move(counted, daily.contribution(event))  # last: the aggregate's rows stay locked until the commit
     return event
 
 

@@ -3,7 +3,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.common.db import UtcDateTime, utcnow
@@ -102,7 +114,7 @@ class GridEvent(Moderated, Model):
     __table_args__ = (
         Index("ix_grid_events_grid_id_id", "grid_id", "id"),
         Index("ix_grid_events_community_id_id", "community_id", "id"),
-        Index("ix_grid_events_community_created", "community_id", "created_at"),  # a period's statistics
+        Index("ix_grid_events_community_created", "community_id", "created_at"),  # stats read grid_daily now
         Index("ix_grid_events_owner_org_id_id", "owner_org_id", "id"),
         Index("ix_grid_events_reporter_id_id", "reporter_id", "id"),
         Index("ix_grid_events_assignee_user_id_id", "assignee_user_id", "id"),
@@ -153,6 +165,28 @@ class GridEvent(Moderated, Model):
         light: str | None
         photos: list[dict]
         allowed_actions: list[str]
+
+
+class GridDaily(Model):
+    """Grid events per community, local (Asia/Shanghai) day of the report,
+    category and state *now*, kept in the transaction of every write that
+    changes one of these or a figure (app.grid.daily.move), so that the grid
+    statistics cost communities × days × categories × states, not the
+    history. An event is counted once, in the row of its report's day and its
+    current state; a transition moves it from one row to another."""
+
+    __tablename__ = "grid_daily"
+
+    community_id: Mapped[int] = mapped_column(ForeignKey("org_nodes.id"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), primary_key=True)
+    events: Mapped[int] = mapped_column(Integer, default=0)
+    late: Mapped[int] = mapped_column(Integer, default=0)  # events with a late step
+    # sum of closed_at - created_at over the events with a closed_at, in microseconds (exact)
+    close_microseconds: Mapped[int] = mapped_column(BigInteger, default=0)
+    rework: Mapped[int] = mapped_column(Integer, default=0)  # sum of rework_count
+    escalations: Mapped[int] = mapped_column(Integer, default=0)  # sum of escalations
 
 
 class EventTransition(Model):

@@ -16,7 +16,7 @@ from app.common.db import utcnow
 from app.common.geo import Point, to_gcj02
 from app.common.work import unit_of_work
 from app.extensions import db
-from app.grid import photos
+from app.grid import daily, photos
 from app.grid.access import can_see
 from app.grid.deadlines import start_step
 from app.grid.errors import NoGrid, UnknownCategory
@@ -95,6 +95,7 @@ def _report_event(user: User, fields: dict) -> tuple[Reported, moderation.Verdic
                                    from_state=None, to_state=event.state, note="", created_at=now))
     photos.attach(user, event, photo_ids, "report")
     moderation.record(verdict, event, org_id=event.community_id, author_id=user.id)
+    daily.move(None, daily.contribution(event))
     return Reported(event, duplicates), verdict
 
 

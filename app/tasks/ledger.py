@@ -11,11 +11,11 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from app.audit import log as audit
 from app.auth.models import User
 from app.auth.permissions import can, roles_over
+from app.common.counters import add_to_rows
 from app.common.db import LOCAL_TZ, utcnow
 from app.common.pagination import Page, keyset_page
 from app.common.work import unit_of_work
@@ -43,15 +43,9 @@ def count_daily(community_id: int, at: dt.datetime, hours: Decimal = Decimal(0),
     """Add to the community's figures of the local day of ``at``, in the
     caller's transaction: one upsert that adds to the row, so concurrent
     writers on PostgreSQL never lose an increment."""
-    dialect = db.session.get_bind().dialect.name
-    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = upsert(VolunteerDaily).values(
-        community_id=community_id, day=at.astimezone(LOCAL_TZ).date(), hours=hours, person_times=person_times,
-        score_sum=score or 0, score_count=int(score is not None))
-    db.session.execute(stmt.on_conflict_do_update(
-        index_elements=["community_id", "day"],
-        set_={name: getattr(VolunteerDaily, name) + getattr(stmt.excluded, name)
-              for name in ("hours", "person_times", "score_sum", "score_count")}))
+    add_to_rows(VolunteerDaily, ("community_id", "day"), [{
+        "community_id": community_id, "day": at.astimezone(LOCAL_TZ).date(), "hours": hours,
+        "person_times": person_times, "score_sum": score or 0, "score_count": int(score is not None)}])
 
 
 def confirm(user: User, participation_id: int, score: int, comment: str) -> Participation:

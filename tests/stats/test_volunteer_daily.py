@@ -4,10 +4,8 @@ corrections and concurrent confirmations (which add to one row at once)."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 from collections import Counter, defaultdict
 from decimal import Decimal
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, text
@@ -15,6 +13,7 @@ from sqlalchemy import delete, select, text
 from app.extensions import db
 from app.tasks.models import HoursEntry, Participation, Task, VolunteerDaily
 from tests.conftest import fire
+from tests.migration_files import migration
 from tests.tasks import conftest
 from tests.tasks.conftest import HERE, START
 
@@ -89,15 +88,7 @@ def test_corrections_and_concurrent_confirmations_keep_the_aggregate_equal_to_th
     # the migration's backfill, from the same rows, builds the same aggregate
     expected = _aggregate()
     db.session.execute(delete(VolunteerDaily))
-    db.session.execute(text(_migration().backfill(db.engine.dialect.name)))
+    db.session.execute(text(migration("volunteer_daily").backfill(db.engine.dialect.name)))
     db.session.commit()
     assert _aggregate() == expected
 
-
-def _migration():
-    path = Path(__file__).parents[2] / "migrations" / "versions" / "20261203_3134eba86b76_volunteer_daily.py"
-    spec = importlib.util.spec_from_file_location("volunteer_daily_migration", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
