@@ -107,7 +107,11 @@ def history(rows: list[dict], seeds: list[dict]) -> tuple[str, list[str]]:
     by = {(r["name"], r["rows"]): r for r in rows}
     first = sizes[0]
     most = max(r.get("requests", 0) for r in rows)
-    head = ["endpoint", *[f"median ms, n={s:,}" for s in sizes], *[f"{s:,}/{first:,}" for s in sizes[1:]]]
+    # the last two sizes' ratio too (not flagged): whether the time still grows
+    # once the smallest size's aggregates are no longer sparser than the big ones
+    steps = [(sizes[-1], sizes[-2])] if len(sizes) > 2 else []
+    head = ["endpoint", *[f"median ms, n={s:,}" for s in sizes], *[f"{s:,}/{first:,}" for s in sizes[1:]],
+            *[f"{a:,}/{b:,}" for a, b in steps]]
     lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
     flags = []
     for name in names:
@@ -128,6 +132,9 @@ def history(rows: list[dict], seeds: list[dict]) -> tuple[str, list[str]]:
             cells.append(f"**{ratio:.2f} ⚠**" if ratio > RATIO_FLAG else f"{ratio:.2f}")
             if ratio > RATIO_FLAG:
                 flags.append(f"SLOWER WITH HISTORY: {name}: {ratio:.2f}× at n={s:,} vs n={first:,}")
+        for a, b in steps:
+            big, small = by.get((name, a)), by.get((name, b))
+            cells.append(f"{big['median_ms'] / small['median_ms']:.2f}" if big and small else "—")
         lines.append("| " + " | ".join(cells) + " |")
     seeded = ", ".join(f"to n={s['rows']:,} in {s['seed_seconds']:.0f} s (+ {s['vacuum_seconds']:.0f} s VACUUM ANALYZE)"
                        for s in seeds)
