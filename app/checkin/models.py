@@ -7,6 +7,7 @@ from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, S
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.common.db import UtcDateTime, utcnow
+from app.common.near import earth_index
 from app.extensions import Base, db
 from app.orgs.models import OrgNode
 
@@ -60,6 +61,10 @@ class ServiceCenter(Model):
     org: Mapped[OrgNode] = relationship(lazy="joined")
     # Not stored: set by a list of centers near a point, absent otherwise.
     distance_m: int
+
+
+# ``?near=`` on PostgreSQL: the centers nearest first, from this index (app.common.near)
+earth_index("ix_service_centers_earth", ServiceCenter.__table__)
 
 
 class DisplayDevice(Model):

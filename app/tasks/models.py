@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from app.common.db import UtcDateTime, append_only, utcnow
+from app.common.near import earth_index
 from app.extensions import Base, db
 from app.moderation.models import Moderated
 from app.orgs.models import OrgNode
@@ -139,6 +140,10 @@ class Task(Moderated, Model):
 
     if TYPE_CHECKING:  # not mapped: set for the answer of a ``near`` list (app.tasks.listing)
         distance_m: int
+
+
+# ``?near=`` on PostgreSQL: the tasks nearest first, from this index (app.common.near)
+earth_index("ix_tasks_earth", Task.__table__)
 
 
 class Participation(Moderated, Model):
