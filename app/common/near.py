@@ -32,9 +32,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sqlalchemy import DDL, Boolean, ColumnElement, Float, Index, Select, event, func, literal
+from sqlalchemy import DDL, Boolean, ColumnElement, Float, Index, Select, event, func, literal, select
 from sqlalchemy.dialects.postgresql import array
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 from sqlalchemy.sql import FromClause
 
 from app.common.geo import EARTH_RADIUS_M, Point, bounding_box
@@ -129,8 +129,8 @@ def _knn_page(stmt: Select, lat: Coordinate, lng: Coordinate, key: InstrumentedA
     """PostgreSQL: the GiST index walked nearest first (``ORDER BY chord``,
     the one order it gives), inside the cube that bounds the radius's ball;
     ``FETCH ... WITH TIES`` stops it after ``limit + 1`` rows and every row
-    as near as the last, so that ordering those by (chord, id) here is the
-    exact (chord, id) order. The radius itself is applied to these rows, not
+    as near as the last, so that the first ``limit + 1`` of those by (chord,
+    id) are the exact (chord, id) order. The radius itself is applied to these rows, not
     in SQL: a filter there would walk the box's corners on the last page."""
     here = _cube_of(point)
     chord = earth_point(lat, lng).op("<->", return_type=Float)(here)
@@ -139,11 +139,14 @@ def _knn_page(stmt: Select, lat: Coordinate, lng: Coordinate, key: InstrumentedA
         func.cube_enlarge(here, literal(max_chord, Float), 3)))
     if cursor:
         stmt = stmt.where(_after((chord, key), _decode(cursor, (chord, key)), False))
+    # The walk with its ties stays in the database (many tasks at one
+    # community's address tie): only the page's rows, in (chord, id) order, come back.
+    walked = stmt.add_columns(chord.label("chord")).order_by(chord).fetch(limit + 1, with_ties=True).subquery()
+    entity = aliased(stmt.column_descriptions[0]["entity"], walked)
     rows: list[Any] = list(db.session.execute(
-        stmt.add_columns(chord).order_by(chord).fetch(limit + 1, with_ties=True)))
-    ranked: list[tuple[float, int, Any]] = sorted(
-        ((c, getattr(row, key.key), row) for row, c in rows if c <= max_chord),
-        key=lambda t: (t[0], t[1]))
+        select(entity, walked.c.chord).order_by(walked.c.chord, walked.c[key.key]).limit(limit + 1)))
+    ranked: list[tuple[float, int, Any]] = [
+        (c, getattr(row, key.key), row) for row, c in rows if c <= max_chord]
     items = []
     for c, _, row in ranked[:limit]:
         row.distance_m = round(great_circle_of(c))
