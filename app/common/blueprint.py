@@ -74,6 +74,13 @@ class Blueprint(flask_smorest.Blueprint):
         return self.alt_response(status, schema=ErrorSchema,
                                  description="Error codes: " + ", ".join(dict.fromkeys(codes)))(func)
 
+    def arguments(self, schema, *args, **kwargs):
+        """As flask-smorest's, with the schema made once here: given a class,
+        webargs would build an instance on every request (marshmallow deep-
+        copies each declared field to do so), the largest cost an endpoint's
+        arguments added to its request."""
+        return super().arguments(schema() if isinstance(schema, type) else schema, *args, **kwargs)
+
     def route(self, rule, **kwargs):
         """Register a view; a rule with a path parameter can always answer 404
         (no such row, not visible to you, an id beyond any column), so its
